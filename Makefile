@@ -1,0 +1,47 @@
+# `make figures` regenerates every result; `make test` runs the unit tests and the notebooks (smoke).
+# Variables: PROFILE=smoke|cpu|paper (figures), FORCE=1 (retrain stored runs),
+#            DATA_MIRROR=<dir> (take datasets from a local mirror instead of downloading).
+PYTHON      ?= python3
+VENV        ?= .venv
+PROFILE     ?= cpu
+FORCE       ?= 0
+DATA_MIRROR ?=
+PY          := $(VENV)/bin/python
+NOTEBOOKS   := $(sort $(wildcard notebooks/*.ipynb))
+MIRROR_ARG  := $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR),)
+
+.PHONY: setup data figures test benchmarks clean-results
+
+setup: $(VENV)/.installed
+
+# conda when present (same environment.yml), else a venv with the pip list read from environment.yml
+$(VENV)/.installed: environment.yml pyproject.toml
+	@if command -v conda >/dev/null 2>&1 && [ ! -x $(PY) ]; then \
+	  conda env create --prefix $(VENV) --file environment.yml; \
+	else \
+	  [ -x $(PY) ] || $(PYTHON) -m venv $(VENV); \
+	  awk '/- pip:/{p=1; next} p && /^ *- /{sub(/^ *- /, ""); sub(/ *#.*/, ""); print}' environment.yml \
+	    > $(VENV)/requirements.txt; \
+	  $(PY) -m pip install --quiet --upgrade pip; \
+	  $(PY) -m pip install --quiet -r $(VENV)/requirements.txt; \
+	fi
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+data: setup
+	$(PY) -m plasticity_utils.data --dest data $(MIRROR_ARG)
+
+figures: setup data
+	@for nb in $(NOTEBOOKS); do \
+	  echo "== $$nb (profile=$(PROFILE))"; \
+	  $(VENV)/bin/papermill --cwd notebooks -p profile $(PROFILE) -p force $(FORCE) $$nb $$nb || exit 1; \
+	done
+
+test: setup data
+	PLASTICITY_PROFILE=smoke $(PY) -m pytest tests $(NOTEBOOKS) --nbval-lax --nbval-cell-timeout=900 -q
+
+benchmarks: setup
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean-results:
+	rm -rf results

@@ -1,0 +1,1 @@
+"""One module per paper experiment: its config, profiles and per-seed training."""

@@ -1,0 +1,54 @@
+"""One plotting style for every figure, and the learning-curve band the papers use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+
+def setup() -> None:
+    """The shared style: seaborn ticks, colour-blind palette, readable sizes."""
+    sns.set_theme(context="notebook", style="ticks", palette="colorblind")
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "axes.spines.top": False,
+                         "axes.spines.right": False})
+
+
+def smooth(curves: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average along the last axis (the first ``window-1`` points average fewer)."""
+    if window <= 1:
+        return np.asarray(curves, dtype=float)
+    c = np.cumsum(np.asarray(curves, dtype=float), axis=-1)
+    out = c.copy()
+    out[..., window:] = c[..., window:] - c[..., :-window]
+    counts = np.minimum(np.arange(1, c.shape[-1] + 1), window)
+    return out / counts
+
+
+def band(
+    ax: plt.Axes,
+    x: np.ndarray,
+    runs: np.ndarray,
+    *,
+    label: str,
+    center: Literal["mean", "median"] = "mean",
+    spread: Literal["minmax", "iqr"] = "minmax",
+    color=None,
+) -> None:
+    """Plot the centre line of ``runs`` (seeds x points) with a min-max or 25-75% band."""
+    runs = np.asarray(runs, dtype=float)
+    mid = runs.mean(0) if center == "mean" else np.median(runs, 0)
+    lo, hi = (runs.min(0), runs.max(0)) if spread == "minmax" else np.percentile(runs, [25, 75], 0)
+    (line,) = ax.plot(x, mid, label=label, color=color, lw=1.6)
+    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+
+
+def save(fig: plt.Figure, name: str, figures: Path) -> Path:
+    """Save ``fig`` as ``figures/<name>.png`` and return the path."""
+    figures.mkdir(parents=True, exist_ok=True)
+    path = figures / f"{name}.png"
+    fig.savefig(path, bbox_inches="tight")
+    return path

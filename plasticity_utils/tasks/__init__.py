@@ -1,0 +1,1 @@
+"""Episode generators for the papers' tasks."""

@@ -1,0 +1,68 @@
+"""Binary pattern memorisation episodes (NIPS 2017 workshop Fig. 2; ICML 2018 §4.1).
+
+An episode shows ``n_patterns`` random ±1 patterns (exactly half of each pattern's bits +1),
+``cycles`` times, each time in a fresh random order, each pattern for ``show`` steps followed by
+``gap`` steps of zero input; then one of the patterns with exactly half its bits zeroed is shown for
+``test_show`` steps. The network must output the full pattern at the last step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class PatternTask:
+    n_bits: int = 1000
+    n_patterns: int = 5
+    cycles: int = 2
+    show: int = 6
+    gap: int = 4
+    test_show: int = 6
+
+    def __post_init__(self) -> None:
+        if self.n_bits < 2 or self.n_bits % 2:
+            raise ValueError(f"n_bits must be even and >= 2 (balanced patterns), got {self.n_bits}")
+        for name in ("n_patterns", "cycles", "show", "test_show"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.gap < 0:
+            raise ValueError(f"gap must be >= 0, got {self.gap}")
+
+    @property
+    def steps(self) -> int:
+        return self.cycles * self.n_patterns * (self.show + self.gap) + self.test_show
+
+
+def balanced_patterns(batch: int, n_patterns: int, n_bits: int, generator: torch.Generator) -> Tensor:
+    """(batch, n_patterns, n_bits) patterns of ±1, each with exactly n_bits/2 bits at +1."""
+    ranks = torch.rand(batch, n_patterns, n_bits, generator=generator).argsort(-1).argsort(-1)
+    return torch.where(ranks < n_bits // 2, 1.0, -1.0)
+
+
+def pattern_episode(task: PatternTask, batch: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Inputs (batch, steps, n_bits + 1) -- the last column is the bias input, always 1 -- and the
+    target (batch, n_bits): the full version of the degraded test pattern."""
+    patterns = balanced_patterns(batch, task.n_patterns, task.n_bits, generator)
+    rows = torch.arange(batch)
+    inputs = torch.zeros(batch, task.steps, task.n_bits + 1)
+    inputs[:, :, -1] = 1.0
+    t = 0
+    for _ in range(task.cycles):
+        order = torch.rand(batch, task.n_patterns, generator=generator).argsort(1)
+        for k in range(task.n_patterns):
+            inputs[:, t : t + task.show, :-1] = patterns[rows, order[:, k]].unsqueeze(1)
+            t += task.show + task.gap
+    test = torch.randint(task.n_patterns, (batch,), generator=generator)
+    target = patterns[rows, test]
+    keep = torch.rand(batch, task.n_bits, generator=generator).argsort(-1).argsort(-1) < task.n_bits // 2
+    inputs[:, t:, :-1] = (target * keep).unsqueeze(1)
+    return inputs, target
+
+
+def sign_error(output: Tensor, target: Tensor) -> Tensor:
+    """Fraction of bits whose output sign differs from the target, per episode (batch,)."""
+    return (torch.sign(output) != target).float().mean(-1)

@@ -1,0 +1,51 @@
+"""The paper-vs-ours summary table and the profile/path helpers."""
+
+import json
+
+import numpy as np
+import pytest
+
+from plasticity_utils import config, plotting, report
+
+
+def test_record_writes_rows_and_rebuilds_the_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLASTICITY_FIGURES", str(tmp_path))
+    row = {"claim": "error < 1%", "paper": "200", "ours": "230", "budget": "10 x 300", "verdict": "later"}
+    report.record("01_x", [row], "cpu")
+    report.record("00_y", [{**row, "claim": "other | piped"}], "cpu")
+    assert json.loads((tmp_path / "summary" / "01_x.json").read_text()) == [row]
+    table = (tmp_path / "README.md").read_text()
+    assert table.index("## 00_y") < table.index("## 01_x")
+    assert "| error < 1% | 200 | 230 | 10 x 300 | later |" in table
+    assert "other \\| piped" in table
+    report.record("01_x", [{**row, "ours": "190"}], "cpu")  # re-running replaces, never appends
+    assert (tmp_path / "README.md").read_text().count("error < 1%") == 1
+
+
+def test_smoke_rows_go_elsewhere_and_are_marked(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLASTICITY_FIGURES", str(tmp_path / "figures"))
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / "results"))
+    row = {"claim": "c", "paper": "p", "ours": "o", "budget": "b", "verdict": "reproduced"}
+    table = report.record("01_x", [row], "smoke")
+    assert not (tmp_path / "figures").exists()
+    assert "not a reproduction" in table["verdict"][0]
+
+
+def test_rows_must_be_complete(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLASTICITY_FIGURES", str(tmp_path))
+    with pytest.raises(ValueError, match="verdict"):
+        report.record("x", [{"claim": "c", "paper": "p", "ours": "o", "budget": "b"}], "cpu")
+
+
+def test_profiles_are_checked():
+    assert config.select("cpu", {"smoke": 1, "cpu": 2}) == 2
+    with pytest.raises(ValueError, match="profile"):
+        config.select("fast", {"cpu": 2})
+    with pytest.raises(ValueError, match="profile"):
+        config.results_dir("x", "gpu")
+
+
+def test_smooth_is_a_trailing_mean():
+    curve = np.array([[4.0, 2.0, 0.0, 0.0, 6.0]])
+    np.testing.assert_allclose(plotting.smooth(curve, 2), [[4.0, 3.0, 1.0, 0.0, 3.0]])
+    np.testing.assert_allclose(plotting.smooth(curve, 1), curve)
