@@ -1,10 +1,11 @@
 # `make figures` regenerates every result; `make test` runs the unit tests and the notebooks (smoke).
-# Variables: PROFILE=smoke|cpu|paper (figures), FORCE=1 (retrain stored runs),
+# Variables: PROFILE=smoke|cpu|paper (figures), FORCE=1 (retrain stored runs), WORKERS=2 (parallel runs),
 #            DATA_MIRROR=<dir> (take datasets from a local mirror instead of downloading).
 PYTHON      ?= python3
 VENV        ?= .venv
 PROFILE     ?= cpu
 FORCE       ?= 0
+WORKERS     ?= 2
 DATA_MIRROR ?=
 PY          := $(VENV)/bin/python
 NOTEBOOKS   := $(sort $(wildcard notebooks/*.ipynb))
@@ -34,7 +35,7 @@ data: setup
 figures: setup data
 	@for nb in $(NOTEBOOKS); do \
 	  echo "== $$nb (profile=$(PROFILE))"; \
-	  $(VENV)/bin/papermill --cwd notebooks -p profile $(PROFILE) -p force $(FORCE) $$nb $$nb || exit 1; \
+	  PLASTICITY_WORKERS=$(WORKERS) $(VENV)/bin/papermill --cwd notebooks -p profile $(PROFILE) -p force $(FORCE) $$nb $$nb || exit 1; \
 	done
 
 test: setup data

@@ -254,8 +254,7 @@ class PlasticRNNFunction(torch.autograd.Function):
             start, stop = s * k, min((s + 1) * k, steps)
             segment[0].copy_(checkpoints[s])  # recompute Hebb(start..stop-1)
             for t in range(start, stop - 1):
-                segment[t - start + 1].copy_(segment[t - start])
-                _trace_step_(segment[t - start + 1], xs[t], xs[t + 1], eta_f, rule)
+                _trace_step(segment[t - start], xs[t], xs[t + 1], eta_f, rule, out=segment[t - start + 1])
             for t in reversed(range(start, stop)):
                 hebb, x, y = segment[t - start], xs[t], xs[t + 1]
                 g_x_prev = grad_out[t - 1].clone() if t > 0 else None
@@ -264,7 +263,7 @@ class PlasticRNNFunction(torch.autograd.Function):
                     gH_y = torch.bmm(g_hebb, y.unsqueeze(2)).squeeze(2)  # sum_j gH_ij y_j
                     xT_gH = torch.bmm(x.unsqueeze(1), g_hebb).squeeze(1)  # sum_i x_i gH_ij
                     if rule == "hebb":
-                        g_eta += (x * gH_y).sum() - (g_hebb * hebb).sum()
+                        g_eta += (x * gH_y).sum() - g_hebb.reshape(-1) @ hebb.reshape(-1)
                         g_x += eta_f * xT_gH
                         g_hebb.mul_(1 - eta_f)
                     else:
@@ -297,7 +296,10 @@ class PlasticRNNFunction(torch.autograd.Function):
                     g_hebb.baddbmm_(x.unsqueeze(2), g_pre.unsqueeze(1), alpha=float(alpha))
                 else:
                     torch.bmm(x.unsqueeze(2), g_pre.unsqueeze(1), out=buf)  # x g^T
-                    g_alpha += (buf * hebb).sum(0) if batch > 1 else buf[0] * hebb[0]
+                    if batch == 1:
+                        g_alpha.addcmul_(buf[0], hebb[0])
+                    else:
+                        g_alpha += (buf * hebb).sum(0)
                     g_hebb.addcmul_(alpha, buf)
                 if g_x_prev is not None:
                     g_x = g_x_prev
@@ -320,7 +322,13 @@ def _activate(pre: Tensor, inputs: Tensor, clamp: bool, out: Tensor) -> None:
 
 def _trace_step_(hebb: Tensor, x: Tensor, y: Tensor, eta: float, rule: str) -> None:
     """In-place Eq. 2 / Eq. 3 on ``hebb`` (B, n, n)."""
+    _trace_step(hebb, x, y, eta, rule, out=hebb)
+
+
+def _trace_step(hebb: Tensor, x: Tensor, y: Tensor, eta: float, rule: str, out: Tensor) -> None:
+    """Eq. 2 / Eq. 3 from ``hebb`` into ``out`` (which may be ``hebb`` itself)."""
     if rule == "hebb":
-        hebb.baddbmm_(x.unsqueeze(2), y.unsqueeze(1), beta=1 - eta, alpha=eta)
+        torch.baddbmm(hebb, x.unsqueeze(2), y.unsqueeze(1), beta=1 - eta, alpha=eta, out=out)
     else:
-        hebb.mul_((1 - eta * y * y).unsqueeze(1)).baddbmm_(x.unsqueeze(2), y.unsqueeze(1), alpha=eta)
+        torch.mul(hebb, (1 - eta * y * y).unsqueeze(1), out=out)
+        out.baddbmm_(x.unsqueeze(2), y.unsqueeze(1), alpha=eta)

@@ -80,3 +80,19 @@ def test_negative_episodes_rejected():
     model, opt, g = setup_run()
     with pytest.raises(ValueError):
         train(model, opt, regression_episode(model, g), -1, generator=g)
+
+
+def tiny_train_seed(seed, checkpoint):
+    model, opt, g = setup_run(seed)
+    history = train(model, opt, regression_episode(model, g), 5, generator=g, progress=False)
+    return {"mse": [h["mse"] for h in history]}, model.state_dict()
+
+
+def test_parallel_workers_give_the_same_runs(tmp_path):
+    serial = RunStore(tmp_path / "a").run_many([0, 1], Cfg(), tiny_train_seed, workers=1)
+    parallel = RunStore(tmp_path / "b").run_many([0, 1], Cfg(), tiny_train_seed, workers=2)
+    assert [r["seed"] for r in parallel] == [0, 1]
+    for s, p in zip(serial, parallel):
+        assert p["mse"] == pytest.approx(s["mse"], rel=1e-5)
+    with pytest.raises(ValueError):
+        RunStore(tmp_path / "c").run_many([0, 1], Cfg(), tiny_train_seed, workers=-1)

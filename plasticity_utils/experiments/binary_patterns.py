@@ -7,6 +7,7 @@ error between the pattern neurons at the last step and the full pattern.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -85,14 +86,17 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
 
 
 def run(profile: str, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
-        config: Config | None = None) -> list[dict]:
+        config: Config | None = None, workers: int | None = None) -> list[dict]:
     """Train (or load) every seed of ``profile``; returns the stored records."""
     default, default_seeds = profile_config(profile)
     config = config or default
-    dev = pick_device(device)
     store = RunStore(results_dir("binary_patterns", profile))
-    return [store.run(s, config, lambda s, ck: train_seed(config, s, ck, dev), force=force)
-            for s in (default_seeds if seeds is None else seeds)]
+    fn = functools.partial(_train_seed, config, device=str(pick_device(device)))
+    return store.run_many(default_seeds if seeds is None else seeds, config, fn, force=force, workers=workers)
+
+
+def _train_seed(config: Config, seed: int, checkpoint: Path | None, device: str) -> tuple[dict, dict]:
+    return train_seed(config, seed, checkpoint, torch.device(device))
 
 
 def landmarks(records: list[dict], window: int = 10, threshold: float = 0.01) -> dict:
