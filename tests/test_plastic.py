@@ -64,8 +64,8 @@ def test_clamp_mode_outputs_the_input_where_it_is_nonzero():
     assert (xs[~clamped].abs() < 1).all()
 
 
-@pytest.mark.parametrize("rule,alpha,mode", itertools.product(["hebb", "oja"], ["per_connection", "shared"],
-                                                             ["add", "clamp"]))
+@pytest.mark.parametrize("rule,alpha,mode", list(itertools.product(["hebb", "oja"], ["per_connection", "shared"],
+                                                                  ["add", "clamp"])))
 @pytest.mark.parametrize("checkpoint_every", [1, 4, None])
 def test_fused_matches_reference(rule, alpha, mode, checkpoint_every):
     net = make_net(rule, alpha, mode)
