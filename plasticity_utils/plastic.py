@@ -180,6 +180,8 @@ class PlasticRecurrent(nn.Module):
         if impl != "fused":
             raise ValueError(f"impl={impl!r} is not one of ('fused', 'reference')")
         c = self.connection
+        if not torch.is_grad_enabled():  # evaluation: no backward, so keep no trace checkpoints
+            checkpoint_every = inputs.shape[1]
         return PlasticRNNFunction.apply(
             inputs, c.w, c.alpha, c.eta, c.rule, self.input_mode == "clamp", checkpoint_every
         )

@@ -65,7 +65,7 @@ def train(
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        history.append({"loss": float(loss), **metrics})
+        history.append({"loss": loss.item(), **metrics})
         if i % 10 == 0:
             bar.set_postfix({k: f"{v:.3g}" for k, v in history[-1].items()})
         if checkpoint is not None and time.monotonic() - last_save > checkpoint_seconds:

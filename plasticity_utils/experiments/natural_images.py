@@ -1,0 +1,317 @@
+"""Memorising natural images with a plastic recurrent network (NIPS 2017 Fig. 3; ICML 2018 §4.2).
+
+1024 pixel neurons plus a bias neuron, fully recurrent and plastic (Eq. 1-2), tanh; inputs clamp the
+neurons they touch. Each episode stores three CIFAR-10 images in the Hebbian traces and must complete
+a half-erased copy of one of them (see :mod:`plasticity_utils.tasks.images`). Loss: summed squared
+error of the erased pixels at the last step. Two variants: one plasticity coefficient per connection
+(``alpha="per_connection"``) and the ICML 2018 ablation with one shared coefficient (``"shared"``).
+
+Everything scored or shown is on held-out episodes built from CIFAR-10 *test* images; training only
+ever samples the training images. Two baselines need no memory of the episode: predicting zeros
+(the mean of every normalised image) and predicting the mean training image.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterator, NamedTuple
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from ..config import data_dir, pick_device, results_dir, seed_everything, select
+from ..plastic import PlasticRecurrent
+from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
+                            reconstruction_loss)
+from ..training import RunStore, train
+
+EXPERIMENT = "natural_images"
+VARIANTS = ("per_connection", "shared")
+EVAL_SEED = 20_171_204  # held-out episodes: the same stream for every network and baseline
+EVAL_BATCH = 10
+
+
+@dataclass(frozen=True)
+class Config:
+    task: ImageTask = field(default_factory=ImageTask)
+    episodes: int = 1500
+    batch: int = 1
+    lr: float = 1e-4
+    rule: str = "hebb"
+    alpha: str = "per_connection"
+    eta: float = 0.01
+    learn_eta: bool = True
+    impl: str = "fused"
+    train_images: int = 0  # size of the training pool, set by :func:`run`: other data means a new run
+
+
+class Profile(NamedTuple):
+    config: Config
+    seeds: int  # per variant
+    eval_episodes: int  # held-out test episodes scored per network and baseline
+
+
+# Scale is the only thing a profile changes. cpu: ~30 min per variant at ~1.2 s per 201-step
+# episode on one thread (both variants train side by side on a 2-core CPU) -> 1,500 episodes;
+# paper: the authors' 100,000 episodes.
+PROFILES = {
+    "smoke": Profile(Config(episodes=3), 1, 4),
+    "cpu": Profile(Config(episodes=1500), 1, 200),
+    "paper": Profile(Config(episodes=100_000), 1, 1000),
+}
+
+
+def profile_config(profile: str, alpha: str = "per_connection") -> tuple[Config, list[int], int]:
+    """The profile's config for one variant, its seeds and the number of held-out episodes."""
+    if alpha not in VARIANTS:
+        raise ValueError(f"alpha={alpha!r} is not one of {VARIANTS}")
+    p = select(profile, PROFILES)
+    return replace(p.config, alpha=alpha), list(range(p.seeds)), p.eval_episodes
+
+
+def build(config: Config) -> PlasticRecurrent:
+    """N = pixels + 1 bias neuron, clamped inputs; w and alpha 0.01 N(0,1), eta learned from 0.01."""
+    return PlasticRecurrent(
+        config.task.n_pixels + 1, input_mode="clamp", rule=config.rule, alpha=config.alpha,
+        eta=config.eta, learn_eta=config.learn_eta,
+    )
+
+
+def final_output(net: PlasticRecurrent, episode: Episode, impl: str = "fused") -> Tensor:
+    """The pixel neurons at the last step of the episode, (B, n_pixels)."""
+    device = net.connection.w.device
+    xs, _ = net(episode.inputs.to(device), impl=impl)  # type: ignore[arg-type]
+    return xs[:, -1, :-1]
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak memory: allocated CUDA memory on a GPU, else the process's peak resident set (Linux, MB)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch.device, pools: ImagePools,
+               progress: bool = True) -> tuple[dict, dict]:
+    """Train one network on training images; per episode record the loss, the zeros baseline's loss
+    on the same episode (so curves can be read as a fraction of it) and eta."""
+    generator = seed_everything(seed)
+    net = build(config).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
+
+    stamps: list[float] = []  # start of every episode trained in this session (a run may resume)
+
+    def episode(_: int):
+        stamps.append(time.perf_counter())
+        ep = image_episode(config.task, pools.train, config.batch, generator)
+        target, erased = ep.target.to(device), ep.erased.to(device)
+        loss = reconstruction_loss(final_output(net, ep, config.impl), target, erased).mean()
+        zero_loss = reconstruction_loss(torch.zeros_like(target), target, erased).mean()
+        return loss, {"zero_loss": zero_loss.item(), "eta": net.connection.eta.item()}
+
+    history = train(net, optimizer, episode, config.episodes, generator=generator, checkpoint=checkpoint,
+                    desc=f"{config.alpha} alpha, seed {seed}", progress=progress)
+    stamps.append(time.perf_counter())
+    record = {
+        "loss": [h["loss"] for h in history],
+        "zero_loss": [h["zero_loss"] for h in history],
+        "eta": [h["eta"] for h in history],
+        # wall time per update (episode, backward, Adam step), over the episodes of this session
+        "seconds_per_episode": (stamps[-1] - stamps[0]) / (len(stamps) - 1) if len(stamps) > 1 else None,
+        "episodes_timed": len(stamps) - 1,
+        "peak_memory_mb": peak_memory_mb(device),
+        "n_params": sum(p.numel() for p in net.parameters() if p.requires_grad),
+        "device": str(device),
+    }
+    return record, {k: v.cpu() for k, v in net.state_dict().items()}
+
+
+def run(profile: str, alpha: str, seeds: list[int] | None = None, force: bool = False,
+        device: str | None = None, pools: ImagePools | None = None) -> list[dict]:
+    """Train (or load) every seed of one variant at ``profile``; returns the stored records."""
+    config, default_seeds, _ = profile_config(profile, alpha)
+    pools = pools if pools is not None else image_pools(data_dir())
+    config = replace(config, train_images=len(pools.train))
+    dev = pick_device(device)
+    store = RunStore(results_dir(EXPERIMENT, profile))
+    return [store.run(s, config, lambda s, ck: train_seed(config, s, ck, dev, pools), force=force, tag=f"{alpha}-")
+            for s in (default_seeds if seeds is None else seeds)]
+
+
+def trained(profile: str, alpha: str, seed: int = 0, device: str | None = None) -> PlasticRecurrent:
+    """The stored network of one variant and seed (train it first with :func:`run`)."""
+    config, _, _ = profile_config(profile, alpha)
+    net = build(config)
+    net.load_state_dict(RunStore(results_dir(EXPERIMENT, profile)).params(seed, tag=f"{alpha}-"))
+    return net.to(pick_device(device)).eval()
+
+
+# --------------------------------------------------------------------------- held-out evaluation
+Predictor = Callable[[Episode], Tensor]  # an episode batch -> predicted pixels (B, n_pixels) on the CPU
+
+
+def held_out_episodes(task: ImageTask, test_pool: Tensor, episodes: int, seed: int = EVAL_SEED,
+                      batch: int = EVAL_BATCH, probe: str = "stored") -> Iterator[Episode]:
+    """The held-out episodes, from test images only: the same ones on every call with the same arguments
+    (``probe="novel"``: the same episodes, but the probe is an image that was not stored)."""
+    generator = torch.Generator().manual_seed(seed)
+    for start in range(0, episodes, batch):
+        yield image_episode(task, test_pool, min(batch, episodes - start), generator, probe)  # type: ignore[arg-type]
+
+
+def network_predictor(net: PlasticRecurrent) -> Predictor:
+    @torch.no_grad()
+    def predict(ep: Episode) -> Tensor:
+        return final_output(net, ep).cpu()
+    return predict
+
+
+def constant_predictor(image: Tensor) -> Predictor:
+    """Predicts the same image whatever the episode: zeros, or the mean training image."""
+    return lambda ep: image.expand_as(ep.target)
+
+
+def evaluate(predict: Predictor, task: ImageTask, test_pool: Tensor, episodes: int,
+             seed: int = EVAL_SEED, probe: str = "stored") -> dict[str, np.ndarray]:
+    """Per held-out episode: reconstruction loss and Pearson correlation on the erased half.
+
+    ``probe="novel"`` scores the memory control: the same episodes with a probe that was never
+    stored, which a network can only complete from the visible half and image statistics."""
+    losses, corrs = [], []
+    for ep in held_out_episodes(task, test_pool, episodes, seed, probe=probe):
+        out = predict(ep)
+        losses.append(reconstruction_loss(out, ep.target, ep.erased))
+        corrs.append(erased_correlation(out, ep.target, ep.erased))
+    return {"loss": torch.cat(losses).double().numpy(), "corr": torch.cat(corrs).double().numpy()}
+
+
+def predictors(nets: dict[str, PlasticRecurrent], pools: ImagePools) -> dict[str, Predictor]:
+    """The trained networks followed by the two memory-free baselines."""
+    out = {name: network_predictor(net) for name, net in nets.items()}
+    out["zeros (no memory)"] = constant_predictor(torch.zeros(pools.train.shape[1]))
+    out["mean training image (no memory)"] = constant_predictor(pools.train.mean(0))
+    return out
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean of ``a - b`` over paired episodes and the half-width of its 95% normal interval."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("inf")
+    return float(d.mean()), float(half)
+
+
+def compare(diff: tuple[float, float]) -> str:
+    """Read a paired difference a - b (mean, 95% half-width): ``"lower"`` if a is significantly
+    lower than b, ``"higher"`` if significantly higher, else ``"not different"``."""
+    mean, half = diff
+    return "lower" if mean + half < 0 else "higher" if mean - half > 0 else "not different"
+
+
+def held_out_table(scores: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+    """One row per predictor: mean loss (with its 95% interval) and mean correlation on the erased half."""
+    rows = []
+    for name, s in scores.items():
+        n = len(s["loss"])
+        corr = s["corr"][~np.isnan(s["corr"])]
+        rows.append({
+            "predictor": name,
+            "loss": s["loss"].mean(),
+            "loss 95% ±": 1.96 * s["loss"].std(ddof=1) / np.sqrt(n) if n > 1 else float("nan"),
+            "correlation": corr.mean() if corr.size else float("nan"),
+            "episodes": n,
+        })
+    return pd.DataFrame(rows).set_index("predictor")
+
+
+# --------------------------------------------------------------------------- figures
+def plot_reconstructions(outputs: dict[str, Predictor], task: ImageTask, test_pool: Tensor, rows: int = 4,
+                         seed: int = EVAL_SEED) -> plt.Figure:
+    """Fig. 3 left on held-out episodes: the stored images (the probed one framed), the half-erased
+    probe, and each predictor's output at the last step (clamped half = probe)."""
+    ep = next(held_out_episodes(task, test_pool, rows, seed, batch=rows))
+    names = list(outputs)
+    preds = {name: outputs[name](ep) for name in names}
+    cols = task.n_images + 1 + len(names)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.35 * cols, 1.45 * rows), squeeze=False)
+    side = task.side
+    for r in range(rows):
+        panels = [ep.stored[r, k] for k in range(task.n_images)] + [ep.probe[r]] + [preds[n][r] for n in names]
+        titles = [f"image {k + 1}" for k in range(task.n_images)] + ["probe"] + names
+        for c, (img, title) in enumerate(zip(panels, titles)):
+            ax = axes[r, c]
+            ax.imshow(img.reshape(side, side).float().numpy(), cmap="gray", vmin=-1, vmax=1)
+            ax.set_xticks([]), ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c < task.n_images and torch.equal(ep.stored[r, c], ep.target[r]):
+                for spine in ax.spines.values():
+                    spine.set_visible(True), spine.set_color("tab:orange"), spine.set_linewidth(2.5)
+            if r == 0:
+                ax.set_title(title, fontsize=8)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def displacement_profile(matrix: Tensor, side: int) -> np.ndarray:
+    """Mean of a pixel-to-pixel matrix (the first side^2 rows and columns) over all pairs of pixels
+    with the same displacement (dy, dx) from pre- to post-synaptic pixel: (2 side - 1, 2 side - 1)."""
+    n = side * side
+    m = matrix[:n, :n].detach().double().cpu()
+    rows, cols = torch.arange(n) // side, torch.arange(n) % side
+    dy = rows[None, :] - rows[:, None] + side - 1
+    dx = cols[None, :] - cols[:, None] + side - 1
+    key = (dy * (2 * side - 1) + dx).reshape(-1)
+    size = (2 * side - 1) ** 2
+    sums = torch.bincount(key, weights=m.reshape(-1), minlength=size)
+    counts = torch.bincount(key, minlength=size).double()
+    return (sums / counts).reshape(2 * side - 1, 2 * side - 1).numpy()
+
+
+def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: int = 10) -> plt.Figure:
+    """Fig. 3 right: w and alpha as heatmaps (pre-synaptic neuron = row, post = column; pixels row
+    major, the bias neuron last), a ``zoom`` x ``zoom`` block centred on the mid-line, and the mean
+    over pixel pairs at each displacement (dy, dx) up to ``reach`` pixels (each such displacement
+    is shared by at least (side - reach)^2 pixel pairs, so the means are not dominated by noise)."""
+    c = net.connection
+    if c.alpha is None or c.alpha.dim() != 2:
+        raise ValueError("plot_matrices needs a per-connection alpha")
+    mats = {"w": c.w.detach().cpu(), "alpha": c.alpha.detach().cpu()}
+    mid = side * side // 2
+    lo, hi = mid - zoom // 2, mid + zoom // 2
+    fig, axes = plt.subplots(2, 3, figsize=(15, 9.5), gridspec_kw={"width_ratios": [1.5, 1, 1]})
+    for row, (name, m) in zip(axes, mats.items()):
+        lim = float(np.percentile(m.abs().numpy(), 99.5))
+        im = row[0].imshow(m.numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="antialiased")
+        row[0].set(title=f"{name}, all {m.shape[0]} x {m.shape[1]}", xlabel="post-synaptic neuron",
+                   ylabel="pre-synaptic neuron")
+        fig.colorbar(im, ax=row[0], shrink=0.75)
+        im = row[1].imshow(m[lo:hi, lo:hi].numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest",
+                           extent=(lo - 0.5, hi - 0.5, hi - 0.5, lo - 0.5))
+        row[1].axhline(mid - 0.5, color="k", lw=0.6, ls=":"), row[1].axvline(mid - 0.5, color="k", lw=0.6, ls=":")
+        row[1].set(title=f"{name}, neurons {lo}-{hi - 1}\n(image rows {lo // side}-{(hi - 1) // side}, mid-line dotted)",
+                   xlabel="post-synaptic neuron")
+        fig.colorbar(im, ax=row[1], shrink=0.75)
+        centre = side - 1
+        prof = displacement_profile(m, side)[centre - reach : centre + reach + 1, centre - reach : centre + reach + 1]
+        plim = float(np.abs(prof).max()) or 1.0
+        im = row[2].imshow(prof, cmap="RdBu_r", vmin=-plim, vmax=plim,
+                           extent=(-reach - 0.5, reach + 0.5, reach + 0.5, -reach - 0.5))
+        row[2].set(title=f"{name}, mean over pixel pairs\nat displacement (dy, dx)", xlabel="dx (pixels)",
+                   ylabel="dy (pixels)")
+        fig.colorbar(im, ax=row[2], shrink=0.75)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = [
+    "Config", "Profile", "PROFILES", "VARIANTS", "EVAL_SEED", "profile_config", "build", "final_output",
+    "train_seed", "run", "trained", "held_out_episodes", "network_predictor", "constant_predictor", "evaluate",
+    "predictors", "paired_difference", "compare", "held_out_table", "plot_reconstructions", "displacement_profile",
+    "plot_matrices", "peak_memory_mb",
+]
