@@ -1,0 +1,186 @@
+"""Non-plastic baselines for pattern memorisation (NIPS 2017 workshop Fig. 2 right; ICML 2018 §4.1).
+
+Both baselines read their answer from the pattern units at the last step, like the plastic network.
+
+* :class:`RecurrentBaseline`: the papers' network without plasticity,
+  ``x(t) = tanh(x(t-1) W + input(t))`` (Eq. 1 with alpha = 0), from x(0) = 0. The input drives the
+  first columns; the remaining neurons are the "extra" neurons (2000 in the papers, 2051 in all).
+  It computes what :class:`~plasticity_utils.plastic.PlasticRecurrent` with ``alpha="none"`` does
+  (tested), without the unused (batch, n, n) trace that that class allocates at every episode
+  (16.8 MB per episode at 2051 neurons) and with a hand-written backward; together about 2-3 times
+  cheaper per episode (``benchmarks/baselines.py``).
+* :class:`LSTMBaseline`: ``torch.nn.LSTM(n_inputs, hidden)``; the output is the first ``n_inputs``
+  hidden units. With ``clamp=True`` those units copy the sign of their input whenever it is non-zero
+  (the authors' "clamping", which makes the LSTM's input units behave like the RNNs' input neurons).
+
+The clamp pins, for each clamped unit k < n_inputs (PyTorch's gate order is i, f, g, o):
+
+==========================  ==========================  =========================================
+parameter entry             pinned value                effect when input k is x = +-100
+==========================  ==========================  =========================================
+``weight_ih[g-row k, :]``   10 at column k, 0 elsewhere cell candidate g = tanh(+-1000 + ...) = +-1
+``bias_ih[i-row k]``        +10                         input gate open (i > 0 in any case)
+``bias_ih[f-row k]``        -1000                       forget gate shut: f = 0, c(t) = i g
+``bias_ih[g-row k]``        0                           no offset on the candidate
+``bias_ih[o-row k]``        +10                         output gate open
+``bias_hh[.-row k]``        0 (all four gates)          the redundant second bias is off
+==========================  ==========================  =========================================
+
+so h_k = o tanh(i g) has the sign of input k (o, i > 0) as long as the trainable drive to the
+candidate and the forget gate (recurrent weights times |h| <= 1) stays far below 1000. Everything
+else stays trainable, including the clamped units' recurrent weights and their input-gate,
+forget-gate and output-gate input weights: when input k is zero (gaps, erased bits) the unit is free
+and computes g from the recurrent state. Pinned entries get a zero gradient (a hook), so Adam never
+moves them (its moments stay zero). |h_k| <= tanh(1) = 0.76 for a clamped unit, so the squared
+error never reaches zero; the sign error can.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+CLAMP_GAIN = 10.0  # weight from input k to the cell candidate of unit k
+GATE_OPEN = 10.0  # bias of the input and output gates of a clamped unit
+GATE_SHUT = -1000.0  # bias of the forget gate of a clamped unit
+
+
+class RecurrentBaseline(nn.Module):
+    """Fully recurrent tanh network without plasticity: ``x(t) = tanh(x(t-1) W + input(t))``.
+
+    ``W`` starts at ``init_scale * N(0, 1)`` like the plastic network's ``w``. ``impl="fused"`` runs
+    :class:`RecurrentFunction` (hand-written backward, one matrix product for dL/dW over the whole
+    episode, about half the cost of autograd at 2051 neurons); ``impl="reference"`` is the plain
+    autograd loop it is tested against.
+    """
+
+    def __init__(self, n: int, init_scale: float = 0.01) -> None:
+        super().__init__()
+        if n < 1:
+            raise ValueError(f"need n >= 1, got {n}")
+        self.n = n
+        self.w = nn.Parameter(init_scale * torch.randn(n, n))
+
+    def forward(self, inputs: Tensor, impl: Literal["fused", "reference"] = "fused") -> Tensor:
+        """``inputs``: (B, T, k) with k <= n, added to the first k neurons. Returns x(1..T), (B, T, n)."""
+        if inputs.dim() != 3 or inputs.shape[2] > self.n:
+            raise ValueError(f"inputs must be (batch, time, k <= {self.n}), got {tuple(inputs.shape)}")
+        inputs = F.pad(inputs, (0, self.n - inputs.shape[2]))
+        if impl == "fused":
+            return RecurrentFunction.apply(inputs, self.w)
+        if impl != "reference":
+            raise ValueError(f"impl={impl!r} is not one of ('fused', 'reference')")
+        x = torch.tanh(inputs[:, 0])  # x(0) = 0, so the first step sees only its input
+        xs = [x]
+        for t in range(1, inputs.shape[1]):
+            x = torch.tanh(torch.addmm(inputs[:, t], x, self.w))
+            xs.append(x)
+        return torch.stack(xs, 1)
+
+
+class RecurrentFunction(torch.autograd.Function):
+    """Forward and hand-written backward of ``x(t) = tanh(x(t-1) W + u(t))``, x(0) = 0.
+
+    Backward, from the last step down (g(t) = dL/d pre-activation at t):
+        g(t) = dL/dx(t) * (1 - x(t)^2);   dL/dx(t-1) += g(t) W^T;   dL/du(t) = g(t)
+        dL/dW = sum_t x(t-1)^T g(t), computed once as one (n x TB) @ (TB x n) product.
+    """
+
+    @staticmethod
+    def forward(ctx, inputs: Tensor, w: Tensor) -> Tensor:  # type: ignore[override]
+        batch, steps, n = inputs.shape
+        xs = inputs.new_empty(steps, batch, n)
+        torch.tanh(inputs[:, 0], out=xs[0])
+        for t in range(1, steps):
+            torch.tanh(torch.addmm(inputs[:, t], xs[t - 1], w), out=xs[t])
+        ctx.save_for_backward(w, xs)
+        return xs.transpose(0, 1)
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):  # type: ignore[override]
+        w, xs = ctx.saved_tensors
+        steps, _, n = xs.shape
+        grad_out = grad_out.transpose(0, 1)
+        g_pre = torch.empty_like(xs)
+        g_x = grad_out[steps - 1]
+        for t in reversed(range(steps)):
+            torch.mul(g_x, 1 - xs[t] * xs[t], out=g_pre[t])
+            if t > 0:
+                g_x = torch.addmm(grad_out[t - 1], g_pre[t], w.t())
+        g_w = xs[:-1].reshape(-1, n).t() @ g_pre[1:].reshape(-1, n) if ctx.needs_input_grad[1] else None
+        g_inputs = g_pre.transpose(0, 1) if ctx.needs_input_grad[0] else None
+        return g_inputs, g_w
+
+
+class LSTMBaseline(nn.Module):
+    """``torch.nn.LSTM(n_inputs, hidden)`` read out from its first ``n_inputs`` hidden units.
+
+    ``clamp=True`` pins the entries listed in the module docstring so that hidden unit k copies the
+    sign of input k whenever that input is non-zero.
+    """
+
+    def __init__(self, n_inputs: int, hidden: int, clamp: bool = False) -> None:
+        super().__init__()
+        if n_inputs < 1 or hidden < n_inputs:
+            raise ValueError(f"need 1 <= n_inputs <= hidden, got n_inputs={n_inputs}, hidden={hidden}")
+        self.n_inputs, self.hidden, self.clamp = n_inputs, hidden, clamp
+        self.lstm = nn.LSTM(n_inputs, hidden, batch_first=True)
+        self._pinned: list[str] = []
+        if clamp:
+            for name, (mask, value) in self._clamp_entries().items():
+                self.register_buffer(f"pin_mask_{name}", mask)
+                self.register_buffer(f"pin_value_{name}", value)
+                getattr(self.lstm, name).register_hook(self._zero_pinned_grad(name))
+                self._pinned.append(name)
+            self.pin_()
+
+    def _clamp_entries(self) -> dict[str, tuple[Tensor, Tensor]]:
+        """Mask and value of every pinned entry, per LSTM parameter (gate rows i, f, g, o)."""
+        h, k = self.hidden, torch.arange(self.n_inputs)
+        i_rows, f_rows, g_rows, o_rows = k, h + k, 2 * h + k, 3 * h + k
+        w_mask = torch.zeros(4 * h, self.n_inputs, dtype=torch.bool)
+        w_mask[g_rows] = True
+        w_value = torch.zeros(4 * h, self.n_inputs)
+        w_value[g_rows, k] = CLAMP_GAIN
+        b_mask = torch.zeros(4 * h, dtype=torch.bool)
+        b_mask[torch.cat([i_rows, f_rows, g_rows, o_rows])] = True
+        b_ih = torch.zeros(4 * h)
+        b_ih[i_rows], b_ih[f_rows], b_ih[o_rows] = GATE_OPEN, GATE_SHUT, GATE_OPEN
+        return {
+            "weight_ih_l0": (w_mask, w_value),
+            "bias_ih_l0": (b_mask, b_ih),
+            "bias_hh_l0": (b_mask.clone(), torch.zeros(4 * h)),
+        }
+
+    def _zero_pinned_grad(self, name: str):
+        """Gradient hook: pinned entries get no gradient (the mask is looked up at call time so
+        that it follows the module across devices)."""
+        return lambda grad: grad.masked_fill(getattr(self, f"pin_mask_{name}"), 0.0)
+
+    @torch.no_grad()
+    def pin_(self) -> None:
+        """(Re)write the pinned entries; a no-op without the clamp."""
+        for name in self._pinned:
+            p = getattr(self.lstm, name)
+            mask, value = getattr(self, f"pin_mask_{name}"), getattr(self, f"pin_value_{name}")
+            p.copy_(torch.where(mask, value, p))
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        """``inputs``: (B, T, n_inputs). Returns the hidden states h(1..T), (B, T, hidden)."""
+        if inputs.dim() != 3 or inputs.shape[2] != self.n_inputs:
+            raise ValueError(f"inputs must be (batch, time, {self.n_inputs}), got {tuple(inputs.shape)}")
+        out, _ = self.lstm(inputs)  # zero initial hidden and cell states
+        return out
+
+    def extra_repr(self) -> str:
+        return f"clamp={self.clamp}"
+
+
+def n_trainable(module: nn.Module) -> int:
+    """Trainable parameters, not counting the entries the clamp pins."""
+    total = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    pinned = sum(int(b.sum()) for n, b in module.named_buffers() if n.split(".")[-1].startswith("pin_mask_"))
+    return total - pinned
