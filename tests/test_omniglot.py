@@ -1,0 +1,257 @@
+"""Tests of the Omniglot episode sampler (tasks/omniglot.py) and model (experiments/omniglot.py).
+
+Synthetic "characters" are used so the tests need no data: each image encodes its class and drawer
+in two pixels and has a non-symmetric mark, so that rotations can be read back.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from plasticity_utils import plastic
+from plasticity_utils.experiments import omniglot as om
+from plasticity_utils.tasks.omniglot import OmniglotTask, class_split, omniglot_episode
+
+N_CLASSES, DRAWERS, SIZE = 40, 20, 31
+TASK = OmniglotTask(n_way=5, n_test_classes=10)
+
+
+def synthetic_images() -> torch.Tensor:
+    """(40, 20, 31, 31): centre pixel = class / 100, pixel (15, 16) = drawer / 100 (both invariant
+    in value under rotation, the second one's position turns), a corner mark at (0, 0) = 1."""
+    images = torch.zeros(N_CLASSES, DRAWERS, SIZE, SIZE)
+    images[:, :, 15, 15] = torch.arange(N_CLASSES).view(-1, 1) / 100
+    images[:, :, 15, 16] = torch.arange(DRAWERS).view(1, -1) / 100 + 0.001
+    images[:, :, 0, 0] = 1.0
+    return images
+
+
+def quarter_turns(image: torch.Tensor) -> int:
+    """How many times rot90 (dims -2, -1) moved the corner mark away from (0, 0)."""
+    for k in range(4):
+        if torch.rot90(image, -k, dims=(-2, -1))[0, 0] == 1.0:
+            return k
+    raise AssertionError("corner mark lost")
+
+
+@pytest.fixture(scope="module")
+def images() -> torch.Tensor:
+    return synthetic_images()
+
+
+@pytest.fixture(scope="module")
+def episode(images):
+    train, _ = class_split(N_CLASSES, TASK.n_test_classes, seed=3)
+    return omniglot_episode(images, train, TASK, 64, torch.Generator().manual_seed(0)), train
+
+
+# --------------------------------------------------------------------------- sampler
+def test_episode_shapes_and_one_hot_labels(episode):
+    ep, _ = episode
+    assert ep.images.shape == (64, 6, SIZE, SIZE)
+    assert ep.labels.shape == (64, 6, 5) and ep.target.shape == (64,)
+    labelled = ep.labels[:, :5]
+    assert torch.all(labelled.sum(-1) == 1) and set(labelled.unique().tolist()) == {0.0, 1.0}
+    # every label appears exactly once among the 5 labelled steps, and the test step has none
+    assert torch.all(labelled.sum(1) == 1)
+    assert torch.all(ep.labels[:, 5] == 0)
+    assert torch.equal(labelled.argmax(-1), ep.slots[:, :5])
+
+
+def test_five_distinct_training_classes(episode):
+    ep, train = episode
+    assert all(len(set(row.tolist())) == 5 for row in ep.classes)
+    assert set(ep.classes.flatten().tolist()) <= set(train.tolist())
+
+
+def test_images_match_their_class_drawer_and_rotation(episode):
+    ep, _ = episode
+    centre = (ep.images[..., 15, 15] * 100).round().long()  # rotation-invariant: the class
+    shown_class = ep.classes.gather(1, ep.slots)
+    assert torch.equal(centre, shown_class)
+    for b in range(8):
+        for t in range(6):
+            k = quarter_turns(ep.images[b, t])
+            assert k == ep.rotations[b, ep.slots[b, t]]
+            upright = torch.rot90(ep.images[b, t], -k, dims=(-2, -1))
+            assert round(float(upright[15, 16] - 0.001) * 100) == ep.drawers[b, t]
+
+
+def test_test_image_is_of_an_episode_class_by_another_drawer(episode):
+    ep, _ = episode
+    test_class = ep.classes.gather(1, ep.target.unsqueeze(1)).squeeze(1)
+    assert torch.equal((ep.images[:, 5, 15, 15] * 100).round().long(), test_class)
+    labelled_step = (ep.slots[:, :5] == ep.target.unsqueeze(1)).float().argmax(1)
+    labelled_drawer = ep.drawers.gather(1, labelled_step.unsqueeze(1)).squeeze(1)
+    assert torch.all(ep.drawers[:, 5] != labelled_drawer)
+    assert len(ep.target.unique()) == 5  # all 5 labels get tested over 64 episodes
+
+
+def test_rotations_per_class_consistent_within_episode(episode):
+    ep, _ = episode
+    turns = torch.tensor([[quarter_turns(ep.images[b, t]) for t in range(6)] for b in range(64)])
+    assert torch.equal(turns, ep.rotations.gather(1, ep.slots))  # test image turned like its class
+    assert set(ep.rotations.flatten().tolist()) == {0, 1, 2, 3}
+    assert any(len(set(r.tolist())) > 1 for r in ep.rotations)  # per class, not per episode
+    unrotated = omniglot_episode(synthetic_images(), torch.arange(N_CLASSES), OmniglotTask(rotate=False), 8,
+                                 torch.Generator().manual_seed(0))
+    assert torch.all(unrotated.images[..., 0, 0] == 1.0)
+
+
+def test_episodes_are_seeded(images):
+    classes = torch.arange(N_CLASSES)
+    a = omniglot_episode(images, classes, TASK, 4, torch.Generator().manual_seed(5))
+    b = omniglot_episode(images, classes, TASK, 4, torch.Generator().manual_seed(5))
+    c = omniglot_episode(images, classes, TASK, 4, torch.Generator().manual_seed(6))
+    assert torch.equal(a.images, b.images) and torch.equal(a.classes, b.classes)
+    assert not torch.equal(a.classes, c.classes)
+
+
+def test_class_split_disjoint_and_seeded():
+    train, test = class_split(1623, 100, seed=0)
+    assert (len(train), len(test)) == (1523, 100)  # the paper's split of all 1,623 characters
+    assert set(train.tolist()).isdisjoint(test.tolist())
+    assert sorted(train.tolist() + test.tolist()) == list(range(1623))
+    assert torch.equal(test, class_split(1623, 100, seed=0)[1])
+    assert not torch.equal(test, class_split(1623, 100, seed=1)[1])
+    with pytest.raises(ValueError):
+        class_split(10, 10, 0)
+
+
+# --------------------------------------------------------------------------- model
+def small_net(seed: int = 0) -> om.OmniglotNet:
+    torch.manual_seed(seed)
+    return om.OmniglotNet(n_way=5, filters=8)
+
+
+def test_model_shapes_and_architecture(episode):
+    ep, _ = episode
+    net = om.OmniglotNet()
+    x = net.embedding(ep.images[:2])
+    assert x.shape == (2, 6, 64)  # 31 -> 15 -> 7 -> 3 -> 1, 64 channels
+    convs = [m for m in net.embed if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.kernel_size, c.stride, c.padding, c.out_channels) for c in convs] == [((3, 3), (2, 2), (0, 0), 64)] * 4
+    ys, hebb = net(ep.images[:2], ep.labels[:2])
+    assert ys.shape == (2, 6, 5) and hebb.shape == (2, 64, 5)
+    assert torch.allclose(ys.sum(-1), torch.ones(2, 6))
+    out = net.out
+    assert (out.rule, out.alpha_mode) == ("oja", "per_connection")
+    assert float(out.alpha.detach().min()) >= 0 and float(out.alpha.detach().max()) < 0.01  # 0.01 * U(0, 1)
+    assert float(out.w.detach().std()) < 0.02 and math.isclose(float(out.eta.detach()), 0.01, rel_tol=1e-6)
+    assert out.eta.requires_grad
+
+
+def test_labelled_steps_output_their_label(episode):
+    ep, _ = episode
+    ys, _ = small_net()(ep.images[:4], ep.labels[:4])
+    assert torch.allclose(ys[:, :5], ep.labels[:4, :5], atol=1e-6)  # the 1000 x label dominates
+
+
+def test_plastic_layer_update_is_ojas_rule(episode):
+    ep, _ = episode
+    net = small_net().double()
+    images, labels = ep.images[:3].double(), ep.labels[:3].double()
+    ys, hebb = net(images, labels)
+    xs = net.embedding(images)
+    expected = torch.zeros_like(hebb)
+    for t in range(6):
+        expected = plastic.hebb_update(expected, xs[:, t], ys[:, t], net.out.eta, "oja")
+    assert torch.allclose(hebb, expected, atol=1e-12)
+    # after the first labelled step (post = one-hot e_k), Oja's rule writes eta * x into column k only
+    _, h1 = net(images[:, :1], labels[:, :1])
+    k = labels[:, 0].argmax(-1)
+    col = h1[torch.arange(3), :, k]
+    assert torch.allclose(col, net.out.eta * xs[:, 0], atol=1e-10)
+    assert torch.allclose(h1.sum(-1), col, atol=1e-10)
+
+
+def test_gradient_reaches_plastic_and_conv_parameters(episode):
+    ep, _ = episode
+    net = small_net().double()
+    batch = ep._replace(images=ep.images[:4].double(), labels=ep.labels[:4].double(), target=ep.target[:4])
+    loss, _ = om.episode_loss(net, batch, torch.device("cpu"))
+    loss.backward()
+    for name in ("out.w", "out.alpha", "out.eta", "embed.0.weight", "embed.6.weight"):
+        grad = dict(net.named_parameters())[name].grad
+        assert grad is not None and grad.abs().sum() > 0, name
+    # numerical check of d loss / d eta (the rate only acts through the trace)
+    with torch.no_grad():
+        eps = 1e-6
+        net.out.eta += eps
+        up = om.episode_loss(net, batch, torch.device("cpu"))[0]
+        net.out.eta -= 2 * eps
+        down = om.episode_loss(net, batch, torch.device("cpu"))[0]
+        net.out.eta += eps
+    assert math.isclose(float(net.out.eta.grad), float(up - down) / (2 * eps), rel_tol=1e-5)
+
+
+def test_loss_is_binary_cross_entropy_of_test_step(episode):
+    ep, _ = episode
+    net = small_net()
+    loss, correct = om.episode_loss(net, ep, torch.device("cpu"))
+    ys, _ = net(ep.images, ep.labels)
+    expected = F.binary_cross_entropy(ys[:, -1], F.one_hot(ep.target, 5).float())
+    assert torch.isclose(loss, expected)
+    assert torch.equal(correct, ys[:, -1].argmax(1) == ep.target)
+
+
+def test_batch_learning_rate_and_config_checks():
+    assert om.Config(batch=64).batch_lr == pytest.approx(3e-5 * 8)
+    assert om.Config(batch=1).batch_lr == 3e-5  # batch 1: the paper's setup
+    with pytest.raises(ValueError):
+        om.Config(batch=0)
+    paper, seeds = om.profile_config("paper")
+    assert (paper.episodes, paper.batch, paper.lr, len(seeds)) == (5_000_000, 1, 3e-5, 10)
+    assert paper.eval_episodes == 100 and om.profile_config("cpu")[0].eval_episodes == 100
+
+
+def test_wilson_interval():
+    lo, hi = om.wilson_interval(983, 1000)
+    assert lo < 0.983 < hi and 0.97 < lo and hi < 0.991
+    assert om.wilson_interval(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
+    assert om.wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    # Wilson's 95% interval for 8/10 (a textbook value): [0.490, 0.943]
+    assert om.wilson_interval(8, 10) == pytest.approx((0.4902, 0.9433), abs=1e-4)
+
+
+# --------------------------------------------------------------------------- a whole (tiny) run
+def test_trained_run_is_evaluated_on_exactly_its_held_out_classes(images, tmp_path, monkeypatch):
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path))
+    seen: list[tuple[torch.Tensor, int]] = []
+    real = om.omniglot_episode
+
+    def spy(imgs, classes, task, batch, generator):
+        ep = real(imgs, classes, task, batch, generator)
+        seen.append((ep.classes, batch))
+        return ep
+
+    monkeypatch.setattr(om, "omniglot_episode", spy)
+    config = om.Config(task=TASK, updates=4, batch=3, filters=8, eval_every=2, curve_episodes=7, eval_episodes=9)
+    (record,) = om.run("smoke", seeds=[2], config=config, images=images, progress=False)
+    _, held_out = class_split(N_CLASSES, TASK.n_test_classes, seed=2)
+    assert record["test_classes"] == held_out.tolist()
+    trained = {c for classes, batch in seen if batch == 3 for c in classes.flatten().tolist()}
+    evaluated = {c for classes, batch in seen if batch != 3 for c in classes.flatten().tolist()}
+    assert trained and trained.isdisjoint(record["test_classes"])  # never trained on a held-out class
+    assert evaluated <= set(record["test_classes"])  # curve and final evaluation: held-out classes only
+    assert record["curve"]["episodes"] == [0, 6, 12] and len(record["eval_correct"]) == 9
+    # re-evaluating the stored parameters uses the record's classes, whatever the caller's seed
+    monkeypatch.setattr(om, "omniglot_episode", real)
+    params = om.RunStore(om.results_dir("omniglot", "smoke")).params(2)
+    seen.clear()
+    monkeypatch.setattr(om, "omniglot_episode", spy)
+    correct = om.evaluate_stored(record, params, images, episodes=20, seed=99)
+    assert correct.shape == (20,)
+    assert {c for classes, _ in seen for c in classes.flatten().tolist()} <= set(record["test_classes"])
+    # the stored run is reloaded (not retrained) and its split is checked against the data
+    assert om.run("smoke", seeds=[2], config=config, images=images, progress=False)[0] == record
+    with pytest.raises(ValueError, match="class split"):
+        om.run("smoke", seeds=[2], config=config, images=images[:-1], progress=False)
+    s = om.summary([record])
+    assert s["n_episodes"] == 9 and s["low"] <= s["accuracy"] <= s["high"]
+    assert np.isclose(s["accuracy"], np.mean(record["eval_correct"]))
