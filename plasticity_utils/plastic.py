@@ -228,7 +228,7 @@ class PlasticRNNFunction(torch.autograd.Function):
             _effective_weight(w, alpha, hebb, out=buf)
             pre = torch.bmm(xs[t].unsqueeze(1), buf).squeeze(1)
             _activate(pre, inputs[:, t], clamp, out=xs[t + 1])
-            _trace_step_(hebb, xs[t], xs[t + 1], eta_f, rule)
+            hebb_update_(hebb, xs[t], xs[t + 1], eta_f, rule)
         ctx.save_for_backward(inputs, w, alpha, eta, xs, *checkpoints)
         ctx.rule, ctx.clamp, ctx.k = rule, clamp, k
         ctx.mark_non_differentiable(hebb)
@@ -322,8 +322,8 @@ def _activate(pre: Tensor, inputs: Tensor, clamp: bool, out: Tensor) -> None:
         torch.tanh(pre + inputs, out=out)
 
 
-def _trace_step_(hebb: Tensor, x: Tensor, y: Tensor, eta: float, rule: str) -> None:
-    """In-place Eq. 2 / Eq. 3 on ``hebb`` (B, n, n)."""
+def hebb_update_(hebb: Tensor, x: Tensor, y: Tensor, eta: float, rule: str) -> None:
+    """In-place Eq. 2 / Eq. 3 on ``hebb`` (B, n_pre, n_post), for rollouts that build no graph."""
     _trace_step(hebb, x, y, eta, rule, out=hebb)
 
 
