@@ -39,7 +39,9 @@ figures: setup data
 	done
 
 test: setup data
-	PLASTICITY_PROFILE=smoke $(PY) -m pytest tests $(NOTEBOOKS) --nbval-lax --nbval-cell-timeout=900 -q
+	rm -rf build/nbval
+	$(PY) tools/smoke_notebooks.py build/nbval $(NOTEBOOKS)
+	PLASTICITY_PROFILE=smoke $(PY) -m pytest tests build/nbval --nbval-lax --nbval-cell-timeout=900 -q
 
 benchmarks: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
