@@ -91,12 +91,8 @@ def run(profile: str, seeds: list[int] | None = None, force: bool = False, devic
     default, default_seeds = profile_config(profile)
     config = config or default
     store = RunStore(results_dir("binary_patterns", profile))
-    fn = functools.partial(_train_seed, config, device=str(pick_device(device)))
+    fn = functools.partial(train_seed, config, device=pick_device(device))
     return store.run_many(default_seeds if seeds is None else seeds, config, fn, force=force, workers=workers)
-
-
-def _train_seed(config: Config, seed: int, checkpoint: Path | None, device: str) -> tuple[dict, dict]:
-    return train_seed(config, seed, checkpoint, torch.device(device))
 
 
 def landmarks(records: list[dict], window: int = 10, threshold: float = 0.01) -> dict:

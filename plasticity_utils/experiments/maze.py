@@ -25,6 +25,7 @@ that this gives the same loss and gradients as differentiating through the close
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -36,8 +37,7 @@ from scipy import stats
 from torch import Tensor, nn
 
 from ..config import pick_device, results_dir, seed_everything, select
-from ..plastic import PlasticRecurrent
-from ..plastic import hebb_update_
+from ..plastic import PlasticRecurrent, hebb_update_
 from ..plotting import smooth
 from ..tasks.maze import N_ACTIONS, MazeBatch, MazeTask, maze_grid
 from ..training import RunStore, train
@@ -278,15 +278,12 @@ def run(profile: str, seeds: list[int] | None = None, force: bool = False, devic
     default, default_seeds = profile_config(profile)
     base = config or default
     dev = pick_device(device)
-    runs = store(profile)
     out = {}
     for condition in conditions:
         cfg = replace(base, condition=condition)
-        out[condition] = [
-            runs.run(s, cfg, lambda s, ck, cfg=cfg: train_seed(cfg, s, ck, dev, progress), force=force,
-                     tag=f"{condition}-")
-            for s in (default_seeds if seeds is None else seeds)
-        ]
+        fn = functools.partial(train_seed, cfg, device=dev, progress=progress)
+        out[condition] = store(profile).run_many(default_seeds if seeds is None else seeds, cfg, fn, force=force,
+                                                 tag=f"{condition}-")
     return out
 
 

@@ -22,6 +22,7 @@ would overshoot with Adam). The decay keeps the paper's schedule in episodes: ev
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -172,7 +173,7 @@ def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float
     return centre - half, centre + half
 
 
-def train_seed(config: Config, seed: int, images: Tensor, checkpoint: Path | None, device: torch.device,
+def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch.device, images: Tensor,
                progress: bool = True) -> tuple[dict, dict]:
     """Train one network from ``seed`` on the training classes of ``class_split(.., seed)``.
 
@@ -253,13 +254,11 @@ def run(profile: str, seeds: list[int] | None = None, force: bool = False, devic
     config = config or default
     if images is None:
         images, _ = load_images()
-    dev = pick_device(device)
     store = RunStore(results_dir("omniglot", profile))
-    records = []
-    for s in default_seeds if seeds is None else seeds:
-        record = store.run(s, config, lambda s, ck: train_seed(config, s, images, ck, dev, progress), force=force)
+    fn = functools.partial(train_seed, config, device=pick_device(device), images=images, progress=progress)
+    records = store.run_many(default_seeds if seeds is None else seeds, config, fn, force=force)
+    for record in records:
         check_split(record, config, len(images))
-        records.append(record)
     return records
 
 
