@@ -31,7 +31,7 @@ def peak_memory_mb(device: torch.device) -> float:
 def bench(images: torch.Tensor, batch: int, updates: int, device: torch.device) -> dict:
     config = om.Config(batch=batch)
     net = om.build(config).to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.batch_lr)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(0)
     train, _ = class_split(len(images), config.task.n_test_classes, 0)
     wall, cpu = [], []

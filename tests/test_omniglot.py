@@ -200,9 +200,7 @@ def test_loss_is_binary_cross_entropy_of_test_step(episode):
     assert torch.equal(correct, ys[:, -1].argmax(1) == ep.target)
 
 
-def test_batch_learning_rate_and_config_checks():
-    assert om.Config(batch=64).batch_lr == pytest.approx(3e-5 * 8)
-    assert om.Config(batch=1).batch_lr == 3e-5  # batch 1: the paper's setup
+def test_config_checks():
     with pytest.raises(ValueError):
         om.Config(batch=0)
     paper, seeds = om.profile_config("paper")
