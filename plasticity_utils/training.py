@@ -42,6 +42,9 @@ def train(
     """Minimise ``episode(i)[0]`` for ``episodes`` updates; return the per-update metrics.
 
     ``episode(i)`` samples its data from ``generator`` and returns the loss and a dict of floats.
+    Each update's entry also holds ``wall`` and ``cpu``: its wall-clock and process CPU seconds
+    (``episode(i)``, backward and optimiser step). They are checkpointed with the rest, so
+    :func:`elapsed` gives the whole run's training time even after a resume.
     """
     if episodes < 0:
         raise ValueError(f"episodes must be >= 0, got {episodes}")
@@ -59,19 +62,26 @@ def train(
     bar = tqdm(range(len(history), episodes), desc=desc, initial=len(history), total=episodes,
                disable=not progress, mininterval=2.0)
     for i in bar:
+        wall, cpu = time.perf_counter(), time.process_time()
         loss, metrics = episode(i)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        history.append({"loss": loss.item(), **metrics})
+        history.append({"loss": loss.item(), **metrics,
+                        "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu})
         if i % 10 == 0:
-            bar.set_postfix({k: f"{v:.3g}" for k, v in history[-1].items()})
+            bar.set_postfix({k: f"{v:.3g}" for k, v in history[-1].items() if k not in ("wall", "cpu")})
         if checkpoint is not None and time.monotonic() - last_save > checkpoint_seconds:
             _save_checkpoint(checkpoint, model, optimizer, scheduler, generator, history)
             last_save = time.monotonic()
     return history
+
+
+def elapsed(history: list[Metrics]) -> tuple[float, float]:
+    """Total (wall-clock, CPU) seconds of the updates in ``history``, as recorded by :func:`train`."""
+    return sum(h["wall"] for h in history), sum(h["cpu"] for h in history)
 
 
 def _save_checkpoint(path: Path, model, optimizer, scheduler, generator, history) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from plasticity_utils.training import RunStore, train
+from plasticity_utils.training import RunStore, elapsed, train
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,30 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     model, opt, g = setup_run(seed=99)  # a fresh process: nothing but the checkpoint carries over
     resumed = train(model, opt, regression_episode(model, g), 30, generator=g, checkpoint=ckpt, progress=False)
     assert [h["mse"] for h in resumed] == pytest.approx([h["mse"] for h in full], rel=1e-6)
+
+
+def test_elapsed_time_survives_a_resume(tmp_path):
+    """Training time is recorded per update and checkpointed: after a resume, elapsed() still counts
+    the updates trained before the interruption (each made slow on purpose)."""
+    import time
+
+    def slow(episode, seconds):
+        def fn(i):
+            time.sleep(seconds if i < 5 else 0.0)
+            return episode(i)
+        return fn
+
+    ckpt = tmp_path / "run.ckpt"
+    model, opt, g = setup_run()
+    with pytest.raises(KeyboardInterrupt):
+        train(model, opt, slow(regression_episode(model, g, fail_at=5), 0.05), 10, generator=g, checkpoint=ckpt,
+              checkpoint_seconds=0, progress=False)
+    model, opt, g = setup_run()
+    resumed = train(model, opt, regression_episode(model, g), 10, generator=g, checkpoint=ckpt, progress=False)
+    wall, cpu = elapsed(resumed)
+    assert len(resumed) == 10 and all(h["wall"] >= 0 and h["cpu"] >= 0 for h in resumed)
+    assert sum(h["wall"] for h in resumed[:5]) >= 5 * 0.05  # the sleeps before the interruption
+    assert wall >= 0.25 and cpu < wall  # sleeping costs wall time, not CPU time
 
 
 def test_runstore_caches_and_retrains_when_the_config_changes(tmp_path):

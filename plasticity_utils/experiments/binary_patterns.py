@@ -8,7 +8,6 @@ error between the pattern neurons at the last step and the full pattern.
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from ..config import pick_device, results_dir, seed_everything, select
 from ..plastic import PlasticRecurrent
 from ..plotting import smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
-from ..training import RunStore, train
+from ..training import RunStore, elapsed, train
 
 
 @dataclass(frozen=True)
@@ -72,14 +71,13 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
         loss = ((out - target) ** 2).sum(-1).mean()
         return loss, {"error": sign_error(out, target).mean().item(), "eta": net.connection.eta.item()}
 
-    start = time.perf_counter()
     history = train(net, optimizer, episode, config.episodes, generator=generator, checkpoint=checkpoint,
                     desc=f"seed {seed}", progress=progress)
     record = {
         "error": [h["error"] for h in history],
         "loss": [h["loss"] for h in history],
         "eta": [h["eta"] for h in history],
-        "seconds": time.perf_counter() - start,
+        "seconds": elapsed(history)[0],
         "n_params": sum(p.numel() for p in net.parameters() if p.requires_grad),
     }
     return record, {k: v.cpu() for k, v in net.state_dict().items()}

@@ -24,7 +24,6 @@ together gives the same networks as training each one alone (tested).
 
 from __future__ import annotations
 
-import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -37,7 +36,7 @@ from torch import Tensor, nn
 from ..config import pick_device, results_dir, select
 from ..plastic import hebb_update
 from ..tasks.bohp2016 import ONE_SHOT, REVERSAL, CompletionTask, Episode, LabelTask, completion_episode, label_episode
-from ..training import RunStore, train
+from ..training import RunStore, elapsed, train
 
 TASKS: dict[str, CompletionTask | LabelTask] = {
     "completion": CompletionTask(),
@@ -284,12 +283,11 @@ def train_runs(config: Config, seeds: list[int], checkpoint: Path | None = None,
         per_run = error[..., one.scored].mean((1, 2))  # (runs,): mean error over the scored steps
         return per_run.sum(), {f"run{r}": float(v) for r, v in enumerate(per_run.detach().cpu())}
 
-    start, cpu_start = time.perf_counter(), time.process_time()
     with one_thread(device):
         history = train(nets, optimizer, episode, config.trained, generator=torch.Generator().manual_seed(seeds[0]),
                         checkpoint=checkpoint, desc=f"{config.task}{' clipped' if config.clip_alpha else ''}",
                         progress=progress)
-        train_seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+        train_seconds, cpu_seconds = elapsed(history)
         frozen = evaluate(nets, config, seeds, device)
     curve = np.array([[h[f"run{r}"] for h in history] for r in range(len(seeds))]).reshape(len(seeds), -1)
     curve = np.concatenate([curve, frozen["episode_error"]], 1)

@@ -26,7 +26,6 @@ that this gives the same loss and gradients as differentiating through the close
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -40,7 +39,7 @@ from ..config import pick_device, results_dir, seed_everything, select
 from ..plastic import PlasticRecurrent, hebb_update_
 from ..plotting import smooth
 from ..tasks.maze import N_ACTIONS, MazeBatch, MazeTask, maze_grid
-from ..training import RunStore, train
+from ..training import RunStore, elapsed, train
 
 CONDITIONS = {"plastic": "per_connection", "nonplastic": "none", "homogeneous": "shared"}
 PENALTIES = ("sum_sq", "entropy")
@@ -254,12 +253,11 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
         return loss, {"reward": float(ep.total_reward().mean()), "hits": float(ep.hits(config.task).float().mean()),
                       "eta": agent.rnn.connection.eta.item(), **parts}
 
-    start, cpu_start = time.perf_counter(), time.process_time()
     history = train(agent, optimizer, update, config.updates, generator=generator, checkpoint=checkpoint,
                     desc=f"{config.condition} seed {seed}", progress=progress)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = elapsed(history)
     record = {k: [h[k] for h in history] for k in ("reward", "hits", "loss", "eta", "value_loss", "penalty")}
-    record.update(seconds=seconds, cpu_seconds=time.process_time() - cpu_start, batch=config.batch,
+    record.update(seconds=seconds, cpu_seconds=cpu_seconds, batch=config.batch,
                   n_params=sum(p.numel() for p in agent.parameters() if p.requires_grad))
     return record, {k: v.cpu() for k, v in agent.state_dict().items()}
 

@@ -14,7 +14,6 @@ ever samples the training images. Two baselines need no memory of the episode: p
 from __future__ import annotations
 
 import resource
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
@@ -29,7 +28,7 @@ from ..config import data_dir, pick_device, results_dir, seed_everything, select
 from ..plastic import PlasticRecurrent
 from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
                             reconstruction_loss)
-from ..training import RunStore, train
+from ..training import RunStore, elapsed, train
 
 EXPERIMENT = "natural_images"
 VARIANTS = ("per_connection", "shared")
@@ -105,10 +104,7 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
     net = build(config).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
 
-    stamps: list[float] = []  # start of every episode trained in this session (a run may resume)
-
     def episode(_: int):
-        stamps.append(time.perf_counter())
         ep = image_episode(config.task, pools.train, config.batch, generator)
         target, erased = ep.target.to(device), ep.erased.to(device)
         loss = reconstruction_loss(final_output(net, ep, config.impl), target, erased).mean()
@@ -117,14 +113,13 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
 
     history = train(net, optimizer, episode, config.episodes, generator=generator, checkpoint=checkpoint,
                     desc=f"{config.alpha} alpha, seed {seed}", progress=progress)
-    stamps.append(time.perf_counter())
     record = {
         "loss": [h["loss"] for h in history],
         "zero_loss": [h["zero_loss"] for h in history],
         "eta": [h["eta"] for h in history],
-        # wall time per update (episode, backward, Adam step), over the episodes of this session
-        "seconds_per_episode": (stamps[-1] - stamps[0]) / (len(stamps) - 1) if len(stamps) > 1 else None,
-        "episodes_timed": len(stamps) - 1,
+        # wall time per update (episode, backward, Adam step)
+        "seconds_per_episode": elapsed(history)[0] / max(1, len(history)),
+        "episodes_timed": len(history),
         "peak_memory_mb": peak_memory_mb(device),
         "n_params": sum(p.numel() for p in net.parameters() if p.requires_grad),
         "device": str(device),

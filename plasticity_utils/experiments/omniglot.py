@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from torch import Tensor, nn
 from ..config import data_dir, pick_device, results_dir, seed_everything, select
 from ..plastic import PlasticConnection
 from ..tasks.omniglot import Episode, OmniglotTask, class_split, omniglot_episode
-from ..training import RunStore, train
+from ..training import RunStore, elapsed, train
 
 PAPER_ACCURACY = (98.3, 0.8)  # % and its +-, ICML 2018 Table 1 (published value, not ours)
 # Published 5-way 1-shot accuracies of other methods, as listed with the paper's result (%).
@@ -193,14 +192,8 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
         net.train()
         return correct
 
-    clock: list[float] = []  # start of the previous update in this session (a resumed run starts afresh)
-
     def episode(i: int):
         metrics = {}
-        now = time.perf_counter()
-        if clock:  # wall time of the previous update: sample, forward, backward, Adam step (+ any evaluation)
-            metrics["seconds"] = now - clock.pop()
-        clock.append(now)
         if i % config.eval_every == 0:  # held-out accuracy of the weights before update i
             metrics["heldout"] = float(heldout_accuracy(i, config.curve_episodes).mean())
         loss, correct = episode_loss(net, omniglot_episode(images, train_classes, task, config.batch, generator),
@@ -209,8 +202,7 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
 
     history = train(net, optimizer, episode, config.updates, generator=generator, checkpoint=checkpoint,
                     scheduler=scheduler, desc=f"seed {seed}", progress=progress)
-    timed = [h["seconds"] for h in history if "seconds" in h]
-    seconds_per_update = float(np.mean(timed)) if timed else float("nan")
+    seconds = elapsed(history)[0]  # sample, forward, backward, Adam step and the curve's evaluations
     final = heldout_accuracy(config.updates, config.curve_episodes)  # last point of the curve
     points = [i for i, h in enumerate(history) if "heldout" in h]
     record = {
@@ -226,8 +218,8 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
         "train_accuracy": _block_means([h["accuracy"] for h in history], config.eval_every),
         "eta": net.out.eta.item(),
         "eval_correct": heldout_accuracy(-1, config.eval_episodes).tolist(),
-        "seconds": seconds_per_update * config.updates,  # training time, excluding restarts
-        "seconds_per_update": seconds_per_update,
+        "seconds": seconds,
+        "seconds_per_update": seconds / max(1, len(history)),
         "n_params": sum(p.numel() for p in net.parameters() if p.requires_grad),
     }
     return record, {k: v.cpu() for k, v in net.state_dict().items()}

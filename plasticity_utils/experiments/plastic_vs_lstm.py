@@ -22,7 +22,6 @@ used one. Curves are indexed by episodes seen, so runs with different batches sh
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -35,7 +34,7 @@ from ..baselines import LSTMBaseline, RecurrentBaseline, n_trainable
 from ..config import pick_device, results_dir, seed_everything, select
 from ..plotting import smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
-from ..training import RunStore, train
+from ..training import RunStore, elapsed, train
 from . import binary_patterns as bp
 
 TASK = PatternTask(n_bits=50, n_patterns=2, cycles=1, show=3, gap=1, test_show=3)
@@ -148,13 +147,12 @@ def train_baseline_seed(config: BaselineConfig, seed: int, checkpoint: Path | No
     optimizer = make_optimizer(config, model)
     step = baseline_step(config, model, generator, device)
     name = config.model + ("+clamp" if config.clamp else "")
-    start = time.perf_counter()
     history = train(model, optimizer, lambda _: step(), config.episodes // config.batch, generator=generator,
                     checkpoint=checkpoint, desc=f"{name} seed {seed}", progress=progress)
     record = {
         "error": [h["error"] for h in history],
         "loss": [h["loss"] for h in history],
-        "seconds": time.perf_counter() - start,
+        "seconds": elapsed(history)[0],
         "n_params": n_trainable(model),
     }
     return record, {k: v.cpu() for k, v in model.state_dict().items()}
