@@ -207,6 +207,9 @@ def test_random_episodes_chance_level():
     assert a.obs.shape == (16, 60, 16) and a.rewards.shape == (16, 60)
     assert torch.equal(a.hits(task), (a.rewards == 10).sum(1))
     assert mz.hits_test(a, b, task) == pytest.approx(1.0)
+    # a bump is a step that leaves the agent where it was without finding the reward
+    stayed = (a.positions[:, 1:] == a.positions[:, :-1]).all(-1) & (a.rewards < task.reward)
+    assert torch.equal(a.bumps(task), stayed.sum(1)) and a.bumps(task).sum() > 0
 
 
 def test_plot_episode_marks_every_find():

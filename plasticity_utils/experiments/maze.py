@@ -161,6 +161,10 @@ class Episode:
         """Times each episode found the reward (B,)."""
         return (self.rewards >= task.reward - task.wall_penalty).sum(1)
 
+    def bumps(self, task: MazeTask) -> Tensor:
+        """Times each episode walked into a wall (B,)."""
+        return (self.rewards == -task.wall_penalty).sum(1)
+
     def total_reward(self) -> Tensor:
         return self.rewards.sum(1)
 
