@@ -149,11 +149,12 @@ class PlasticRecurrent(nn.Module):
         self.input_mode: InputMode = input_mode
         self.connection = PlasticConnection(n, n, **connection)  # type: ignore[arg-type]
 
-    def initial_state(self, batch: int) -> tuple[Tensor, Tensor]:
-        """x(0) = 0 and Hebb(0) = 0."""
-        return self.connection.w.new_zeros(batch, self.n), self.connection.initial_trace(batch)
+    def initial_state(self, batch: int) -> tuple[Tensor, Tensor | None]:
+        """x(0) = 0 and Hebb(0) = 0 (no trace, ``None``, for a non-plastic network)."""
+        trace = self.connection.initial_trace(batch) if self.connection.plastic else None
+        return self.connection.w.new_zeros(batch, self.n), trace
 
-    def step(self, x: Tensor, hebb: Tensor, inputs: Tensor) -> tuple[Tensor, Tensor]:
+    def step(self, x: Tensor, hebb: Tensor | None, inputs: Tensor) -> tuple[Tensor, Tensor | None]:
         """One time step: x(t) from x(t-1) by Eq. 1, then the trace by Eq. 2/3."""
         drive = self.connection(x, hebb)
         if self.input_mode == "add":
@@ -166,8 +167,9 @@ class PlasticRecurrent(nn.Module):
 
     def forward(
         self, inputs: Tensor, impl: Literal["fused", "reference"] = "fused", checkpoint_every: int | None = None
-    ) -> tuple[Tensor, Tensor]:
-        """Run a whole episode from rest. ``inputs``: (B, T, n). Returns x(1..T) as (B, T, n) and Hebb(T)."""
+    ) -> tuple[Tensor, Tensor | None]:
+        """Run a whole episode from rest. ``inputs``: (B, T, n). Returns x(1..T) as (B, T, n) and Hebb(T)
+        (``None`` for a non-plastic network)."""
         if inputs.dim() != 3 or inputs.shape[2] != self.n:
             raise ValueError(f"inputs must be (batch, time, {self.n}), got {tuple(inputs.shape)}")
         if impl == "reference" or not self.connection.plastic:

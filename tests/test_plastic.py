@@ -131,7 +131,8 @@ def test_parameter_counts():
 def test_nonplastic_network_ignores_the_trace():
     net = PlasticRecurrent(5, alpha="none")
     u = torch.randn(2, 4, 5)
-    xs, _ = net(u)
+    xs, hebb = net(u)
+    assert hebb is None and net.initial_state(2)[1] is None  # no (B, n, n) trace is allocated
     x = torch.zeros(2, 5)
     for t in range(4):
         x = torch.tanh(x @ net.connection.w + u[:, t])

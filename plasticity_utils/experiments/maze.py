@@ -115,8 +115,7 @@ class Agent(nn.Module):
 
     def initial_state(self, batch: int) -> tuple[Tensor, Tensor | None]:
         """h(0) = 0 and Hebb(0) = 0 (no trace for the non-plastic network)."""
-        h, hebb = self.rnn.initial_state(batch)
-        return h, hebb if self.plastic else None
+        return self.rnn.initial_state(batch)
 
     def step(self, obs: Tensor, h: Tensor, hebb: Tensor | None) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
         """One closed-loop step: (policy logits, value, h(t), Hebb(t+1)) from obs(t), h(t-1), Hebb(t).
