@@ -3,8 +3,8 @@
 One training update (episode sampling, forward, backward, Adam step) of the 2051-neuron recurrent
 network and the 2000-unit LSTM on the 50-bit task (11 steps per episode), for several numbers of
 episodes per update. The recurrent network is timed twice: the dedicated
-``baselines.RecurrentBaseline`` and ``PlasticRecurrent(2051, alpha="none")``, whose plain autograd
-loop carries an unused (batch, n, n) trace. Adam is the fused implementation where available
+``baselines.RecurrentBaseline`` (hand-written backward) and ``PlasticRecurrent(2051, alpha="none")``
+(plain autograd loop). Adam is the fused implementation where available
 (``plastic_vs_lstm.make_optimizer``), as in training. Peak memory is the process's peak RSS (CPU) or
 ``torch.cuda.max_memory_allocated`` (CUDA) after each configuration, so CPU values only grow.
 "CPU ms/ep" is process CPU time per episode summed over threads: on a shared machine it is the
@@ -16,20 +16,13 @@ better measure of cost (the wall clock also counts time spent waiting for the co
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 
 import torch
 
-from plasticity_utils.config import pick_device
+from plasticity_utils.config import peak_memory_mb, pick_device
 from plasticity_utils.experiments import plastic_vs_lstm as pvl
 from plasticity_utils.plastic import PlasticRecurrent
-
-
-def peak_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # Linux: KiB
 
 
 def time_updates(config: pvl.BaselineConfig, device: torch.device, seconds: float,
@@ -83,7 +76,7 @@ def main() -> None:
             if name == "rnn_plasticrecurrent":
                 model = _PlasticRecurrentNoAlpha(config.task.n_bits + 1 + config.extra)
             rate, cpu = time_updates(config, device, args.seconds, model)
-            print(f"{name:<22}{batch:>6}{rate:>12.1f}{1000 / rate:>12.2f}{1000 * cpu:>11.2f}{peak_mb(device):>10.0f}",
+            print(f"{name:<22}{batch:>6}{rate:>12.1f}{1000 / rate:>12.2f}{1000 * cpu:>11.2f}{peak_memory_mb(device):>10.0f}",
                   flush=True)
 
 

@@ -11,21 +11,14 @@ Uses the real Omniglot images when ``make data`` has been run, else random image
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 
 import numpy as np
 import torch
 
-from plasticity_utils.config import pick_device
+from plasticity_utils.config import peak_memory_mb, pick_device
 from plasticity_utils.experiments import omniglot as om
 from plasticity_utils.tasks.omniglot import class_split, omniglot_episode
-
-
-def peak_memory_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # kB on Linux
 
 
 def bench(images: torch.Tensor, batch: int, updates: int, device: torch.device) -> dict:

@@ -6,9 +6,9 @@ Both baselines read their answer from the pattern units at the last step, like t
   ``x(t) = tanh(x(t-1) W + input(t))`` (Eq. 1 with alpha = 0), from x(0) = 0. The input drives the
   first columns; the remaining neurons are the "extra" neurons (2000 in the papers, 2051 in all).
   It computes what :class:`~plasticity_utils.plastic.PlasticRecurrent` with ``alpha="none"`` does
-  (tested), without the unused (batch, n, n) trace that that class allocates at every episode
-  (16.8 MB per episode at 2051 neurons) and with a hand-written backward; together about 2-3 times
-  cheaper per episode (``benchmarks/baselines.py``).
+  (tested), with a hand-written backward: about 2-3 times cheaper per episode than that class's
+  autograd loop, measured when the latter still allocated an unused (batch, n, n) trace per episode
+  (``benchmarks/baselines.py`` compares the two).
 * :class:`LSTMBaseline`: ``torch.nn.LSTM(n_inputs, hidden)``; the output is the first ``n_inputs``
   hidden units. With ``clamp=True`` those units copy the sign of their input whenever it is non-zero
   (the authors' "clamping", which makes the LSTM's input units behave like the RNNs' input neurons).

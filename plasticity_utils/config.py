@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import resource
 from pathlib import Path
 from typing import Mapping, TypeVar
 
@@ -53,6 +54,13 @@ def pick_device(requested: str | None = None) -> torch.device:
     if requested:
         return torch.device(requested)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak memory so far: allocated CUDA memory on a GPU, else the process's peak resident set (Linux, MB)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
 
 def seed_everything(seed: int) -> torch.Generator:

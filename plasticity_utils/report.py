@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import pandas as pd
 
@@ -37,14 +38,28 @@ def record(experiment: str, rows: list[dict[str, str]], profile: str) -> pd.Data
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """The lines of a markdown table; ``|`` in a cell is escaped and newlines become spaces."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |")
+    return lines
+
+
 def write_table(figures: Path) -> Path:
     """Rebuild ``figures/README.md`` from every ``figures/summary/*.json``."""
     lines = [HEADER]
     for path in sorted((figures / "summary").glob("*.json")):
-        lines += [f"\n## {path.stem}\n", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-        for row in json.loads(path.read_text()):
-            cells = [str(row[c]).replace("|", "\\|").replace("\n", " ") for c in COLUMNS]
-            lines.append("| " + " | ".join(cells) + " |")
+        rows = [[row[c] for c in COLUMNS] for row in json.loads(path.read_text())]
+        lines += [f"\n## {path.stem}\n", *markdown_table(COLUMNS, rows)]
     out = figures / "README.md"
     out.write_text("\n".join(lines) + "\n")
     return out
+
+
+def save_table(table: pd.DataFrame, name: str, figures: Path) -> Path:
+    """Write ``table`` (its columns, not its index) as the markdown table ``figures/<name>.md``."""
+    figures.mkdir(parents=True, exist_ok=True)
+    path = figures / f"{name}.md"
+    path.write_text("\n".join(markdown_table(list(table.columns), table.itertuples(index=False))) + "\n")
+    return path

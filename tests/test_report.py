@@ -22,6 +22,15 @@ def test_record_writes_rows_and_rebuilds_the_table(tmp_path, monkeypatch):
     assert (tmp_path / "README.md").read_text().count("error < 1%") == 1
 
 
+def test_save_table_writes_a_markdown_table(tmp_path):
+    import pandas as pd
+
+    table = pd.DataFrame([{"method": "a | b", "accuracy (%)": 98.3}, {"method": "ours", "accuracy (%)": "80.7"}])
+    path = report.save_table(table, "cmp", tmp_path / "figs")
+    assert path.read_text().splitlines() == ["| method | accuracy (%) |", "|---|---|",
+                                             "| a \\| b | 98.3 |", "| ours | 80.7 |"]
+
+
 def test_smoke_rows_go_elsewhere_and_are_marked(tmp_path, monkeypatch):
     monkeypatch.setenv("PLASTICITY_FIGURES", str(tmp_path / "figures"))
     monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / "results"))

@@ -268,10 +268,8 @@ def train_runs(config: Config, seeds: list[int], checkpoint: Path | None = None,
     optimizer = (ClippedAdam(nets.parameters(), [nets.alpha], lr=config.lr) if config.clip_alpha
                  else torch.optim.Adam(nets.parameters(), lr=config.lr))
     cache: dict[int, Episode] = {}
-    updates = [0]  # updates done in this session (a resumed run starts past 0)
 
     def episode(i: int):
-        updates[0] += 1
         chunk, k = divmod(i, config.chunk)
         if chunk not in cache:
             cache.clear()
@@ -298,7 +296,7 @@ def train_runs(config: Config, seeds: list[int], checkpoint: Path | None = None,
         "frozen_step_miss": frozen["step_miss"].tolist(),  # (runs, steps)
         "scored": frozen["scored"].tolist(),  # (steps,)
         "seconds": train_seconds,  # wall clock (inflated when the machine is shared)
-        "cpu_seconds_per_episode": cpu_seconds / max(updates[0], 1),  # this process's CPU time per update
+        "cpu_seconds_per_episode": cpu_seconds / max(len(history), 1),  # CPU time per update
     }
     return record, {k: v.detach().cpu() for k, v in nets.state_dict().items()}
 

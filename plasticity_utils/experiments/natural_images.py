@@ -13,7 +13,7 @@ ever samples the training images. Two baselines need no memory of the episode: p
 
 from __future__ import annotations
 
-import resource
+import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from ..config import data_dir, pick_device, results_dir, seed_everything, select
+from ..config import data_dir, peak_memory_mb, pick_device, results_dir, seed_everything, select
 from ..plastic import PlasticRecurrent
 from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
                             reconstruction_loss)
@@ -89,13 +89,6 @@ def final_output(net: PlasticRecurrent, episode: Episode, impl: str = "fused") -
     return xs[:, -1, :-1]
 
 
-def peak_memory_mb(device: torch.device) -> float:
-    """Peak memory: allocated CUDA memory on a GPU, else the process's peak resident set (Linux, MB)."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch.device, pools: ImagePools,
                progress: bool = True) -> tuple[dict, dict]:
     """Train one network on training images; per episode record the loss, the zeros baseline's loss
@@ -133,10 +126,9 @@ def run(profile: str, alpha: str, seeds: list[int] | None = None, force: bool = 
     config, default_seeds, _ = profile_config(profile, alpha)
     pools = pools if pools is not None else image_pools(data_dir())
     config = replace(config, train_images=len(pools.train))
-    dev = pick_device(device)
     store = RunStore(results_dir(EXPERIMENT, profile))
-    return [store.run(s, config, lambda s, ck: train_seed(config, s, ck, dev, pools), force=force, tag=f"{alpha}-")
-            for s in (default_seeds if seeds is None else seeds)]
+    fn = functools.partial(train_seed, config, device=pick_device(device), pools=pools)
+    return store.run_many(default_seeds if seeds is None else seeds, config, fn, force=force, tag=f"{alpha}-")
 
 
 def trained(profile: str, alpha: str, seed: int = 0, device: str | None = None) -> PlasticRecurrent:
@@ -308,5 +300,5 @@ __all__ = [
     "Config", "Profile", "PROFILES", "VARIANTS", "EVAL_SEED", "profile_config", "build", "final_output",
     "train_seed", "run", "trained", "held_out_episodes", "network_predictor", "constant_predictor", "evaluate",
     "predictors", "paired_difference", "compare", "held_out_table", "plot_reconstructions", "displacement_profile",
-    "plot_matrices", "peak_memory_mb",
+    "plot_matrices",
 ]

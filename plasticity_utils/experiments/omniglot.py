@@ -326,13 +326,3 @@ def comparison_table(s: dict) -> "pd.DataFrame":
                  "accuracy (%)": f"{100 * s['accuracy']:.1f} [{100 * s['low']:.1f}, {100 * s['high']:.1f}]",
                  "source": f"measured: {budget(s)}; 95% Wilson interval"})
     return pd.DataFrame(rows)
-
-
-def save_table(table: "pd.DataFrame", name: str, figures: Path) -> Path:
-    """Write ``table`` as a markdown table ``figures/<name>.md``."""
-    figures.mkdir(parents=True, exist_ok=True)
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in table.itertuples(index=False)]
-    path = figures / f"{name}.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path

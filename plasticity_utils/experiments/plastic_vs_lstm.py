@@ -21,6 +21,7 @@ used one. Curves are indexed by episodes seen, so runs with different batches sh
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -173,9 +174,9 @@ def run(profile: str, models: tuple[str, ...] = MODELS, seeds: list[int] | None 
     out = {}
     for name in models:
         config, default_seeds = table[name]
-        fn = bp.train_seed if name in PLASTICS else train_baseline_seed
-        out[name] = [store.run(s, config, lambda s, ck, c=config, f=fn: f(c, s, ck, dev), force=force, tag=f"{name}-")
-                     for s in (default_seeds if seeds is None else seeds)]
+        fn = functools.partial(bp.train_seed if name in PLASTICS else train_baseline_seed, config, device=dev)
+        out[name] = store.run_many(default_seeds if seeds is None else seeds, config, fn, force=force,
+                                   tag=f"{name}-")
     return out
 
 

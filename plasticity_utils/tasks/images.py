@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .patterns import presentation_inputs
+
 ZERO_NUDGE = 1e-6  # exact zeros become this, so that every shown pixel clamps its neuron
 
 
@@ -110,14 +112,7 @@ def image_episode(task: ImageTask, pool: Tensor, batch: int, generator: torch.Ge
     index = torch.stack([torch.randperm(len(pool), generator=generator)[: task.n_images + 1] for _ in range(batch)])
     stored, unseen = pool[index[:, :-1]], pool[index[:, -1]]  # (B, n_images, n), (B, n)
     rows = torch.arange(batch)
-    inputs = torch.zeros(batch, task.steps, n + 1)
-    inputs[:, :, -1] = 1.0
-    t = 0
-    for _ in range(task.cycles):
-        order = torch.rand(batch, task.n_images, generator=generator).argsort(1)
-        for k in range(task.n_images):
-            inputs[:, t : t + task.show, :-1] = stored[rows, order[:, k]].unsqueeze(1)
-            t += task.show + task.gap
+    inputs, t = presentation_inputs(stored, task.cycles, task.show, task.gap, task.test_show, generator)
     which = torch.randint(task.n_images, (batch,), generator=generator)
     target = stored[rows, which] if probe == "stored" else unseen
     bottom = torch.rand(batch, generator=generator) < 0.5  # erase the bottom half, else the top half

@@ -43,19 +43,31 @@ def balanced_patterns(batch: int, n_patterns: int, n_bits: int, generator: torch
     return torch.where(ranks < n_bits // 2, 1.0, -1.0)
 
 
+def presentation_inputs(items: Tensor, cycles: int, show: int, gap: int, test_show: int,
+                        generator: torch.Generator) -> tuple[Tensor, int]:
+    """The presentation phase shared by the pattern and image tasks: inputs (B, steps, n + 1) that show
+    each of ``items`` (B, K, n) ``cycles`` times, each cycle in a fresh random order, each item for
+    ``show`` steps followed by ``gap`` zero steps; the last column is the bias input, 1 at every step.
+    The final ``test_show`` steps are left zero; returns the inputs and the first of those steps."""
+    batch, count, n = items.shape
+    rows = torch.arange(batch)
+    inputs = torch.zeros(batch, cycles * count * (show + gap) + test_show, n + 1)
+    inputs[:, :, -1] = 1.0
+    t = 0
+    for _ in range(cycles):
+        order = torch.rand(batch, count, generator=generator).argsort(1)
+        for k in range(count):
+            inputs[:, t : t + show, :-1] = items[rows, order[:, k]].unsqueeze(1)
+            t += show + gap
+    return inputs, t
+
+
 def pattern_episode(task: PatternTask, batch: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """Inputs (batch, steps, n_bits + 1) -- the last column is the bias input, always 1 -- and the
     target (batch, n_bits): the full version of the degraded test pattern."""
     patterns = balanced_patterns(batch, task.n_patterns, task.n_bits, generator)
     rows = torch.arange(batch)
-    inputs = torch.zeros(batch, task.steps, task.n_bits + 1)
-    inputs[:, :, -1] = 1.0
-    t = 0
-    for _ in range(task.cycles):
-        order = torch.rand(batch, task.n_patterns, generator=generator).argsort(1)
-        for k in range(task.n_patterns):
-            inputs[:, t : t + task.show, :-1] = patterns[rows, order[:, k]].unsqueeze(1)
-            t += task.show + task.gap
+    inputs, t = presentation_inputs(patterns, task.cycles, task.show, task.gap, task.test_show, generator)
     test = torch.randint(task.n_patterns, (batch,), generator=generator)
     target = patterns[rows, test]
     keep = torch.rand(batch, task.n_bits, generator=generator).argsort(-1).argsort(-1) < task.n_bits // 2
