@@ -12,6 +12,9 @@ leaves in ``DEST``:
 
 With ``--mirror`` the files are copied from a local folder (no network); without it the official
 archives are downloaded with :func:`pooch.retrieve` and checked against their md5.
+
+Files already in ``DEST`` are verified (:func:`check_cifar`, :func:`check_omniglot`) and fetched again
+when damaged; a damaged source (mirror file or download) is refused with a :class:`DataError` naming it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
@@ -35,6 +39,7 @@ import numpy as np
 from PIL import Image
 
 CIFAR_DIR = "cifar-10-batches-py"
+CIFAR_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 OMNIGLOT_SETS = ("images_background", "images_evaluation")
 OMNIGLOT_DRAWERS = 20
 # Official characters cover a few percent to ~20% of the image; a mean far outside this range means
@@ -62,6 +67,15 @@ SOURCES: dict[str, Source] = {
     "images_background": Source(_OMNIGLOT_URL + "images_background.zip", "68d2efa1b9178cc56df9314c21c6e718"),
     "images_evaluation": Source(_OMNIGLOT_URL + "images_evaluation.zip", "6b91aef0f799c5bb55b94e3f2daec811"),
 }
+# md5s of the re-packed Omniglot zips of the local data mirror (/work/shared/data, see its README): same
+# names, layout and pixels as the official zips, but zipped again, hence other md5s than in SOURCES.
+MIRROR_MD5 = {
+    "images_background": "ebb180f777a8b0c8bc4d0d6dcbd93b70",
+    "images_evaluation": "6a03d62dc70bd2a99009b45f7c121a22",
+}
+_MIRROR_FIX = ("replace it with a good copy, or run `make data` without DATA_MIRROR to download the "
+               "official files")
+_DOWNLOAD_FIX = "the download is damaged: run `make data` again"
 _PNG_RE = re.compile(r"^(images_background|images_evaluation)/([^/]+)/(character\d+)/(\d+_\d+\.png)$")
 
 
@@ -117,13 +131,40 @@ def omniglot_index(path: Path) -> dict[str, list[str]]:
     return {k: sorted(index[k]) for k in sorted(index)}
 
 
+def check_omniglot(path: Path) -> tuple[dict[str, list[str]], str]:
+    """Verify one Omniglot zip: its :func:`omniglot_index` and a note saying how its content was checked.
+
+    A zip with the official md5 or the re-packed mirror's (:data:`MIRROR_MD5`) is known to be intact; any
+    other is accepted only if every member's CRC is right (:meth:`zipfile.ZipFile.testzip`). The layout
+    is always checked. Raises :class:`DataError` naming ``path`` otherwise.
+    """
+    index = omniglot_index(path)  # also checks the name, the zip directory and the layout
+    name, got = Path(path).stem, md5sum(path)
+    if got == SOURCES[name].md5:
+        return index, "official md5"
+    if got == MIRROR_MD5[name]:
+        return index, "md5 of the re-packed mirror"
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as e:
+        raise DataError(f"{path} is damaged ({type(e).__name__}: {e})") from None
+    if bad is not None:
+        raise DataError(f"{path} is damaged: member {bad} fails its CRC check")
+    return index, (f"md5 {got} differs from the official {SOURCES[name].md5} and from the re-packed "
+                   f"mirror's {MIRROR_MD5[name]}: every member's CRC checked")
+
+
 # --------------------------------------------------------------------------- CIFAR-10
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One official pickle batch -> (uint8 images N x 32 x 32 x 3, int64 labels N)."""
-    with open(path, "rb") as f:
-        batch = pickle.load(f, encoding="bytes")
-    flat = np.asarray(batch[b"data"], dtype=np.uint8)
-    labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    """One official pickle batch -> (uint8 images N x 32 x 32 x 3, int64 labels N); DataError naming it."""
+    try:
+        with open(path, "rb") as f:
+            batch = pickle.load(f, encoding="bytes")
+        flat = np.asarray(batch[b"data"], dtype=np.uint8)
+        labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    except Exception as e:  # a damaged pickle fails in many ways: UnpicklingError, EOFError, KeyError, ...
+        raise DataError(f"{path} is damaged: not a readable CIFAR-10 batch ({type(e).__name__}: {e})") from None
     if flat.ndim != 2 or flat.shape[1] != 3072 or len(labels) != len(flat):
         raise DataError(f"{path}: expected data N x 3072 and N labels, got {flat.shape} and {labels.shape}")
     # each row is the red plane, then green, then blue, each 32 x 32 row-major
@@ -150,7 +191,10 @@ def load_cifar10(root: Path, split: Literal["train", "test"]) -> tuple[np.ndarra
     files = cifar10_files(root, split)
     if not files:
         raise FileNotFoundError(f"No CIFAR-10 {split} batches in {Path(root) / CIFAR_DIR}: {MAKE_HINT}")
-    parts = [_read_cifar_batch(p) for p in files]
+    try:
+        parts = [_read_cifar_batch(p) for p in files]
+    except DataError as e:
+        raise DataError(f"{e}: {MAKE_HINT}") from None
     return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
 
 
@@ -160,6 +204,33 @@ def cifar10_counts(root: Path) -> dict[str, int]:
     for split in ("train", "test"):
         counts[split] = sum(len(_read_cifar_batch(p)[1]) for p in cifar10_files(root, split))  # type: ignore[arg-type]
     return counts
+
+
+def check_cifar(folder: Path) -> dict[str, int]:
+    """Read every batch present in a ``cifar-10-batches-py`` folder: images per batch file.
+
+    A subset of ``data_batch_1..5`` is fine (the mirror holds only ``data_batch_1``); an unreadable
+    batch, no ``test_batch`` or no training batch at all is a :class:`DataError` naming the file.
+    """
+    folder = Path(folder)
+    counts = {b: len(_read_cifar_batch(folder / b)[1]) for b in CIFAR_BATCHES if (folder / b).is_file()}
+    if "test_batch" not in counts or len(counts) < 2:
+        missing = [b for b in CIFAR_BATCHES if b not in counts]
+        raise DataError(f"{folder}: {', '.join(missing)} missing (test_batch and at least one of "
+                        "data_batch_1..5 are needed)")
+    return counts
+
+
+def _split_counts(batches: dict[str, int]) -> dict[str, int]:
+    """:func:`check_cifar`'s images per batch -> images per split, as :func:`cifar10_counts` gives."""
+    return {"train": sum(n for b, n in batches.items() if b != "test_batch"), "test": batches["test_batch"]}
+
+
+def _cifar_summary(batches: dict[str, int]) -> str:
+    """E.g. ``2000 train / 1000 test images; data_batch_2, ... missing`` for :func:`check_cifar`'s counts."""
+    counts, missing = _split_counts(batches), [b for b in CIFAR_BATCHES if b not in batches]
+    return f"{counts['train']} train / {counts['test']} test images" + \
+        (f"; {', '.join(missing)} missing (a subset of CIFAR-10)" if missing else "")
 
 
 # --------------------------------------------------------------------------- Omniglot
@@ -206,22 +277,25 @@ def load_omniglot(root: Path, size: int = 31) -> tuple[np.ndarray, list[str]]:
             images = None  # stale or foreign cache: rebuild
         else:
             _check_ink(images, str(cache))
-        source = f"cache {cache}"
+        source = f"cache {cache.name}"
     if images is None:
         names, chars = [], []
         for z in zips:
             index = omniglot_index(z)
-            with zipfile.ZipFile(z) as zf:
-                for name, entries in index.items():
-                    names.append(name)
-                    chars.append(np.stack([decode_omniglot_png(zf.read(e), size) for e in entries]))
+            try:
+                with zipfile.ZipFile(z) as zf:
+                    for name, entries in index.items():
+                        names.append(name)
+                        chars.append(np.stack([decode_omniglot_png(zf.read(e), size) for e in entries]))
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
+                raise DataError(f"{z} is damaged ({type(e).__name__}: {e}): {MAKE_HINT}") from None
         images = np.stack(chars).astype(np.float32, copy=False)
         _check_ink(images, f"Omniglot in {root}")
         tmp = cache.with_name(cache.name + ".tmp")
         with open(tmp, "wb") as f:
             np.savez_compressed(f, images=images, names=np.array(names))
         os.replace(tmp, cache)
-        source = f"decoded from the zips, cached in {cache}"
+        source = f"decoded from the zips, cached in {cache.name}"
     print(f"Omniglot: {len(names)} classes x {OMNIGLOT_DRAWERS} drawers = {len(names) * OMNIGLOT_DRAWERS} "
           f"images at {size}x{size} ({source})")
     return images, names
@@ -253,62 +327,88 @@ def _mirror_file(mirror: Path, name: str) -> Path:
     return path
 
 
-def fetch_cifar10(dest: Path, mirror: Path | None = None) -> dict[str, int]:
-    """Make sure ``dest/cifar-10-batches-py`` holds the batches; return the image counts."""
-    target = dest / CIFAR_DIR
-    if cifar10_files(dest, "train") and cifar10_files(dest, "test"):
-        counts = cifar10_counts(dest)
-        print(f"CIFAR-10: {counts['train']} train / {counts['test']} test images in {target} (already there)")
-        return counts
-    src = SOURCES["cifar10"]
-    if mirror is not None and (mirror / CIFAR_DIR).is_dir():
-        folder = mirror / CIFAR_DIR
-        for needed in ("data_batch_1", "test_batch"):
-            _mirror_file(folder, needed)
-        tmp = Path(tempfile.mkdtemp(dir=dest, prefix=".cifar-"))
-        tmp.chmod(0o755)
-        for f in sorted(folder.iterdir()):
-            if f.is_file():
-                _copy_file(f, tmp / f.name)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
-        how = f"copied from {folder}"
-    else:
-        if mirror is not None:
-            if not (mirror / src.fname).is_file():
-                raise DataError(f"neither {CIFAR_DIR}/ nor {src.fname} is in the mirror {mirror}")
-            archive = mirror / src.fname
-            if (got := md5sum(archive)) != src.md5:
-                raise DataError(f"{archive}: md5 {got} differs from the official {src.md5}")
+def _checked_source(check, path: Path, fix: str = _MIRROR_FIX) -> None:
+    """``check(path)`` on a source (mirror file or download): a DataError also says what to do."""
+    try:
+        check(path)
+    except DataError as e:
+        raise DataError(f"{e}: {fix}") from None
+
+
+def _stage_cifar10(dest: Path, mirror: Path | None) -> str:
+    """(Re)place ``dest/cifar-10-batches-py`` by the mirror's folder or the official archive; say which."""
+    src, target = SOURCES["cifar10"], dest / CIFAR_DIR
+    with tempfile.TemporaryDirectory(dir=dest, prefix=".cifar-") as tmp:
+        staged = Path(tmp) / CIFAR_DIR
+        if mirror is not None and (mirror / CIFAR_DIR).is_dir():
+            folder = mirror / CIFAR_DIR
+            _checked_source(check_cifar, folder)
+            staged.mkdir()
+            for f in sorted(folder.iterdir()):
+                if f.is_file():
+                    shutil.copyfile(f, staged / f.name)
+            how = f"copied from {folder}"
         else:
-            archive = _download("cifar10", dest)
-        with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(dest, filter="data")
-        how = f"extracted from {archive}"
-    counts = cifar10_counts(dest)
-    if not counts["train"] or not counts["test"]:
-        raise DataError(f"{target}: no train or test batches after fetching ({counts})")
-    print(f"CIFAR-10: {counts['train']} train / {counts['test']} test images in {target} ({how})")
-    return counts
+            if mirror is not None:
+                archive = mirror / src.fname
+                if not archive.is_file():
+                    raise DataError(f"neither {CIFAR_DIR}/ nor {src.fname} is in the mirror {mirror}")
+                if (got := md5sum(archive)) != src.md5:
+                    raise DataError(f"{archive}: md5 {got} differs from the official {src.md5}")
+            else:
+                archive = _download("cifar10", dest)
+            with tarfile.open(archive, "r:gz") as tar:
+                tar.extractall(tmp, filter="data")
+            if not staged.is_dir():
+                raise DataError(f"{archive} holds no {CIFAR_DIR}/ folder")
+            how = f"extracted from {archive}"
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staged, target)
+    return how
+
+
+def fetch_cifar10(dest: Path, mirror: Path | None = None) -> dict[str, int]:
+    """Make sure ``dest/cifar-10-batches-py`` holds readable batches; return the image counts.
+
+    A folder already there is kept if :func:`check_cifar` accepts it (a subset of the training batches
+    included: they are listed as missing); otherwise it is fetched again and checked.
+    """
+    target = dest / CIFAR_DIR
+    try:
+        batches, how = check_cifar(target), "already there, verified"
+    except DataError as e:  # damaged or incomplete (or not fetched yet)
+        problem = f"{e}; re-fetched: " if target.exists() else ""
+        how = problem + _stage_cifar10(dest, mirror)
+        batches = check_cifar(target)
+    print(f"CIFAR-10: {_cifar_summary(batches)} in {target} ({how})")
+    return _split_counts(batches)
 
 
 def fetch_omniglot(dest: Path, mirror: Path | None = None) -> dict[str, int]:
-    """Make sure ``dest`` holds both Omniglot zips (checked); return characters per set."""
+    """Make sure ``dest`` holds both Omniglot zips, verified by :func:`check_omniglot`; return characters per set.
+
+    A zip already there that fails the check is fetched again (copied from the mirror or downloaded).
+    """
     counts = {}
     for name in OMNIGLOT_SETS:
         src, target = SOURCES[name], dest / f"{name}.zip"
+        checked, how = None, ""
         if target.is_file():
-            how = "already there"
-        elif mirror is not None:
-            _copy_file(_mirror_file(mirror, target.name), target)
-            how = f"copied from {mirror}"
-        else:
-            _download(name, dest)
-            how = f"downloaded from {src.url}"
-        got = md5sum(target)
-        note = "official md5" if got == src.md5 else \
-            f"md5 {got} differs from the official {src.md5} (re-packed mirror): layout checked instead"
-        index = omniglot_index(target)
+            try:
+                checked, how = check_omniglot(target), "already there, verified"
+            except DataError as e:
+                how = f"damaged: {e}; "
+        if checked is None:
+            if mirror is not None:
+                source = _mirror_file(mirror, target.name)
+                _checked_source(check_omniglot, source)
+                _copy_file(source, target)
+                how += f"copied {'again ' if how else ''}from {mirror}"
+            else:
+                _checked_source(check_omniglot, _download(name, dest), _DOWNLOAD_FIX)
+                how += f"downloaded {'again ' if how else ''}from {src.url}"
+            checked = check_omniglot(target)
+        index, note = checked
         counts[name] = len(index)
         print(f"Omniglot {name}: {len(index)} characters / {len(index) * OMNIGLOT_DRAWERS} images "
               f"in {target} ({how}; {note})")

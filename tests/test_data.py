@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -83,6 +85,23 @@ def make_cifar(root: Path) -> np.ndarray:
     return train
 
 
+def truncate(path: Path) -> None:
+    """Cut a file to half its size, as an interrupted copy or download would."""
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def corrupt_member(path: Path) -> None:
+    """Flip one byte inside the first member's data of a zip: same size, directory intact, CRC wrong."""
+    with zipfile.ZipFile(path) as z:
+        info = z.infolist()[0]
+    raw = bytearray(path.read_bytes())
+    off = info.header_offset  # local header: 30 bytes, then the name and extra field (lengths at 26, 28)
+    name_len, extra_len = (int.from_bytes(raw[off + i:off + i + 2], "little") for i in (26, 28))
+    start = off + 30 + name_len + extra_len
+    raw[start + info.compress_size // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
 # --------------------------------------------------------------------------- CIFAR-10
 def test_cifar_channel_layout_and_subset(tmp_path):
     train = make_cifar(tmp_path)
@@ -135,7 +154,8 @@ def test_load_omniglot_order_shapes_and_cache(tmp_path, monkeypatch, capsys):
     # class index order in the files: Alpha first (classes 0-1), then Zeta (2-3), then Beta (4)
     want = np.array([[ink_side(c, d) ** 2 / SIZE**2 for d in range(20)] for c in range(5)])
     np.testing.assert_allclose(x.mean(axis=(2, 3)), want, atol=0.01)
-    assert "5 classes" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "5 classes" in out and "omniglot_31.npz" in out and str(tmp_path) not in out  # no machine paths
     cache = tmp_path / "omniglot_31.npz"
     assert cache.is_file()
 
@@ -145,7 +165,8 @@ def test_load_omniglot_order_shapes_and_cache(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(data, "decode_omniglot_png", boom)
     x2, got2 = data.load_omniglot(tmp_path, size=31)
     np.testing.assert_array_equal(x2, x)
-    assert got2 == names and "cache" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert got2 == names and "cache omniglot_31.npz" in out and str(tmp_path) not in out
     # a zip newer than the cache invalidates it
     t = cache.stat().st_mtime + 10
     os.utime(tmp_path / "images_evaluation.zip", (t, t))
@@ -221,10 +242,10 @@ def test_fetch_mirror_missing_file_cli(tmp_path):
     assert "images_evaluation.zip" in proc.stderr and str(mirror) in proc.stderr
 
 
-def test_fetch_without_mirror_uses_pooch(tmp_path, monkeypatch, capsys):
+def fake_pooch(monkeypatch, staging: Path) -> list[tuple[str, str]]:
+    """Serve the official file names from ``staging`` in place of pooch.retrieve; returns the calls made."""
     import pooch
 
-    staging = tmp_path / "staging"
     make_cifar(staging)
     make_omniglot(staging)
     with tarfile.open(staging / "cifar-10-python.tar.gz", "w:gz") as tar:
@@ -238,6 +259,13 @@ def test_fetch_without_mirror_uses_pooch(tmp_path, monkeypatch, capsys):
         return str(target)
 
     monkeypatch.setattr(pooch, "retrieve", fake_retrieve)
+    return calls
+
+
+def test_fetch_without_mirror_uses_pooch(tmp_path, monkeypatch, capsys):
+    import pooch
+
+    calls = fake_pooch(monkeypatch, tmp_path / "staging")
     dest = tmp_path / "data"
     assert data.main(["--dest", str(dest)]) == 0
     assert calls == [
@@ -257,6 +285,126 @@ def test_fetch_without_mirror_uses_pooch(tmp_path, monkeypatch, capsys):
     assert data.main(["--dest", str(tmp_path / "other")]) == 1
     err = capsys.readouterr().err
     assert "make data DATA_MIRROR=<dir>" in err and "cifar-10-python.tar.gz" in err
+
+
+# --------------------------------------------------------------------------- damaged or incomplete files
+def test_fetch_refuses_corrupted_zip_with_unknown_md5(tmp_path, capsys):
+    mirror, dest = tmp_path / "mirror", tmp_path / "data"
+    make_mirror(mirror)
+    bad = mirror / "images_evaluation.zip"
+    size = bad.stat().st_size
+    corrupt_member(bad)
+    assert bad.stat().st_size == size and len(data.omniglot_index(bad)) == 1  # directory and layout look fine
+    assert data.main(["--dest", str(dest), "--mirror", str(mirror)]) == 1
+    err = capsys.readouterr().err
+    assert str(bad) in err and "CRC" in err and "replace it" in err
+    assert not (dest / "images_evaluation.zip").exists()
+    # the same damage reaching the loader is a DataError naming the zip, not a raw BadZipFile
+    shutil.copyfile(bad, dest / "images_evaluation.zip")
+    with pytest.raises(data.DataError, match=re.escape(str(dest / "images_evaluation.zip")) + ".*make data"):
+        data.load_omniglot(dest)
+
+
+def test_check_omniglot_known_md5s_skip_the_crc_check(tmp_path, monkeypatch):
+    make_omniglot(tmp_path)
+    path = tmp_path / "images_background.zip"
+    index, note = data.check_omniglot(path)
+    assert len(index) == 4 and "every member's CRC" in note
+    monkeypatch.setattr(zipfile.ZipFile, "testzip", lambda self: pytest.fail("testzip run on a known md5"))
+    monkeypatch.setitem(data.MIRROR_MD5, "images_background", data.md5sum(path))
+    assert data.check_omniglot(path)[1] == "md5 of the re-packed mirror"
+    monkeypatch.setitem(data.SOURCES, "images_background", data.Source("u", data.md5sum(path)))
+    assert data.check_omniglot(path)[1] == "official md5"
+
+
+def test_fetch_refetches_damaged_zip_in_dest(tmp_path, capsys):
+    mirror, dest = tmp_path / "mirror", tmp_path / "data"
+    args = ["--dest", str(dest), "--mirror", str(mirror)]
+    make_mirror(mirror)
+    assert data.main(args) == 0
+    truncate(dest / "images_evaluation.zip")
+    capsys.readouterr()
+    assert data.main(args) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "images_evaluation" in x)
+    assert "damaged" in line and "copied again" in line and "already there" not in line
+    assert (dest / "images_evaluation.zip").read_bytes() == (mirror / "images_evaluation.zip").read_bytes()
+    # a damaged source is refused, naming it and saying what to do
+    truncate(dest / "images_evaluation.zip")
+    truncate(mirror / "images_evaluation.zip")
+    assert data.main(args) == 1
+    err = capsys.readouterr().err
+    assert str(mirror / "images_evaluation.zip") in err and "replace it" in err
+
+
+def test_fetch_without_mirror_refetches_damaged_files(tmp_path, monkeypatch, capsys):
+    calls = fake_pooch(monkeypatch, tmp_path / "staging")
+    dest = tmp_path / "data"
+    assert data.main(["--dest", str(dest)]) == 0
+    truncate(dest / "images_background.zip")
+    truncate(dest / data.CIFAR_DIR / "test_batch")
+    calls.clear()
+    capsys.readouterr()
+    assert data.main(["--dest", str(dest)]) == 0
+    out = capsys.readouterr().out
+    assert [url.rsplit("/", 1)[-1] for url, _ in calls] == ["cifar-10-python.tar.gz", "images_background.zip"]
+    assert out.count("damaged") == 2 and "extracted from" in out and "downloaded" in out
+    assert data.cifar10_counts(dest) == {"train": 3, "test": 2}
+    assert len(data.check_omniglot(dest / "images_background.zip")[0]) == 4
+    # a damaged download is refused, naming the file
+    corrupt_member(tmp_path / "staging" / "images_background.zip")
+    truncate(dest / "images_background.zip")
+    assert data.main(["--dest", str(dest)]) == 1
+    err = capsys.readouterr().err
+    assert str(dest / "images_background.zip") in err and "download is damaged" in err
+
+
+def test_fetch_cifar_reports_missing_batches(tmp_path, capsys):
+    mirror, dest = tmp_path / "mirror", tmp_path / "data"
+    args = ["--dest", str(dest), "--mirror", str(mirror)]
+    make_mirror(mirror)
+    assert data.main(args) == 0
+    out = capsys.readouterr().out
+    assert "CIFAR-10: 3 train / 2 test images" in out
+    assert "data_batch_2, data_batch_3, data_batch_4, data_batch_5 missing" in out
+    # a DEST folder with one batch absent is kept, but the absence is reported
+    for i in (2, 4, 5):
+        shutil.copyfile(dest / data.CIFAR_DIR / "data_batch_1", dest / data.CIFAR_DIR / f"data_batch_{i}")
+    assert data.main(args) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert "12 train / 2 test" in line and "data_batch_3 missing" in line and "already there" in line
+    # no test_batch in DEST: fetched again; none (or no training batch) in the mirror: refused
+    (dest / data.CIFAR_DIR / "test_batch").unlink()
+    assert data.main(args) == 0
+    assert "copied" in capsys.readouterr().out and data.cifar10_counts(dest) == {"train": 3, "test": 2}
+    for gone in ("test_batch", "data_batch_1"):
+        shutil.rmtree(dest / data.CIFAR_DIR, ignore_errors=True)
+        (mirror / data.CIFAR_DIR / gone).rename(tmp_path / gone)
+        assert data.main(args) == 1
+        err = capsys.readouterr().err
+        assert str(mirror / data.CIFAR_DIR) in err and gone in err
+        (tmp_path / gone).rename(mirror / data.CIFAR_DIR / gone)
+
+
+def test_truncated_cifar_batch_names_the_file(tmp_path, capsys):
+    mirror, dest = tmp_path / "mirror", tmp_path / "data"
+    make_mirror(mirror)
+    assert data.main(["--dest", str(dest), "--mirror", str(mirror)]) == 0
+    batch = dest / data.CIFAR_DIR / "data_batch_1"
+    truncate(batch)
+    with pytest.raises(data.DataError, match=re.escape(str(batch)) + ".*make data"):
+        data.load_cifar10(dest, "train")
+    with pytest.raises(data.DataError, match=re.escape(str(batch))):
+        data.cifar10_counts(dest)
+    # the data step fetches a damaged DEST batch again, and refuses a damaged mirror batch
+    capsys.readouterr()
+    assert data.main(["--dest", str(dest), "--mirror", str(mirror)]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert "damaged" in line and str(batch) in line and "copied" in line
+    assert batch.read_bytes() == (mirror / data.CIFAR_DIR / "data_batch_1").read_bytes()
+    truncate(mirror / data.CIFAR_DIR / "test_batch")
+    assert data.main(["--dest", str(tmp_path / "other"), "--mirror", str(mirror)]) == 1
+    err = capsys.readouterr().err
+    assert str(mirror / data.CIFAR_DIR / "test_batch") in err and "replace it" in err
 
 
 # --------------------------------------------------------------------------- real mirror files
@@ -293,3 +441,20 @@ def test_real_omniglot_pngs():
     assert 0.01 < full.mean() < 0.25 and (full.mean(axis=(1, 2)) > 0.002).all()
     assert small.min() >= 0 and small.max() <= 1 and small.max() > 0.9
     assert small.mean() == pytest.approx(full.mean(), rel=0.1)
+
+
+@needs_mirror
+def test_real_mirror_data_step(tmp_path, capsys):
+    for name in data.OMNIGLOT_SETS:
+        assert data.md5sum(MIRROR / f"{name}.zip") == data.MIRROR_MD5[name]
+    args = ["--dest", str(tmp_path), "--mirror", str(MIRROR)]
+    assert data.main(args) == 0
+    out = capsys.readouterr().out
+    assert "2000 train / 1000 test images" in out
+    assert "data_batch_2, data_batch_3, data_batch_4, data_batch_5 missing" in out
+    assert out.count("md5 of the re-packed mirror") == 2
+    truncate(tmp_path / "images_evaluation.zip")
+    assert data.main(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("already there") == 2 and "damaged" in out and "copied again" in out
+    assert data.md5sum(tmp_path / "images_evaluation.zip") == data.MIRROR_MD5["images_evaluation"]
