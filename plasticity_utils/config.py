@@ -28,11 +28,14 @@ def results_dir(experiment: str, profile: str) -> Path:
 
 
 def figures_dir(profile: str) -> Path:
-    """``figures/`` for real runs; smoke runs write beside their results so they never overwrite them."""
+    """Where a profile's figures and summary rows go: ``figures/`` for ``cpu``, ``figures/paper/`` for
+    ``paper`` (``$PLASTICITY_FIGURES`` replaces ``figures/``), so neither overwrites the other; smoke
+    runs write beside their results, never into ``figures/``."""
     check_profile(profile)
     if profile == "smoke":
         return Path(os.environ.get("PLASTICITY_RESULTS", ROOT / "results")) / "smoke-figures"
-    return Path(os.environ.get("PLASTICITY_FIGURES", ROOT / "figures"))
+    base = Path(os.environ.get("PLASTICITY_FIGURES", ROOT / "figures"))
+    return base if profile == "cpu" else base / profile
 
 
 def check_profile(profile: str) -> str:
@@ -49,11 +52,77 @@ def select(profile: str, table: Mapping[str, T]) -> T:
     return table[profile]
 
 
-def pick_device(requested: str | None = None) -> torch.device:
-    """``requested`` if given, else CUDA when present, else the CPU."""
-    if requested:
-        return torch.device(requested)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def pick_device(requested: str | torch.device | None = None) -> torch.device:
+    """``requested`` if given, else CUDA when present, else the CPU; a device this machine lacks is
+    an error that says what it has."""
+    if requested is None or requested == "":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(requested)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device={requested!r} is not a torch device name ({e}); use None, 'cpu' or 'cuda'") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"device={requested!r}: this machine has no CUDA GPU visible to torch "
+                             f"(torch {torch.__version__}); use device=None or 'cpu'")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"device={requested!r}: only {count} CUDA device(s) are visible")
+    elif device.type != "cpu":
+        raise ValueError(f"device={requested!r}: only 'cpu' and 'cuda' devices are supported")
+    return device
+
+
+# ------------------------------------------------------------------ strict parameters
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def parse_flag(text: str | bool, name: str = "flag") -> bool:
+    """A boolean from the command line: 1/true/yes/on or 0/false/no/off (any case); else an error."""
+    if isinstance(text, bool):
+        return text
+    word = str(text).strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError(f"{name}={text!r} is not a boolean: use one of {_TRUE[:2]} or {_FALSE[:2]}")
+
+
+def check_flag(name: str, value: object) -> bool:
+    """``value`` if it is a real bool (``force="false"`` would otherwise count as true)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def check_seeds(seeds: object) -> list[int]:
+    """``seeds`` as a list of distinct integers >= 0, with an error naming the bad entry."""
+    if isinstance(seeds, (str, bytes, int)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a list of integers >= 0 (or None), got {seeds!r}")
+    out = list(seeds)  # type: ignore[call-overload]
+    for s in out:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"seeds must be integers >= 0, got {s!r} in {out!r}")
+    if len(set(out)) != len(out):
+        raise ValueError(f"seeds must be distinct, got {out!r}")
+    return [int(s) for s in out]
+
+
+def parse_workers(text: str, name: str = "PLASTICITY_WORKERS") -> int:
+    """A count of worker processes from the command line or environment: an integer >= 1."""
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise ValueError(f"{name}={text!r} must be an integer >= 1 (make figures WORKERS=2)")
+    return workers
+
+
+def workers_from_env() -> int:
+    """``$PLASTICITY_WORKERS`` (default 1), checked by :func:`parse_workers`."""
+    return parse_workers(os.environ.get("PLASTICITY_WORKERS", "1"))
 
 
 def peak_memory_mb(device: torch.device) -> float:

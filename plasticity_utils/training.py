@@ -1,29 +1,52 @@
-"""Training loops that survive interruption, and a per-seed cache of finished runs.
+"""Training loops that survive interruption, and a store of finished runs keyed by their config.
 
-A run is trained by :func:`train` and stored by :class:`RunStore` as ``seed<k>.json`` (config and
-learning curve) plus ``seed<k>.pt`` (final parameters). While it trains, a checkpoint (model,
-optimiser, sampling RNG, curve so far) is written every ``checkpoint_seconds``; an interrupted run
-resumes from it. A stored run whose config differs from the requested one is retrained.
+A run is trained by :func:`train` and stored by :class:`RunStore` under a name made of its seed and a
+hash of its config, ``<tag>seed<k>-<digest>``: ``.json`` (config and learning curve), ``.pt`` (final
+parameters), ``.ckpt`` while it trains (model, optimiser, sampling RNG, curve so far, written every
+``checkpoint_seconds``; an interrupted run resumes from it) and ``.lock``. Runs of different configs
+never replace each other. Every file is written to a uniquely named temporary file and renamed, so a
+reader never sees half a file; the lock lets exactly one process train a given run at a time (a
+second one waits, then loads what the first stored). A file that cannot be read is moved aside (its
+new name is reported) and the run is retrained.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import math
 import os
+import sys
+import tempfile
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from dataclasses import asdict, dataclass, is_dataclass
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+# Text bars, not widgets: executed notebooks keep them (coalesced by tools/notebooks.py) and they survive
+# an offline HTML export, where a widget without its saved state shows nothing.
+from tqdm.std import tqdm
+
+from .config import check_flag, check_seeds, workers_from_env
 
 Metrics = dict[str, float]
 EpisodeFn = Callable[[int], tuple[Tensor, Metrics]]
+TrainSeed = Callable[[int, Path], tuple[dict, dict[str, Tensor]]]
+
+
+class CorruptFileWarning(UserWarning):
+    """A stored file could not be read; it was moved aside and its run is retrained."""
+
+
+class DivergedError(FloatingPointError):
+    """The loss became NaN or infinite: the run stops and is not stored as finished."""
 
 
 def train(
@@ -44,13 +67,14 @@ def train(
     ``episode(i)`` samples its data from ``generator`` and returns the loss and a dict of floats.
     Each update's entry also holds ``wall`` and ``cpu``: its wall-clock and process CPU seconds
     (``episode(i)``, backward and optimiser step). They are checkpointed with the rest, so
-    :func:`elapsed` gives the whole run's training time even after a resume.
+    :func:`elapsed` gives the whole run's training time even after a resume. A loss that is NaN or
+    infinite raises :class:`DivergedError` before the update is applied (the last checkpoint stays).
     """
-    if episodes < 0:
-        raise ValueError(f"episodes must be >= 0, got {episodes}")
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 0:
+        raise ValueError(f"episodes must be an integer >= 0, got {episodes!r}")
     history: list[Metrics] = []
-    if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
+    state = _read_checkpoint(checkpoint) if checkpoint is not None else None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None:
@@ -64,12 +88,18 @@ def train(
     for i in bar:
         wall, cpu = time.perf_counter(), time.process_time()
         loss, metrics = episode(i)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise DivergedError(f"{desc}: the loss is {value} at update {i + 1} of {episodes}; the run is "
+                                "not stored (lower the learning rate or check the config)"
+                                + (f"; last checkpoint: {checkpoint}" if checkpoint is not None and
+                                   checkpoint.exists() else ""))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        history.append({"loss": loss.item(), **metrics,
+        history.append({"loss": value, **metrics,
                         "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu})
         if i % 10 == 0:
             bar.set_postfix({k: f"{v:.3g}" for k, v in history[-1].items() if k not in ("wall", "cpu")})
@@ -84,8 +114,52 @@ def elapsed(history: list[Metrics]) -> tuple[float, float]:
     return sum(h["wall"] for h in history), sum(h["cpu"] for h in history)
 
 
-def _save_checkpoint(path: Path, model, optimizer, scheduler, generator, history) -> None:
+# ------------------------------------------------------------------------------ files
+def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> Path:
+    """Write ``path`` through ``write(file)`` into a uniquely named temporary file beside it, then
+    rename it into place: readers see the old file or the new one, never a part, and concurrent
+    writers never share a temporary file."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def move_aside(path: Path, error: BaseException) -> Path:
+    """Rename an unreadable ``path`` to ``<path>.corrupt-<time>`` and warn, naming both."""
+    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    try:
+        path.replace(target)
+    except FileNotFoundError:  # another process moved it first
+        return target
+    warnings.warn(f"{path} could not be read ({type(error).__name__}: {error}); moved to {target.name}, "
+                  "the run is trained again", CorruptFileWarning, stacklevel=3)
+    return target
+
+
+def _read_checkpoint(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, weights_only=False)
+        if not isinstance(state, dict) or not {"model", "optimizer", "history"} <= state.keys():
+            raise ValueError("not a checkpoint written by train()")
+        return state
+    except Exception as e:  # truncated, empty or foreign file: start this run from scratch
+        move_aside(path, e)
+        return None
+
+
+def _save_checkpoint(path: Path, model, optimizer, scheduler, generator, history) -> None:
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -94,96 +168,153 @@ def _save_checkpoint(path: Path, model, optimizer, scheduler, generator, history
         "torch_rng": torch.get_rng_state(),
         "history": history,
     }
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    atomic_write(path, lambda f: torch.save(state, f))
 
 
 def _jsonable(config: Any) -> dict:
     return json.loads(json.dumps(asdict(config) if is_dataclass(config) else dict(config)))
 
 
+def config_digest(config: Any) -> str:
+    """10 hex digits of the SHA-1 of the config's canonical JSON: the key of its stored runs."""
+    return hashlib.sha1(json.dumps(_jsonable(config), sort_keys=True).encode()).hexdigest()[:10]
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if needed); say so when another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{what}: another process is training it; waiting for it to finish", file=sys.stderr)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+# ------------------------------------------------------------------------------ the store
 @dataclass
 class RunStore:
-    """Finished runs of one experiment and profile, one file pair per seed, under ``root``."""
+    """Finished runs of one experiment and profile under ``root``, one file set per seed and config."""
 
     root: Path
 
-    def json_path(self, seed: int, tag: str = "") -> Path:
-        return self.root / f"{tag}seed{seed}.json"
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+
+    def stem(self, seed: int, config: Any, tag: str = "") -> str:
+        return f"{tag}seed{seed}-{config_digest(config)}"
+
+    def json_path(self, seed: int, config: Any, tag: str = "") -> Path:
+        return self.root / f"{self.stem(seed, config, tag)}.json"
+
+    def params_path(self, seed: int, config: Any, tag: str = "") -> Path:
+        return self.root / f"{self.stem(seed, config, tag)}.pt"
 
     def checkpoint_path(self, seed: int, config: Any, tag: str = "") -> Path:
         """Checkpoints are named by a hash of the config, so a changed config never resumes one."""
-        digest = hashlib.sha1(json.dumps(_jsonable(config), sort_keys=True).encode()).hexdigest()[:10]
-        return self.root / f"{tag}seed{seed}-{digest}.ckpt"
+        return self.root / f"{self.stem(seed, config, tag)}.ckpt"
 
-    def params_path(self, seed: int, tag: str = "") -> Path:
-        return self.root / f"{tag}seed{seed}.pt"
+    def lock_path(self, seed: int, config: Any, tag: str = "") -> Path:
+        return self.root / f"{self.stem(seed, config, tag)}.lock"
 
     def load(self, seed: int, config: Any, tag: str = "") -> dict | None:
-        """The stored run for ``seed`` if it was trained with exactly ``config``."""
-        path = self.json_path(seed, tag)
+        """The stored run for ``seed`` trained with exactly ``config``, or None.
+
+        A record or parameter file that cannot be read is moved aside (with a warning naming it)
+        and None is returned, so the caller retrains. Runs stored under the earlier layout
+        (``<tag>seed<k>.json`` / ``.pt``) with the same config are renamed into this one.
+        """
+        self._adopt_legacy(seed, config, tag)
+        path, params = self.json_path(seed, config, tag), self.params_path(seed, config, tag)
         if not path.exists():
             return None
-        record = json.loads(path.read_text())
-        return record if record["config"] == _jsonable(config) else None
+        try:
+            record = json.loads(path.read_text())
+            if not isinstance(record, dict) or record.get("config") != _jsonable(config):
+                raise ValueError("its config is missing or is not the config it is named for")
+        except (ValueError, UnicodeDecodeError) as e:
+            move_aside(path, e)
+            return None
+        try:
+            torch.load(params, weights_only=True)
+        except Exception as e:
+            if params.exists():
+                move_aside(params, e)
+            else:
+                warnings.warn(f"{params} is missing beside {path.name}; the run is trained again",
+                              CorruptFileWarning, stacklevel=2)
+            path.unlink(missing_ok=True)
+            return None
+        return record
+
+    def _adopt_legacy(self, seed: int, config: Any, tag: str) -> None:
+        old_json, old_pt = self.root / f"{tag}seed{seed}.json", self.root / f"{tag}seed{seed}.pt"
+        if not (old_json.exists() and old_pt.exists()) or self.json_path(seed, config, tag).exists():
+            return
+        try:
+            same = json.loads(old_json.read_text()).get("config") == _jsonable(config)
+        except (ValueError, AttributeError):
+            return  # unreadable legacy files are left alone
+        if same:
+            old_pt.replace(self.params_path(seed, config, tag))
+            old_json.replace(self.json_path(seed, config, tag))
 
     def save(self, seed: int, config: Any, record: dict, params: dict[str, Tensor], tag: str = "") -> dict:
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Store a finished run (parameters first, so a record never points at missing parameters)."""
         record = {"config": _jsonable(config), "seed": seed, **record}
-        torch.save(params, self.params_path(seed, tag))
-        tmp = self.json_path(seed, tag).with_suffix(".tmp")
-        tmp.write_text(json.dumps(record))
-        tmp.replace(self.json_path(seed, tag))
+        atomic_write(self.params_path(seed, config, tag), lambda f: torch.save(params, f))
+        atomic_write(self.json_path(seed, config, tag), lambda f: f.write(json.dumps(record)), mode="w")
         self.checkpoint_path(seed, config, tag).unlink(missing_ok=True)
         return record
 
-    def params(self, seed: int, tag: str = "") -> dict[str, Tensor]:
-        return torch.load(self.params_path(seed, tag), weights_only=True)
+    def params(self, seed: int, config: Any, tag: str = "") -> dict[str, Tensor]:
+        """The final parameters of the stored run (``config`` may be a record's ``"config"``)."""
+        path = self.params_path(seed, config, tag)
+        try:
+            return torch.load(path, weights_only=True)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{path}: no stored parameters for this run; train it first with "
+                                    "the experiment's run()") from None
+        except Exception as e:
+            raise RuntimeError(f"{path} cannot be read ({type(e).__name__}: {e}); delete it and the .json "
+                               "beside it, or run again with force=True, to retrain") from None
 
-    def run(
-        self,
-        seed: int,
-        config: Any,
-        train_seed: Callable[[int, Path], tuple[dict, dict[str, Tensor]]],
-        *,
-        force: bool = False,
-        tag: str = "",
-    ) -> dict:
+    def run(self, seed: int, config: Any, train_seed: TrainSeed, *, force: bool = False, tag: str = "") -> dict:
         """Load the stored run for ``seed`` or train it with ``train_seed(seed, checkpoint_path)``.
 
         ``train_seed`` returns the record to store (curve, timings, evaluations) and the final
-        parameters. ``force`` discards any stored run and checkpoint.
+        parameters. ``force`` discards this config's stored run and checkpoint (runs of other
+        configs are kept). One process at a time trains a given run: the others wait for its lock.
         """
-        checkpoint = self.checkpoint_path(seed, config, tag)
-        if force:
-            checkpoint.unlink(missing_ok=True)
-        else:
-            stored = self.load(seed, config, tag)
-            if stored is not None:
-                return stored
-            if self.json_path(seed, tag).exists():
-                print(f"{self.json_path(seed, tag).name}: config changed, retraining")
-        record, params = train_seed(seed, checkpoint)
-        return self.save(seed, config, record, params, tag)
+        check_flag("force", force)
+        check_seeds([seed])
+        if not force and (stored := self.load(seed, config, tag)) is not None:
+            return stored
+        with file_lock(self.lock_path(seed, config, tag), f"{self.stem(seed, config, tag)} in {self.root}"):
+            checkpoint = self.checkpoint_path(seed, config, tag)
+            if force:
+                checkpoint.unlink(missing_ok=True)
+            elif (stored := self.load(seed, config, tag)) is not None:
+                return stored  # trained by another process while this one waited
+            record, params = train_seed(seed, checkpoint)
+            return self.save(seed, config, record, params, tag)
 
-    def run_many(
-        self,
-        seeds: list[int],
-        config: Any,
-        train_seed: Callable[[int, Path], tuple[dict, dict[str, Tensor]]],
-        *,
-        force: bool = False,
-        tag: str = "",
-        workers: int | None = None,
-    ) -> list[dict]:
+    def run_many(self, seeds: list[int], config: Any, train_seed: TrainSeed, *, force: bool = False,
+                 tag: str = "", workers: int | None = None) -> list[dict]:
         """:meth:`run` for every seed, in ``workers`` processes of one thread each (default:
         ``$PLASTICITY_WORKERS`` or 1). The plastic layers are memory-bound, so on a 2-core CPU two
         single-threaded runs side by side train about twice as fast as one run on two threads.
         ``train_seed`` must then be picklable (a module-level function or a ``functools.partial``)."""
-        workers = workers or int(os.environ.get("PLASTICITY_WORKERS", "1"))
-        if workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}")
+        check_flag("force", force)
+        seeds = check_seeds(seeds)
+        workers = workers_from_env() if workers is None else workers
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
         if workers == 1 or len(seeds) < 2:
             return [self.run(s, config, train_seed, force=force, tag=tag) for s in seeds]
         with ProcessPoolExecutor(min(workers, len(seeds)), mp_context=get_context("spawn"),

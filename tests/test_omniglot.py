@@ -240,7 +240,7 @@ def test_trained_run_is_evaluated_on_exactly_its_held_out_classes(images, tmp_pa
     assert record["curve"]["episodes"] == [0, 6, 12] and len(record["eval_correct"]) == 9
     # re-evaluating the stored parameters uses the record's classes, whatever the caller's seed
     monkeypatch.setattr(om, "omniglot_episode", real)
-    params = om.RunStore(om.results_dir("omniglot", "smoke")).params(2)
+    params = om.RunStore(om.results_dir("omniglot", "smoke")).params(2, record["config"])
     seen.clear()
     monkeypatch.setattr(om, "omniglot_episode", spy)
     correct = om.evaluate_stored(record, params, images, episodes=20, seed=99)

@@ -1,11 +1,17 @@
 """Resumable training and the per-seed run cache."""
 
+import functools
+import json
+import os
+import time
 from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
 
 import pytest
 import torch
 
-from plasticity_utils.training import RunStore, elapsed, train
+from plasticity_utils.training import CorruptFileWarning, RunStore, elapsed, train
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ def test_runstore_caches_and_retrains_when_the_config_changes(tmp_path):
     store.run(3, Cfg(episodes=21), train_seed)  # changed config: retrained
     store.run(3, Cfg(episodes=21), train_seed, force=True)  # forced: retrained
     assert calls == [3, 3, 3]
-    assert torch.equal(store.params(3)["w"], torch.full((2,), 3.0))
+    assert torch.equal(store.params(3, Cfg())["w"], torch.full((2,), 3.0))
 
 
 def test_checkpoints_are_specific_to_the_config(tmp_path):
@@ -120,3 +126,157 @@ def test_parallel_workers_give_the_same_runs(tmp_path):
         assert p["mse"] == pytest.approx(s["mse"], rel=1e-5)
     with pytest.raises(ValueError):
         RunStore(tmp_path / "c").run_many([0, 1], Cfg(), tiny_train_seed, workers=-1)
+
+
+# ------------------------------------------------------------------ the run store: keys, files, locks
+def test_runs_of_different_configs_live_side_by_side(tmp_path):
+    store = RunStore(tmp_path)
+    a = store.run(0, Cfg(), lambda s, ck: ({"v": 1}, {"w": torch.ones(1)}))
+    b = store.run(0, Cfg(lr=0.1), lambda s, ck: ({"v": 2}, {"w": torch.zeros(1)}))  # a probe
+    assert store.load(0, Cfg()) == a and store.load(0, Cfg(lr=0.1)) == b  # the probe replaced nothing
+    assert torch.equal(store.params(0, Cfg())["w"], torch.ones(1))
+    assert torch.equal(store.params(0, Cfg(lr=0.1))["w"], torch.zeros(1))
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_force_discards_only_its_own_config(tmp_path):
+    store = RunStore(tmp_path)
+    store.run(0, Cfg(), lambda s, ck: ({"v": 1}, {}))
+    store.run(0, Cfg(lr=0.1), lambda s, ck: ({"v": 2}, {}))
+    assert store.run(0, Cfg(), lambda s, ck: ({"v": 3}, {}), force=True)["v"] == 3
+    assert store.load(0, Cfg(lr=0.1))["v"] == 2
+
+
+@pytest.mark.parametrize("bad", ["false", "notabool", 1, None])
+def test_force_must_be_a_real_bool(tmp_path, bad):
+    with pytest.raises(TypeError, match="force must be True or False"):
+        RunStore(tmp_path).run_many([0], Cfg(), tiny_train_seed, force=bad)
+
+
+@pytest.mark.parametrize("seeds, kind", [(["a"], ValueError), ([0, -1], ValueError), ([0, 0], ValueError),
+                                         ("01", TypeError), (3, TypeError), ([True], ValueError)])
+def test_bad_seeds_are_named(tmp_path, seeds, kind):
+    with pytest.raises(kind, match="seeds"):
+        RunStore(tmp_path).run_many(seeds, Cfg(), tiny_train_seed)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_bad_worker_counts_are_errors(tmp_path, workers):
+    with pytest.raises(ValueError, match="workers"):
+        RunStore(tmp_path).run_many([0, 1], Cfg(), tiny_train_seed, workers=workers)
+
+
+def test_bad_workers_variable_is_an_error(tmp_path, monkeypatch):
+    for text in ("0", "two", "-3"):
+        monkeypatch.setenv("PLASTICITY_WORKERS", text)
+        with pytest.raises(ValueError, match="PLASTICITY_WORKERS"):
+            RunStore(tmp_path).run_many([0, 1], Cfg(), tiny_train_seed)
+
+
+def nan_episode(model, generator):
+    def episode(i):
+        loss = model(torch.randn(4, 3, generator=generator)).mean()
+        return loss * (float("nan") if i == 3 else 1.0), {}
+    return episode
+
+
+def test_a_diverged_run_stops_and_is_not_stored(tmp_path):
+    def train_seed(seed, checkpoint):
+        model, opt, g = setup_run(seed)
+        train(model, opt, nan_episode(model, g), 10, generator=g, checkpoint=checkpoint, progress=False)
+        return {}, model.state_dict()
+
+    store = RunStore(tmp_path)
+    with pytest.raises(FloatingPointError, match="nan at update 4 of 10"):
+        store.run(0, Cfg(), train_seed)
+    assert store.load(0, Cfg()) is None and not store.json_path(0, Cfg()).exists()
+
+
+def test_zero_updates_and_non_integer_counts_are_rejected():
+    model, opt, g = setup_run()
+    for bad in (-1, 2.5, "3", True):
+        with pytest.raises(ValueError, match="episodes must be an integer"):
+            train(model, opt, regression_episode(model, g), bad, generator=g)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty", "garbage"])
+@pytest.mark.parametrize("which", ["json", "params"])
+def test_a_corrupt_stored_file_is_moved_aside_and_retrained(tmp_path, damage, which):
+    store = RunStore(tmp_path)
+    store.run(0, Cfg(), lambda s, ck: ({"v": 1}, {"w": torch.arange(1000.0)}))
+    path = store.json_path(0, Cfg()) if which == "json" else store.params_path(0, Cfg())
+    raw = path.read_bytes()
+    path.write_bytes({"truncate": raw[: len(raw) // 2], "empty": b"", "garbage": b"\x00\x01{not json"}[damage])
+    with pytest.warns(CorruptFileWarning, match=path.name) as caught:
+        again = store.run(0, Cfg(), lambda s, ck: ({"v": 2}, {"w": torch.ones(1)}))
+    assert again["v"] == 2 and torch.equal(store.params(0, Cfg())["w"], torch.ones(1))
+    moved = list(tmp_path.glob(f"{path.name}.corrupt-*"))
+    assert len(moved) == 1 and moved[0].name in str(caught[0].message)
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 truncated"])
+def test_a_corrupt_checkpoint_is_moved_aside_and_the_run_starts_over(tmp_path, damage):
+    ckpt = tmp_path / "run.ckpt"
+    ckpt.write_bytes(damage)
+    model, opt, g = setup_run()
+    with pytest.warns(CorruptFileWarning, match="run.ckpt"):
+        history = train(model, opt, regression_episode(model, g), 5, generator=g, checkpoint=ckpt, progress=False)
+    assert len(history) == 5 and len(list(tmp_path.glob("run.ckpt.corrupt-*"))) == 1
+
+
+def test_missing_params_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"seed4-[0-9a-f]{10}\.pt"):
+        RunStore(tmp_path).params(4, Cfg())
+
+
+def test_runs_stored_under_the_old_layout_are_adopted(tmp_path):
+    (tmp_path / "x-seed1.json").write_text(json.dumps({"config": {"episodes": 20, "lr": 0.05}, "seed": 1, "v": 7}))
+    torch.save({"w": torch.ones(2)}, tmp_path / "x-seed1.pt")
+    store = RunStore(tmp_path)
+    assert store.run(1, Cfg(), lambda s, ck: pytest.fail("retrained"), tag="x-")["v"] == 7
+    assert store.params_path(1, Cfg(), "x-").exists() and not (tmp_path / "x-seed1.json").exists()
+
+
+def _save_many(root, n):
+    store = RunStore(Path(root))
+    for i in range(n):
+        store.save(0, Cfg(), {"i": i}, {"w": torch.full((20_000,), float(i))})
+
+
+def _read_many(root, n):
+    store, seen = RunStore(Path(root)), 0
+    for _ in range(n):
+        if store.json_path(0, Cfg()).exists():
+            json.loads(store.json_path(0, Cfg()).read_text())  # never a half-written file
+            torch.load(store.params_path(0, Cfg()), weights_only=True)
+            seen += 1
+    return seen
+
+
+def test_concurrent_writers_and_readers_never_collide(tmp_path):
+    ctx = get_context("spawn")
+    with ctx.Pool(3) as pool:
+        jobs = [pool.apply_async(_save_many, (str(tmp_path), 40)) for _ in range(2)]
+        reader = pool.apply_async(_read_many, (str(tmp_path), 200))
+        for j in jobs:
+            j.get(timeout=120)
+        reader.get(timeout=120)
+    assert RunStore(tmp_path).load(0, Cfg())["i"] == 39
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def _slow_train_seed(log, seed, checkpoint):
+    with open(log, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    time.sleep(1.0)
+    return {"trainer": os.getpid()}, {"w": torch.ones(1)}
+
+
+def test_one_run_is_trained_by_one_process_at_a_time(tmp_path):
+    log = tmp_path / "calls.txt"
+    fn = functools.partial(_slow_train_seed, str(log))
+    ctx = get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = pool.starmap(RunStore(tmp_path / "store").run, [(0, Cfg(), fn), (0, Cfg(), fn)])
+    assert len(log.read_text().split()) == 1  # trained once; the other process waited and loaded it
+    assert results[0] == results[1]

@@ -15,10 +15,11 @@ import numpy as np
 import torch
 
 from ..config import pick_device, results_dir, seed_everything, select
-from ..plastic import PlasticRecurrent
+from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..plotting import smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
 from ..training import RunStore, elapsed, train
+from ..validation import IMPLS, check
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class Config:
     eta: float = 0.01
     learn_eta: bool = True
     impl: str = "fused"
+
+    def __post_init__(self) -> None:
+        check(self, types={"task": PatternTask}, counts=("episodes", "batch"), positive=("input_scale", "lr"),
+              rate=("eta",), flags=("learn_eta",), choices={"rule": RULES, "alpha": ALPHA_MODES, "impl": IMPLS})
 
 
 # Scale is the only thing a profile changes: episodes per seed and the number of seeds.

@@ -37,6 +37,7 @@ from ..config import pick_device, results_dir, select
 from ..plastic import hebb_update
 from ..tasks.bohp2016 import ONE_SHOT, REVERSAL, CompletionTask, Episode, LabelTask, completion_episode, label_episode
 from ..training import RunStore, elapsed, train
+from ..validation import check, label
 
 TASKS: dict[str, CompletionTask | LabelTask] = {
     "completion": CompletionTask(),
@@ -58,14 +59,11 @@ class Config:
     chunk: int = 100  # episodes sampled at a time per run (each chunk from its own stream, see `stream`)
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"task={self.task!r} is not one of {tuple(TASKS)}")
-        if not 0 < self.retention < 1:
-            raise ValueError(f"retention must lie in (0, 1), got {self.retention}")
-        if not 0 <= self.frozen <= self.episodes:
-            raise ValueError(f"need 0 <= frozen <= episodes, got {self.frozen}, {self.episodes}")
-        if self.frozen < 1:
-            raise ValueError("frozen must be >= 1: the frozen episodes are what is scored")
+        check(self, choices={"task": tuple(TASKS)}, counts=("episodes", "frozen", "chunk"), open_unit=("retention",),
+              flags=("clip_alpha",), positive=("lr", "init_scale"))
+        if self.frozen >= self.episodes:
+            raise ValueError(f"{label(self)}: need 1 <= frozen < episodes (the frozen episodes are what is scored, "
+                             f"the others are trained), got frozen={self.frozen}, episodes={self.episodes}")
 
     @property
     def gamma(self) -> float:
@@ -93,6 +91,9 @@ class Budget:
     episode_fraction: float
     frozen: int
     runs: int
+
+    def __post_init__(self) -> None:
+        check(self, positive=("episode_fraction",), counts=("frozen", "runs"))
 
 
 PROFILES = {
@@ -361,7 +362,7 @@ def run(profile: str, experiment: str, seeds: list[int] | None = None, force: bo
     tag = f"{experiment}-"
     record = store.run(seeds[0], key, lambda _s, ck: train_runs(config, seeds, ck, dev, progress),
                        force=force, tag=tag)
-    return Result(experiment, config, record, store.params(seeds[0], tag))
+    return Result(experiment, config, record, store.params(seeds[0], key, tag))
 
 
 # --------------------------------------------------------------------------------------- analysis

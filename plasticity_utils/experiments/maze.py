@@ -36,10 +36,11 @@ from scipy import stats
 from torch import Tensor, nn
 
 from ..config import pick_device, results_dir, seed_everything, select
-from ..plastic import PlasticRecurrent, hebb_update_
+from ..plastic import RULES, PlasticRecurrent, hebb_update_
 from ..plotting import smooth
 from ..tasks.maze import N_ACTIONS, MazeBatch, MazeTask, maze_grid
 from ..training import RunStore, elapsed, train
+from ..validation import check
 
 CONDITIONS = {"plastic": "per_connection", "nonplastic": "none", "homogeneous": "shared"}
 PENALTIES = ("sum_sq", "entropy")
@@ -63,17 +64,10 @@ class Config:
     init_scale: float = 0.01
 
     def __post_init__(self) -> None:
-        if self.condition not in CONDITIONS:
-            raise ValueError(f"condition={self.condition!r} is not one of {tuple(CONDITIONS)}")
-        if self.penalty not in PENALTIES:
-            raise ValueError(f"penalty={self.penalty!r} is not one of {PENALTIES}")
-        for name in ("hidden", "batch"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.updates < 0:
-            raise ValueError(f"updates must be >= 0, got {self.updates}")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"gamma must lie in [0, 1], got {self.gamma}")
+        check(self, types={"task": MazeTask}, choices={"condition": tuple(CONDITIONS), "penalty": PENALTIES,
+                                                        "rule": RULES},
+              counts=("hidden", "batch", "updates"), positive=("lr", "adam_eps", "init_scale"), unit=("gamma",),
+              non_negative_real=("value_coef", "penalty_coef"), rate=("eta",))
 
     @property
     def episodes(self) -> int:
@@ -293,7 +287,7 @@ def load_agent(profile: str, record: dict, device: str | None = None) -> tuple[A
     raw = dict(record["config"])
     config = Config(**{**raw, "task": MazeTask(**raw["task"])})
     agent = build(config)
-    agent.load_state_dict(store(profile).params(record["seed"], tag=f"{config.condition}-"))
+    agent.load_state_dict(store(profile).params(record["seed"], record["config"], tag=f"{config.condition}-"))
     return agent.to(pick_device(device)).eval(), config
 
 

@@ -25,10 +25,11 @@ import torch
 from torch import Tensor
 
 from ..config import data_dir, peak_memory_mb, pick_device, results_dir, seed_everything, select
-from ..plastic import PlasticRecurrent
+from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
                             reconstruction_loss)
 from ..training import RunStore, elapsed, train
+from ..validation import IMPLS, check
 
 EXPERIMENT = "natural_images"
 VARIANTS = ("per_connection", "shared")
@@ -48,6 +49,11 @@ class Config:
     learn_eta: bool = True
     impl: str = "fused"
     train_images: int = 0  # size of the training pool, set by :func:`run`: other data means a new run
+
+    def __post_init__(self) -> None:
+        check(self, types={"task": ImageTask}, counts=("episodes", "batch"), non_negative=("train_images",),
+              positive=("lr",), rate=("eta",), flags=("learn_eta",),
+              choices={"rule": RULES, "alpha": ALPHA_MODES, "impl": IMPLS})
 
 
 class Profile(NamedTuple):
@@ -123,19 +129,25 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
 def run(profile: str, alpha: str, seeds: list[int] | None = None, force: bool = False,
         device: str | None = None, pools: ImagePools | None = None) -> list[dict]:
     """Train (or load) every seed of one variant at ``profile``; returns the stored records."""
-    config, default_seeds, _ = profile_config(profile, alpha)
     pools = pools if pools is not None else image_pools(data_dir())
-    config = replace(config, train_images=len(pools.train))
+    config, default_seeds = stored_config(profile, alpha, pools)
     store = RunStore(results_dir(EXPERIMENT, profile))
     fn = functools.partial(train_seed, config, device=pick_device(device), pools=pools)
     return store.run_many(default_seeds if seeds is None else seeds, config, fn, force=force, tag=f"{alpha}-")
 
 
-def trained(profile: str, alpha: str, seed: int = 0, device: str | None = None) -> PlasticRecurrent:
+def stored_config(profile: str, alpha: str, pools: ImagePools) -> tuple[Config, list[int]]:
+    """The config a run is stored under (the profile's, with the size of the training pool) and seeds."""
+    config, seeds, _ = profile_config(profile, alpha)
+    return replace(config, train_images=len(pools.train)), seeds
+
+
+def trained(profile: str, alpha: str, seed: int = 0, device: str | None = None,
+            pools: ImagePools | None = None) -> PlasticRecurrent:
     """The stored network of one variant and seed (train it first with :func:`run`)."""
-    config, _, _ = profile_config(profile, alpha)
+    config, _ = stored_config(profile, alpha, pools if pools is not None else image_pools(data_dir()))
     net = build(config)
-    net.load_state_dict(RunStore(results_dir(EXPERIMENT, profile)).params(seed, tag=f"{alpha}-"))
+    net.load_state_dict(RunStore(results_dir(EXPERIMENT, profile)).params(seed, config, tag=f"{alpha}-"))
     return net.to(pick_device(device)).eval()
 
 
@@ -297,7 +309,7 @@ def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: 
 
 
 __all__ = [
-    "Config", "Profile", "PROFILES", "VARIANTS", "EVAL_SEED", "profile_config", "build", "final_output",
+    "Config", "Profile", "PROFILES", "VARIANTS", "EVAL_SEED", "profile_config", "build", "final_output", "stored_config",
     "train_seed", "run", "trained", "held_out_episodes", "network_predictor", "constant_predictor", "evaluate",
     "predictors", "paired_difference", "compare", "held_out_table", "plot_reconstructions", "displacement_profile",
     "plot_matrices",

@@ -34,6 +34,7 @@ from ..config import data_dir, pick_device, results_dir, seed_everything, select
 from ..plastic import PlasticConnection
 from ..tasks.omniglot import Episode, OmniglotTask, class_split, omniglot_episode
 from ..training import RunStore, elapsed, train
+from ..validation import check
 
 PAPER_ACCURACY = (98.3, 0.8)  # % and its +-, ICML 2018 Table 1 (published value, not ours)
 # Published 5-way 1-shot accuracies of other methods, as listed with the paper's result (%).
@@ -64,9 +65,9 @@ class Config:
     eval_episodes: int = 100  # held-out episodes of the final evaluation, per seed
 
     def __post_init__(self) -> None:
-        for name in ("updates", "batch", "decay_episodes", "eval_every", "curve_episodes", "eval_episodes"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check(self, types={"task": OmniglotTask}, positive=("lr", "label_scale"), rate=("decay", "eta"),
+              counts=("updates", "batch", "decay_episodes", "filters", "eval_every", "curve_episodes",
+                      "eval_episodes"))
 
     @property
     def episodes(self) -> int:

@@ -36,6 +36,7 @@ from ..config import pick_device, results_dir, seed_everything, select
 from ..plotting import smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
 from ..training import RunStore, elapsed, train
+from ..validation import check, label
 from . import binary_patterns as bp
 
 TASK = PatternTask(n_bits=50, n_patterns=2, cycles=1, show=3, gap=1, test_show=3)
@@ -54,12 +55,15 @@ class BaselineConfig:
     batch: int = 1  # episodes per update
 
     def __post_init__(self) -> None:
-        if self.model not in ("rnn", "lstm"):
-            raise ValueError(f"model={self.model!r} is not one of ('rnn', 'lstm')")
+        check(self, types={"task": PatternTask}, choices={"model": ("rnn", "lstm")}, flags=("clamp",),
+              counts=("episodes", "batch"), non_negative=("extra",), positive=("input_scale", "lr"))
         if self.clamp and self.model != "lstm":
-            raise ValueError("clamp applies to the LSTM only")
-        if self.batch < 1 or self.episodes % self.batch:
-            raise ValueError(f"episodes ({self.episodes}) must be a multiple of batch ({self.batch}) >= 1")
+            raise ValueError(f"{label(self)}: clamp applies to the LSTM only")
+        if self.model == "lstm" and self.extra < self.task.n_bits:
+            raise ValueError(f"{label(self)}: extra (the LSTM's hidden units) must be >= n_bits={self.task.n_bits} "
+                             f"(read out from its first n_bits units), got {self.extra}")
+        if self.episodes % self.batch:
+            raise ValueError(f"{label(self)}: episodes ({self.episodes}) must be a multiple of batch ({self.batch})")
 
 
 PLASTIC = bp.Config(task=TASK, episodes=2000, input_scale=20.0, lr=3e-4, eta=0.01, learn_eta=True)

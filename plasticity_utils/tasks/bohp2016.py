@@ -23,6 +23,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from ..validation import check, label
+
 
 class Episode(NamedTuple):
     inputs: Tensor  # (batch, steps, n_in)
@@ -37,8 +39,7 @@ class CompletionTask:
     n_bits: int = 8
 
     def __post_init__(self) -> None:
-        if self.n_bits < 1:
-            raise ValueError(f"n_bits must be >= 1, got {self.n_bits}")
+        check(self, counts=("n_bits",))
 
     steps = 2
 
@@ -61,12 +62,11 @@ class LabelTask:
     reversal_at: int | None = None
 
     def __post_init__(self) -> None:
-        if self.n_bits < 1:
-            raise ValueError(f"n_bits must be >= 1, got {self.n_bits}")
-        if not 1 <= self.label_steps < self.steps:
-            raise ValueError(f"need 1 <= label_steps < steps, got {self.label_steps}, {self.steps}")
+        check(self, counts=("n_bits", "steps", "label_steps") + (() if self.reversal_at is None else ("reversal_at",)))
+        if not self.label_steps < self.steps:
+            raise ValueError(f"{label(self)}: need 1 <= label_steps < steps, got {self.label_steps}, {self.steps}")
         if self.reversal_at is not None and not self.label_steps <= self.reversal_at <= self.steps - self.label_steps:
-            raise ValueError(f"reversal_at={self.reversal_at} must leave room for both label periods")
+            raise ValueError(f"{label(self)}: reversal_at={self.reversal_at} must leave room for both label periods")
 
     @property
     def n_in(self) -> int:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..validation import check, label
 from .patterns import presentation_inputs
 
 ZERO_NUDGE = 1e-6  # exact zeros become this, so that every shown pixel clamps its neuron
@@ -40,13 +41,10 @@ class ImageTask:
     test_show: int = 3
 
     def __post_init__(self) -> None:
+        check(self, counts=("side", "n_images", "cycles", "show", "test_show"), non_negative=("gap",))
         if self.side < 2 or self.side % 2:
-            raise ValueError(f"side must be even and >= 2 (the probe erases half the rows), got {self.side}")
-        for name in ("n_images", "cycles", "show", "test_show"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.gap < 0:
-            raise ValueError(f"gap must be >= 0, got {self.gap}")
+            raise ValueError(f"{label(self)}: side must be even and >= 2 (the probe erases half the rows), "
+                             f"got {self.side}")
 
     @property
     def n_pixels(self) -> int:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..validation import check, label
+
 N_ACTIONS = 4
 MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))  # up, down, left, right as (row, column) steps
 OBS = {"neighbourhood": slice(0, 9), "reward": 9, "time": 10, "bias": 11, "action": slice(12, 16)}
@@ -39,10 +41,14 @@ class MazeTask:
     previous_action: bool = True
 
     def __post_init__(self) -> None:
+        check(self, counts=("size", "steps"), positive=("reward",), non_negative_real=("wall_penalty",),
+              flags=("previous_action",))
         if self.size < 3 or self.size % 2 == 0:
-            raise ValueError(f"size must be odd and >= 3 (the centre must be a free square), got {self.size}")
-        if self.steps < 1:
-            raise ValueError(f"steps must be >= 1, got {self.steps}")
+            raise ValueError(f"{label(self)}: size must be odd and >= 3 (the centre must be a free square), "
+                             f"got {self.size}")
+        if self.wall_penalty >= self.reward:
+            raise ValueError(f"{label(self)}: wall_penalty must be < reward (a find is told from a step by "
+                             f"reward >= reward - wall_penalty), got {self.wall_penalty} >= {self.reward}")
 
     @property
     def n_obs(self) -> int:

@@ -16,6 +16,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from ..validation import check, label
+
 
 @dataclass(frozen=True)
 class OmniglotTask:
@@ -24,10 +26,11 @@ class OmniglotTask:
     rotate: bool = True
 
     def __post_init__(self) -> None:
+        check(self, counts=("n_way", "n_test_classes"), flags=("rotate",))
         if self.n_way < 2:
-            raise ValueError(f"n_way must be >= 2, got {self.n_way}")
+            raise ValueError(f"{label(self)}: n_way must be >= 2, got {self.n_way}")
         if self.n_test_classes < self.n_way:
-            raise ValueError(f"n_test_classes must be >= n_way={self.n_way}, got {self.n_test_classes}")
+            raise ValueError(f"{label(self)}: n_test_classes must be >= n_way={self.n_way}, got {self.n_test_classes}")
 
     @property
     def steps(self) -> int:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..validation import check, label
+
 
 @dataclass(frozen=True)
 class PatternTask:
@@ -24,13 +26,9 @@ class PatternTask:
     test_show: int = 6
 
     def __post_init__(self) -> None:
+        check(self, counts=("n_bits", "n_patterns", "cycles", "show", "test_show"), non_negative=("gap",))
         if self.n_bits < 2 or self.n_bits % 2:
-            raise ValueError(f"n_bits must be even and >= 2 (balanced patterns), got {self.n_bits}")
-        for name in ("n_patterns", "cycles", "show", "test_show"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.gap < 0:
-            raise ValueError(f"gap must be >= 0, got {self.gap}")
+            raise ValueError(f"{label(self)}: n_bits must be even and >= 2 (balanced patterns), got {self.n_bits}")
 
     @property
     def steps(self) -> int:
