@@ -1,5 +1,5 @@
 # `make figures` regenerates every result; `make test` runs the unit tests and the notebooks (smoke).
-# Variables: PROFILE=smoke|cpu|paper (figures), FORCE=1 (retrain stored runs), WORKERS=2 (parallel runs),
+# Variables: PROFILE=smoke|cpu|paper (figures), FORCE=1|0|true|false (retrain stored runs), WORKERS=2 (parallel runs),
 #            DATA_MIRROR=<dir> (take datasets from a local mirror instead of downloading).
 PYTHON      ?= python3
 VENV        ?= .venv
@@ -32,15 +32,14 @@ $(VENV)/.installed: environment.yml pyproject.toml
 data: setup
 	$(PY) -m plasticity_utils.data --dest data $(MIRROR_ARG)
 
+# Each notebook runs into build/notebooks/$(PROFILE)/ and is published (cpu: over notebooks/; paper:
+# notebooks/paper/; figures/ or figures/paper/) only when it finished; smoke runs are never published.
 figures: setup data
-	@for nb in $(NOTEBOOKS); do \
-	  echo "== $$nb (profile=$(PROFILE))"; \
-	  PLASTICITY_WORKERS=$(WORKERS) $(VENV)/bin/papermill --cwd notebooks -p profile $(PROFILE) -p force $(FORCE) $$nb $$nb || exit 1; \
-	done
+	$(PY) tools/notebooks.py execute --profile $(PROFILE) --force $(FORCE) --workers $(WORKERS) $(NOTEBOOKS)
 
 test: setup data
 	rm -rf build/nbval
-	$(PY) tools/smoke_notebooks.py build/nbval $(NOTEBOOKS)
+	$(PY) tools/notebooks.py smoke-copies build/nbval $(NOTEBOOKS)
 	PLASTICITY_PROFILE=smoke $(PY) -m pytest tests build/nbval --nbval-lax --nbval-cell-timeout=900 -q
 
 benchmarks: setup

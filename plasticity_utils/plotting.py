@@ -7,6 +7,7 @@ from typing import Literal
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 
 
@@ -15,6 +16,7 @@ def setup() -> None:
     sns.set_theme(context="notebook", style="ticks", palette="colorblind")
     plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "axes.spines.top": False,
                          "axes.spines.right": False})
+    pd.set_option("display.max_colwidth", None)  # summary tables show whole verdicts and budgets, never "..."
 
 
 def smooth(curves: np.ndarray, window: int) -> np.ndarray:

@@ -58,3 +58,11 @@ def test_smooth_is_a_trailing_mean():
     curve = np.array([[4.0, 2.0, 0.0, 0.0, 6.0]])
     np.testing.assert_allclose(plotting.smooth(curve, 2), [[4.0, 3.0, 1.0, 0.0, 3.0]])
     np.testing.assert_allclose(plotting.smooth(curve, 1), curve)
+
+
+def test_tables_in_notebooks_are_never_cut():
+    import pandas as pd
+
+    plotting.setup()
+    long = "partly: reversal prevented; one-shot with clipped alpha well above chance (median miss 0.076)"
+    assert long in repr(pd.DataFrame([{"verdict": long}])) and long in pd.DataFrame([{"v": long}]).to_html()

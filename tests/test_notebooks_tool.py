@@ -1,0 +1,107 @@
+"""tools/notebooks.py: a notebook's committed outputs change only when a run of its profile finished."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from plasticity_utils import config
+
+spec = importlib.util.spec_from_file_location("nbtool", Path(__file__).parents[1] / "tools" / "notebooks.py")
+nbtool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(nbtool)
+
+
+def tiny_notebook(path: Path) -> Path:
+    """A notebook that saves a figure file and a summary row, then fails if asked to."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "cpu"\nforce = False\nfail = False\nlabel = "new"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Tiny"),
+        params,
+        nbformat.v4.new_code_cell(
+            "from plasticity_utils import config, report\n"
+            "figs = config.figures_dir(profile)\n"
+            "figs.mkdir(parents=True, exist_ok=True)\n"
+            "(figs / 'tiny.txt').write_text(label)\n"
+            "row = {'claim': 'c', 'paper': 'p', 'ours': label, 'budget': 'b', 'verdict': 'reproduced'}\n"
+            "report.record('tiny', [row], profile)\n"
+            "print('ran with', profile, force, label)"),
+        nbformat.v4.new_code_cell("if fail:\n    raise RuntimeError('boom')"),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLASTICITY_FIGURES", str(tmp_path / "figures"))
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / "results"))
+    return tmp_path
+
+
+def run(project, profile, **params):
+    nb = project / "notebooks" / "tiny.ipynb"
+    return nbtool.execute([nb], profile, extra={k: str(v) for k, v in params.items()},
+                          stage=project / "build" / profile)
+
+
+def outputs(path: Path) -> str:
+    return "".join(o.get("text", "") for c in nbformat.read(path, 4).cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+
+
+def test_a_finished_run_is_published_for_its_own_profile(project):
+    nb = tiny_notebook(project / "notebooks" / "tiny.ipynb")
+    assert run(project, "cpu") == 0
+    assert "ran with cpu False new" in outputs(nb)
+    assert (project / "figures" / "tiny.txt").read_text() == "new"
+    assert "| c | p | new | b | reproduced |" in (project / "figures" / "README.md").read_text()
+    cells = nbformat.read(nb, 4).cells
+    assert nbtool.VERDICT_TAG in cells[1].metadata["tags"] and "reproduced" in cells[1].source
+    # the paper profile lands beside it, never over it
+    assert run(project, "paper", label="'paper run'") == 0
+    assert "ran with cpu" in outputs(nb)
+    assert "ran with paper False paper run" in outputs(project / "notebooks" / "paper" / "tiny.ipynb")
+    assert (project / "figures" / "tiny.txt").read_text() == "new"
+    assert (project / "figures" / "paper" / "tiny.txt").read_text() == "paper run"
+    # re-publishing replaces the verdict cell instead of adding a second one
+    assert run(project, "cpu") == 0
+    assert sum(nbtool.VERDICT_TAG in c.metadata.get("tags", []) for c in nbformat.read(nb, 4).cells) == 1
+
+
+def test_a_failed_run_leaves_everything_as_it_was(project, capsys):
+    nb = tiny_notebook(project / "notebooks" / "tiny.ipynb")
+    assert run(project, "cpu") == 0
+    before = nb.read_bytes(), (project / "figures" / "tiny.txt").read_bytes()
+    assert run(project, "cpu", fail=True, label="'broken'") == 1
+    assert (nb.read_bytes(), (project / "figures" / "tiny.txt").read_bytes()) == before
+    err = capsys.readouterr().err
+    assert "FAILED tiny.ipynb" in err and "partial output" in err and str(project / "build" / "cpu") in err
+    assert "ran with cpu False broken" in outputs(project / "build" / "cpu" / "tiny.ipynb")
+
+
+def test_smoke_runs_publish_nothing(project):
+    nb = tiny_notebook(project / "notebooks" / "tiny.ipynb")
+    before = nb.read_bytes()
+    assert run(project, "smoke") == 0
+    assert nb.read_bytes() == before and not (project / "figures").exists()
+    assert "ran with smoke" in outputs(project / "build" / "smoke" / "tiny.ipynb")
+
+
+def test_parameters_are_strict(project):
+    nb = tiny_notebook(project / "notebooks" / "tiny.ipynb")
+    with pytest.raises(SystemExit, match="has no parameter sedes"):
+        run(project, "smoke", sedes="[0]")
+    with pytest.raises(SystemExit, match="fail='maybe' is not a boolean"):
+        run(project, "smoke", fail="maybe")
+    with pytest.raises(SystemExit, match="FORCE='notabool' is not a boolean"):
+        nbtool.main(["execute", "--profile", "smoke", "--force", "notabool", str(nb)])
+    with pytest.raises(SystemExit, match="WORKERS='0'"):
+        nbtool.main(["execute", "--profile", "smoke", "--workers", "0", str(nb)])
+    assert nbtool.notebook_parameters(nb, {"fail": "false", "label": "'x'"}) == {"fail": False, "label": "x"}
