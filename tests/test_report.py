@@ -13,10 +13,10 @@ def test_record_writes_rows_and_rebuilds_the_table(tmp_path, monkeypatch):
     row = {"claim": "error < 1%", "paper": "200", "ours": "230", "budget": "10 x 300", "verdict": "later"}
     report.record("01_x", [row], "cpu")
     report.record("00_y", [{**row, "claim": "other | piped"}], "cpu")
-    assert json.loads((tmp_path / "summary" / "01_x.json").read_text()) == [row]
+    assert json.loads((tmp_path / "summary" / "01_x.json").read_text()) == [{"released": "", **row}]
     table = (tmp_path / "README.md").read_text()
     assert table.index("## 00_y") < table.index("## 01_x")
-    assert "| error < 1% | 200 | 230 | 10 x 300 | later |" in table
+    assert "| error < 1% | 200 |  | 230 | 10 x 300 | later |" in table
     assert "other \\| piped" in table
     report.record("01_x", [{**row, "ours": "190"}], "cpu")  # re-running replaces, never appends
     assert (tmp_path / "README.md").read_text().count("error < 1%") == 1
@@ -66,3 +66,16 @@ def test_tables_in_notebooks_are_never_cut():
     plotting.setup()
     long = "partly: reversal prevented; one-shot with clipped alpha well above chance (median miss 0.076)"
     assert long in repr(pd.DataFrame([{"verdict": long}])) and long in pd.DataFrame([{"v": long}]).to_html()
+
+
+def test_claims_fill_the_released_column_and_old_rows_leave_it_blank(tmp_path, monkeypatch):
+    from plasticity_utils.experiments.contract import Claim
+
+    monkeypatch.setenv("PLASTICITY_FIGURES", str(tmp_path))
+    (tmp_path / "summary").mkdir()
+    (tmp_path / "summary" / "00_old.json").write_text(json.dumps(
+        [{"claim": "c0", "paper": "p", "ours": "o", "budget": "b", "verdict": "reproduced"}]))
+    report.record("01_new", [Claim("c1", "p", "r (audit)", "o", "b", "not reproduced: why")], "cpu")
+    table = (tmp_path / "README.md").read_text()
+    assert "| c0 | p |  | o | b | reproduced |" in table
+    assert "| c1 | p | r (audit) | o | b | not reproduced: why |" in table

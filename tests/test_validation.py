@@ -158,8 +158,9 @@ def test_every_profile_validates():
         assert seeds and all(isinstance(s, int) and s >= 0 for s in seeds)
         checked += 1
 
-    for profile in bp.PROFILES:
-        revalidate(*bp.profile_config(profile))
+    for p in bp.PROFILES.values():
+        for config in p.configs.values():
+            revalidate(config, list(range(p.seeds)))
     for profile in ni.PROFILES:
         for alpha in ni.VARIANTS:
             config, seeds, eval_episodes = ni.profile_config(profile, alpha)
@@ -178,6 +179,6 @@ def test_every_profile_validates():
         for experiment in bohp.EXPERIMENTS:
             config, seeds = bohp.profile_config(profile, experiment)
             revalidate(config, seeds)
-    profiles = len(bp.PROFILES) + 2 * len(ni.PROFILES) + sum(len(t) for t in pvl.PROFILES.values()) + \
+    profiles = 2 * len(bp.PROFILES) + 2 * len(ni.PROFILES) + sum(len(t) for t in pvl.PROFILES.values()) + \
         len(om.PROFILES) + 3 * len(mz.PROFILES) + len(bohp.PROFILES) * len(bohp.EXPERIMENTS)
     assert checked == profiles > 0

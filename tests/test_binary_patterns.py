@@ -1,0 +1,78 @@
+"""1000-bit patterns: the two schedules, and every verdict of claims() on hand-made results."""
+
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import torch
+
+from plasticity_utils.experiments import binary_patterns as bp
+from plasticity_utils.experiments.contract import VERDICTS, Result
+from plasticity_utils.tasks.patterns import pattern_episode
+
+
+def records(curve, schedule="released", seeds=3):
+    """Hand-made stored runs whose every seed has the error ``curve``."""
+    config = bp.PROFILES["cpu"].configs[schedule]
+    return [{"config": asdict(config), "seed": s, "error": list(curve), "eta": [0.01] * len(curve),
+             "seconds": 0.5 * len(curve)} for s in range(seeds)]
+
+
+def word(claim):
+    return next(v for v in VERDICTS if claim.verdict.startswith(v))
+
+
+def find(claims, text):
+    (c,) = [c for c in claims if text in c.claim]
+    return c
+
+
+def test_the_schedules_are_the_released_code_and_the_paper_text():
+    released, text = (bp.PROFILES["cpu"].configs[k] for k in ("released", "text"))
+    assert (released.task.show, released.task.gap, released.task.cycles, released.lr) == (6, 4, 2, 3e-4)
+    assert (text.task.show, text.task.gap, text.task.cycles, text.task.test_show, text.lr) == (10, 3, 3, 10, 1e-3)
+    assert released.task.steps == 106 and text.task.steps == 205
+    inputs, _ = pattern_episode(text.task, 2, torch.Generator().manual_seed(0))
+    shown = inputs[0, :, :-1].abs().sum(-1) > 0
+    assert shown[:10].all() and not shown[10:13].any() and shown[-10:].all()  # 10 steps on, 3 off; test 10
+
+
+@pytest.mark.parametrize("first, expected", [(150, "reproduced"), (330, "partly reproduced"),
+                                            (None, "not reached within our budget")])
+def test_episodes_to_one_percent(first, expected):
+    curve = np.full(400, 0.05)
+    if first is not None:
+        curve[first - 1:] = 0.001  # the trailing 10-episode mean crosses 1% a few episodes later
+    c = find(bp.claims(Result("binary_patterns", "cpu", {"released": records(curve)}, "cpu")),
+             "released schedule: episodes until")
+    assert word(c) == expected
+    assert "released code" in c.released and "issue 11" in c.released  # cited with its source
+
+
+def test_end_of_training_error():
+    good = bp.claims(Result("binary_patterns", "cpu", {"text": records(np.full(200, 0.004), "text")}, "cpu"))
+    bad = bp.claims(Result("binary_patterns", "cpu", {"text": records(np.full(200, 0.02), "text")}, "cpu"))
+    assert word(find(good, "text schedule: error at the end")) == "reproduced"
+    assert word(find(bad, "text schedule: error at the end")) == "not reproduced"
+    assert word(find(bad, "text's schedule: episodes until")) == "not reached within our budget"
+
+
+def test_curve_against_the_released_code():
+    same = np.repeat(bp.RELEASED_BLOCKS, 50)
+    off = same + 0.05
+    for curve, expected in ((same, "reproduced"), (off, "not reproduced"),
+                            (same[:200], "not reached within our budget")):
+        c = find(bp.claims(Result("binary_patterns", "cpu", {"released": records(curve)}, "cpu")),
+                 "equals the released code")
+        assert word(c) == expected
+    np.testing.assert_allclose(bp.block_means(records(same)), bp.RELEASED_BLOCKS)
+
+
+def test_smoke_run_trains_both_schedules(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path))
+    monkeypatch.setattr(bp, "PROFILES", {**bp.PROFILES, "smoke": bp._profile(3, 2, 1, "tiny")})
+    result = bp.run("smoke", device="cpu")
+    assert result.variants == ("released", "text") and [len(r[0]["error"]) for r in result.runs.values()] == [3, 2]
+    assert len(bp.claims(result)) == 5
+    with pytest.raises(ValueError, match="schedules"):
+        bp.run("smoke", schedules=("fast",))
