@@ -1,13 +1,11 @@
 """tools/notebooks.py: a notebook's committed outputs change only when a run of its profile finished."""
 
 import importlib.util
-import json
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from plasticity_utils import config
 
 spec = importlib.util.spec_from_file_location("nbtool", Path(__file__).parents[1] / "tools" / "notebooks.py")
 nbtool = importlib.util.module_from_spec(spec)

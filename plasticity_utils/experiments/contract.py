@@ -42,6 +42,7 @@ class Profile:
     configs: Mapping[str, Any]
     seeds: int
     note: str = ""  # how the budget and rates were chosen, stated beside the results
+    options: Mapping[str, Any] = field(default_factory=dict)  # e.g. held-out episodes scored after training
 
     def __post_init__(self) -> None:
         if not self.configs:
