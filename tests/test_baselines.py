@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 import torch
 
@@ -133,7 +136,7 @@ def test_config_validation():
 
 @pytest.mark.parametrize("name", ["rnn", "lstm_clamp"])
 def test_baseline_training_is_seeded(name):
-    config = pvl.replace(pvl.BASELINES[name], extra=60, episodes=12, batch=4, lr=1e-2)
+    config = dataclasses.replace(pvl.BASELINES[name], extra=60, episodes=12, batch=4, lr=1e-2)
     runs = [pvl.train_baseline_seed(config, s, None, torch.device("cpu"), progress=False)[0] for s in (0, 0, 1)]
     assert len(runs[0]["error"]) == 3
     assert runs[0]["loss"] == runs[1]["loss"]
@@ -152,3 +155,43 @@ def test_landmarks_and_curves_count_episodes_not_updates():
     assert x[0] == 4 and x[-1] == 80 and runs.shape == (2, len(x))
     assert pvl.error_at(records, 8, 40) == 0.25 and pvl.error_at(records, 8, 44) == 0.0
     assert pvl.error_at(records, 8, 81) is None
+
+
+# ------------------------------------------------------------------ claims on hand-made results
+def hand_made(curve, batch=1, seeds=2):
+    return [{"config": {"batch": batch}, "error": list(curve), "seconds": 0.004 * len(curve) * batch,
+             "n_params": 7} for _ in range(seeds)]
+
+
+def verdicts(runs):
+    from plasticity_utils.experiments.contract import Result
+    return {c.claim.split(": ")[0].split(", ", 1)[1]: c for c in
+            pvl.claims(Result("plastic_vs_lstm", "cpu", runs, "cpu", {"window": 100}))}
+
+
+@pytest.mark.parametrize("first, word", [(1500, "reproduced"), (4000, "partly reproduced"),
+                                        (None, "not reached within our budget")])
+def test_plastic_claims_cite_the_released_code_on_a_shortfall(first, word):
+    curve = np.full(5000, 0.03)
+    if first is not None:
+        curve[first - 100:] = 0.0  # the trailing 100-episode mean is 0 from episode `first` on
+    c = verdicts({"plastic": hand_made(curve)})[pvl.LABELS["plastic"]]
+    assert c.verdict.startswith(word)
+    assert ("0.022 (episode 4,881)" in c.verdict) == (word != "reproduced")
+    assert "issue 11" in c.released and "full.py" in c.released
+
+
+@pytest.mark.parametrize("baseline, word", [
+    (np.r_[np.full(1000, 0.2), np.zeros(3800)], "not reproduced"),  # below 0.01 within its budget
+    (np.full(4800, 0.12), "partly reproduced"),  # 32 x 4,800 episodes > the plastic nets' 5,000
+    (np.full(100, 0.12), "not reached within our budget"),  # 3,200 episodes < 5,000
+])
+def test_baseline_verdicts(baseline, word):
+    runs = {"plastic": hand_made(np.full(5000, 0.005)), "rnn": hand_made(baseline, batch=32, seeds=1)}
+    assert verdicts(runs)[pvl.LABELS["rnn"]].verdict.startswith(word)
+
+
+def test_the_slow_schedule_variant_is_the_1000_bit_presentation():
+    task = pvl.PLASTICS["plastic_642"].task
+    assert (task.n_bits, task.n_patterns, task.show, task.gap, task.cycles, task.test_show) == (50, 2, 6, 4, 2, 6)
+    assert task.steps == 46 and pvl.PLASTICS["plastic"].task.steps == 11

@@ -36,3 +36,11 @@ def test_profiles_and_results_are_checked():
     with pytest.raises(ValueError, match="profile"):
         c.Result("x", "gpu", {}, "cpu")
     assert str(c.Reported("98.3%", "ICML 2018 Table 1")) == "98.3% (ICML 2018 Table 1)"
+
+
+def test_seeds_per_variant():
+    p = c.Profile({"a": 1, "b": 2}, {"a": 3, "b": 1})
+    assert p.seeds_for("a") == [0, 1, 2] and p.seeds_for("b") == [0]
+    assert c.Profile({"a": 1}, 2).seeds_for("a") == [0, 1]
+    with pytest.raises(ValueError, match="seeds name"):
+        c.Profile({"a": 1, "b": 2}, {"a": 3})

@@ -179,6 +179,6 @@ def test_every_profile_validates():
         for experiment in bohp.EXPERIMENTS:
             config, seeds = bohp.profile_config(profile, experiment)
             revalidate(config, seeds)
-    profiles = 2 * len(bp.PROFILES) + 2 * len(ni.PROFILES) + sum(len(t) for t in pvl.PROFILES.values()) + \
+    profiles = 2 * len(bp.PROFILES) + 2 * len(ni.PROFILES) + sum(len(p.configs) for p in pvl.PROFILES.values()) + \
         len(om.PROFILES) + 3 * len(mz.PROFILES) + len(bohp.PROFILES) * len(bohp.EXPERIMENTS)
     assert checked == profiles > 0

@@ -40,15 +40,22 @@ class Profile:
     """What a profile changes: the config of every variant and how many seeds each trains."""
 
     configs: Mapping[str, Any]
-    seeds: int
+    seeds: int | Mapping[str, int]  # one count for every variant, or one per variant
     note: str = ""  # how the budget and rates were chosen, stated beside the results
     options: Mapping[str, Any] = field(default_factory=dict)  # e.g. held-out episodes scored after training
 
     def __post_init__(self) -> None:
         if not self.configs:
             raise ValueError("Profile: configs must name at least one variant")
-        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
-            raise ValueError(f"Profile: seeds must be an integer >= 1, got {self.seeds!r}")
+        counts = self.seeds.values() if isinstance(self.seeds, Mapping) else [self.seeds]
+        if any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in counts):
+            raise ValueError(f"Profile: seeds must be integers >= 1, got {self.seeds!r}")
+        if isinstance(self.seeds, Mapping) and set(self.seeds) != set(self.configs):
+            raise ValueError(f"Profile: seeds name {sorted(self.seeds)}, configs {sorted(self.configs)}")
+
+    def seeds_for(self, variant: str) -> list[int]:
+        """The default seeds of one variant."""
+        return list(range(self.seeds[variant] if isinstance(self.seeds, Mapping) else self.seeds))
 
 
 def select_profile(profiles: Mapping[str, Profile], profile: str) -> Profile:
