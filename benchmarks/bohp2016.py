@@ -1,8 +1,9 @@
 """Speed of the Miconi 2016 networks: updates per second when R runs are trained as one batch.
 
 Prints, for each number of runs, the wall-clock and CPU time per update (one episode per run,
-forward + backward + Adam) and the episodes/s over all runs, plus the process's peak memory.
-Usage: python benchmarks/bohp2016.py [--task one_shot] [--runs 1 20 80] [--updates 200]
+forward + backward + the variant's optimiser step) and the episodes/s over all runs, plus the
+process's peak memory.
+Usage: python benchmarks/bohp2016.py [--variant one_shot] [--runs 1 20 80] [--updates 200]
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import argparse
 import resource
 import time
 
-import torch
-
 from plasticity_utils.config import pick_device
 from plasticity_utils.experiments import bohp2016 as bohp
 from plasticity_utils.tasks.bohp2016 import Episode
@@ -20,18 +19,18 @@ from plasticity_utils.tasks.bohp2016 import Episode
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--task", default="one_shot", choices=list(bohp.EXPERIMENTS))
+    parser.add_argument("--variant", default="one_shot", choices=list(bohp.VARIANTS))
     parser.add_argument("--runs", type=int, nargs="+", default=[1, 20, 80])
     parser.add_argument("--updates", type=int, default=200)
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
     device = pick_device(args.device)
-    config = bohp.EXPERIMENTS[args.task]
-    print(f"{args.task} on {device}: {args.updates} updates per setting")
+    config = bohp.VARIANTS[args.variant]
+    print(f"{args.variant} ({bohp.describe(config)}) on {device}: {args.updates} updates per setting")
     for runs in args.runs:
         seeds = list(range(runs))
         nets = bohp.build(config, seeds).to(device)
-        optimizer = torch.optim.Adam(nets.parameters(), lr=config.lr)
+        optimizer = bohp.make_optimizer(config, nets)
         e = bohp.sample_runs(bohp.TASKS[config.task], seeds, bohp.PURPOSE_TRAIN, 0, 1)
         e = Episode(e.inputs.to(device), e.targets.to(device), e.scored.to(device))
         with bohp.one_thread(device):

@@ -1,18 +1,24 @@
-"""Tests of the Miconi 2016 (BOHP) tasks and networks, and of the paper's analytic gradients (§3, Appendix).
+"""Tests of the Miconi 2016 (BOHP) experiment: tasks, networks, the paper's analytic gradients (§3,
+Appendix), the 2016 optimiser, the contract (profiles, run, claims, figures) and every verdict.
 
 The analytic-gradient test implements the paper's recursive derivation (Eq. 3-4) independently of
 autograd and checks it against autograd through the project's plastic layer
-(:class:`plasticity_utils.plastic.PlasticConnection`) run over a whole episode.
+(:class:`plasticity_utils.plastic.PlasticConnection`) run over a whole episode. The verdict tests use
+hand-made numbers and runs (no training).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 
 from plasticity_utils.experiments import bohp2016 as bohp
+from plasticity_utils.experiments.contract import VERDICTS, Claim
 from plasticity_utils.plastic import PlasticConnection
 from plasticity_utils.tasks.bohp2016 import (
     ONE_SHOT,
@@ -78,20 +84,30 @@ def test_bad_parameters():
         bohp.Config(task="maze")
     with pytest.raises(ValueError):
         bohp.Config(retention=1.0)
-    with pytest.raises(ValueError):
-        bohp.profile_config("laptop", "one_shot")
-    with pytest.raises(ValueError):
-        bohp.profile_config("smoke", "two_shot")
+    with pytest.raises(ValueError, match="optimizer"):
+        bohp.Config(optimizer="sgd")
+    with pytest.raises(ValueError, match="profile"):
+        bohp.run("laptop")
+    with pytest.raises(ValueError, match="variants"):
+        bohp.run("smoke", variants=("two_shot",))
 
 
 def test_profiles_keep_the_paper_setup():
-    for name, paper in bohp.EXPERIMENTS.items():
-        cpu, seeds = bohp.profile_config("cpu", name)
-        assert cpu == paper and len(seeds) == 20  # cpu = the paper's budget: 20 runs, 5,000 / 10,000 episodes
-        smoke, _ = bohp.profile_config("smoke", name)
+    assert set(bohp.PROFILES) == {"smoke", "cpu", "paper"}
+    assert bohp.PROFILES["cpu"].seeds == bohp.PROFILES["paper"].seeds == 20 and bohp.PROFILES["smoke"].seeds == 3
+    for profile in bohp.PROFILES.values():
+        assert tuple(profile.configs) == tuple(bohp.VARIANTS)  # every variant at every profile
+    for name, paper in bohp.VARIANTS.items():
+        assert bohp.PROFILES["cpu"].configs[name] == paper  # cpu = the paper's budget: 5,000 / 10,000 episodes
+        smoke = bohp.PROFILES["smoke"].configs[name]
+        assert smoke.episodes < paper.episodes
         assert replace(smoke, episodes=paper.episodes, frozen=paper.frozen) == paper  # only the scale differs
-    assert bohp.EXPERIMENTS["completion"].retention == 0.75 and bohp.EXPERIMENTS["completion"].episodes == 5000
-    assert bohp.EXPERIMENTS["reversal"].retention == 0.98 and bohp.EXPERIMENTS["reversal"].episodes == 10000
+    v = bohp.VARIANTS
+    assert v["completion"].retention == 0.75 and v["completion"].episodes == 5000 and v["completion"].lr == 0.03
+    assert v["reversal"].retention == 0.98 and v["reversal"].episodes == 10000
+    for task in ("one_shot", "reversal"):  # the 2016 optimiser's variants differ only by their optimiser
+        assert v[f"{task}_rmsprop2016"] == replace(v[task], optimizer="rmsprop2016")
+        assert v[f"{task}_clipped"] == replace(v[task], clip_alpha=True)
 
 
 # --------------------------------------------------------------------- batched nets vs the layer
@@ -120,7 +136,7 @@ def layer_of_run(nets: bohp.PlasticNets, r: int) -> PlasticConnection:
 
 def test_batched_nets_equal_the_plastic_layer_per_run():
     seeds = [3, 4, 5]
-    nets = bohp.build(bohp.EXPERIMENTS["reversal"], seeds).double()
+    nets = bohp.build(bohp.VARIANTS["reversal"], seeds).double()
     with torch.no_grad():
         nets.alpha.mul_(30)  # make the plastic term matter
     e = bohp.sample_runs(REVERSAL, seeds, bohp.PURPOSE_TRAIN, 0, 4)
@@ -215,7 +231,7 @@ def test_the_check_has_teeth():
 def test_paper_gradients_give_the_loss_gradient_of_the_one_shot_network():
     """Chain rule on top of Eq. 3-4: dL/dtheta = sum_t dL/dy(t) (direct, through the softmax) * dy(t)/dtheta.
     Checked against autograd through the experiment's batched network (one run, one reversal episode)."""
-    nets = bohp.build(bohp.EXPERIMENTS["reversal"], [11]).double()
+    nets = bohp.build(bohp.VARIANTS["reversal"], [11]).double()
     with torch.no_grad():
         nets.alpha.mul_(40)
         nets.v.mul_(20)
@@ -239,9 +255,9 @@ def test_paper_gradients_give_the_loss_gradient_of_the_one_shot_network():
 
 
 # ---------------------------------------------------------------------------------------- training
-@pytest.mark.parametrize("name", ["completion", "reversal_clipped"])
+@pytest.mark.parametrize("name", ["completion", "reversal_clipped", "reversal_rmsprop2016"])
 def test_runs_trained_together_equal_runs_trained_alone(name):
-    config = replace(bohp.EXPERIMENTS[name], episodes=45, frozen=5, chunk=16)
+    config = replace(bohp.VARIANTS[name], episodes=45, frozen=5, chunk=16)
     together, p_together = bohp.train_runs(config, [0, 1, 2], progress=False)
     alone, p_alone = bohp.train_runs(config, [1], progress=False)
     for k in p_alone:
@@ -256,7 +272,7 @@ def test_runs_trained_together_equal_runs_trained_alone(name):
 def test_training_reduces_the_completion_error_seeded():
     """Seeded regression: 300 updates on pattern completion (3 runs) lower the error; the values are
     pinned so that an unintended change to the task, the network, the optimiser or the seeding shows up."""
-    config = replace(bohp.EXPERIMENTS["completion"], episodes=350, frozen=50)
+    config = replace(bohp.VARIANTS["completion"], episodes=350, frozen=50)
     record, _ = bohp.train_runs(config, [0, 1, 2], progress=False)
     curve = torch.tensor(record["curve"])
     assert curve[:, -50:].mean() < 0.3 * curve[:, :50].mean()
@@ -264,24 +280,295 @@ def test_training_reduces_the_completion_error_seeded():
     torch.testing.assert_close(curve[:, -50:].mean(1), torch.tensor([1.63381, 1.48650, 2.06484]), rtol=0, atol=2e-3)
 
 
+# ------------------------------------------------------------------------------ the 2016 optimiser
+def rmsprop_by_hand(theta: float, grads: list[float], lr: float, l1: float, decay: float = 0.9, eps: float = 1e-8,
+                    clip: float = 0.01) -> float:
+    """RMSprop2016 on one number, in plain Python: the penalty's gradient l1 * sign(theta) joins the loss
+    gradient, the mean square starts at 0, every update is clipped to [-clip, clip]."""
+    m = 0.0
+    for g in grads:
+        g += l1 * ((theta > 0) - (theta < 0))
+        m = decay * m + (1 - decay) * g * g
+        theta -= max(-clip, min(clip, lr * g / (math.sqrt(m) + eps)))
+    return theta
+
+
+def test_rmsprop2016_equals_a_hand_computation_over_two_steps():
+    theta0 = [0.5, -0.2, 0.0, 3.0, 0.0, 0.3]
+    grads = [[1.0, 0.5, -2.0, 0.0, 0.0, 1e-3], [0.1, -0.5, 0.05, 0.0, 0.0, 1e-3]]
+    p = torch.tensor(theta0, dtype=torch.float64, requires_grad=True)
+    q = torch.tensor(theta0, dtype=torch.float64, requires_grad=True)  # the same numbers, not penalised
+    opt = bohp.RMSprop2016([{"params": [p], "l1": 1e-4}, {"params": [q]}], lr=0.01)
+    for g in grads:
+        p.grad, q.grad = torch.tensor(g, dtype=torch.float64), torch.tensor(g, dtype=torch.float64)
+        opt.step()
+    by_hand = [rmsprop_by_hand(t, [g[i] for g in grads], 0.01, 1e-4) for i, t in enumerate(theta0)]
+    free = [rmsprop_by_hand(t, [g[i] for g in grads], 0.01, 0.0) for i, t in enumerate(theta0)]
+    torch.testing.assert_close(p.detach(), torch.tensor(by_hand, dtype=torch.float64), rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(q.detach(), torch.tensor(free, dtype=torch.float64), rtol=1e-12, atol=1e-15)
+    # element 0 unpenalised, written out: step 1 is clipped (0.01 * 1 / sqrt(0.1) > 0.01), step 2 is not
+    assert free[0] == pytest.approx(0.5 - 0.01 - 0.01 * 0.1 / (math.sqrt(0.9 * 0.1 + 0.1 * 0.1**2) + 1e-8), rel=1e-12)
+    assert q[4] == 0 and p[4] == 0  # no gradient, no penalty at 0: stays at 0
+
+
+def test_rmsprop2016_clips_every_update():
+    p = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    opt = bohp.RMSprop2016([p], lr=1.0, clip=0.01)
+    p.grad = torch.tensor([1e6, -1e6, 3.0, 0.0], dtype=torch.float64)
+    opt.step()
+    torch.testing.assert_close(p.detach(), torch.tensor([-0.01, 0.01, -0.01, 0.0], dtype=torch.float64))
+    before = p.detach().clone()
+    p.grad = torch.tensor([1e-3, 0.0, 0.0, 0.0], dtype=torch.float64)  # tiny next to its running mean square
+    opt.step()
+    step = (before - p.detach()).abs()
+    assert 0 < step[0] < 0.01 and (step <= 0.01).all()  # small updates pass unclipped, none exceeds the clip
+
+
+def test_rmsprop2016_l1_term_is_the_gradient_of_the_penalty():
+    """With l1 > 0 the optimiser moves exactly as it would with l1 = 0 given the loss gradient plus
+    l1 * sign(theta), the gradient of l1 * |theta| (0 at theta = 0)."""
+    torch.manual_seed(0)
+    theta = torch.tensor([0.7, -1.3, 0.0, 2.0, -0.01], dtype=torch.float64)
+    a, b = theta.clone().requires_grad_(), theta.clone().requires_grad_()
+    opt_a = bohp.RMSprop2016([a], lr=0.003, l1=0.05)
+    opt_b = bohp.RMSprop2016([b], lr=0.003, l1=0.0)
+    for _ in range(5):
+        g = torch.randn(5, dtype=torch.float64) * 0.1
+        a.grad = g.clone()
+        b.grad = g + 0.05 * torch.sign(b.detach())
+        opt_a.step()
+        opt_b.step()
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    loss = 0.05 * a.abs().sum()  # and l1 * sign(theta) is what autograd gives for the penalty
+    (grad,) = torch.autograd.grad(loss, a)
+    torch.testing.assert_close(grad, 0.05 * torch.sign(a.detach()))
+
+
+def test_make_optimizer_penalises_weights_and_plasticity_not_biases():
+    for name in ("one_shot_rmsprop2016", "completion"):
+        config = replace(bohp.VARIANTS[name], optimizer="rmsprop2016")
+        nets = bohp.build(config, [0, 1])
+        opt = bohp.make_optimizer(config, nets)
+        assert type(opt) is bohp.RMSprop2016
+        by_name = {id(p): n for n, p in nets.named_parameters()}
+        penalised = {by_name[id(p)] for g in opt.param_groups if g["l1"] == bohp.RMSPROP2016["l1"] for p in g["params"]}
+        assert penalised == ({"w", "alpha", "v"} if config.task != "completion" else {"w", "alpha"})
+        assert sum(len(g["params"]) for g in opt.param_groups) == len(list(nets.parameters()))
+        assert all(g["clip"] == 0.01 and g["lr"] == config.lr for g in opt.param_groups)
+    assert type(bohp.make_optimizer(bohp.VARIANTS["reversal"], bohp.build(bohp.VARIANTS["reversal"], [0]))) \
+        is torch.optim.Adam
+    assert type(bohp.make_optimizer(bohp.VARIANTS["reversal_clipped"], bohp.build(bohp.VARIANTS["reversal"], [0]))) \
+        is bohp.ClippedAdam
+    config = replace(bohp.VARIANTS["reversal_rmsprop2016"], clip_alpha=True)
+    nets = bohp.build(config, [0])
+    opt = bohp.make_optimizer(config, nets)
+    assert isinstance(opt, bohp.ClippedRMSprop2016)
+    for p in nets.parameters():
+        p.grad = torch.ones_like(p)  # pushes every alpha down
+    opt.step()
+    assert (nets.alpha >= 0).all() and (nets.alpha == 0).any()
+
+
+def test_the_2016_optimiser_minimises_the_summed_episode_error(monkeypatch):
+    """Adam minimises the runs' mean errors over the scored steps; rmsprop2016 the errors summed over the
+    scored steps (the paper's per-episode error, to which its L1 weight is relative)."""
+    from plasticity_utils.experiments.bohp2016 import runs as bohp_runs
+
+    seen = {}
+
+    def first_episode_only(nets, optimizer, episode, episodes, **kwargs):
+        seen["loss"], seen["metrics"] = episode(0)
+        return []
+
+    monkeypatch.setattr(bohp_runs, "train", first_episode_only)
+    for name, steps in (("reversal", 1), ("one_shot", 1), ("reversal_rmsprop2016", 16), ("one_shot_rmsprop2016", 18)):
+        bohp.train_runs(replace(bohp.VARIANTS[name], episodes=20, frozen=5), [0, 1], progress=False)
+        assert seen["loss"].item() == pytest.approx(steps * sum(seen["metrics"].values()), rel=1e-5)
+
+
 # ---------------------------------------------------------------------------------------- analysis
-def test_sign_stats_after_reversal_miss_and_verdicts():
+def hand_runs(name: str, alpha: torch.Tensor, final_miss, error: float = 0.1) -> bohp.Runs:
+    """Hand-made runs of variant ``name``: pattern -> hidden coefficients ``alpha`` (runs, 10, 2) and each
+    run's miss rate on every scored step of the frozen episodes."""
+    config = bohp.VARIANTS[name]
+    task = bohp.TASKS[config.task]
+    scored = torch.ones(task.steps, dtype=torch.bool) if config.task == "completion" else ~task.label_given()
+    miss = torch.tensor(final_miss, dtype=torch.float64)[:, None].expand(-1, task.steps)
+    runs = len(final_miss)
+    record = {"seeds": list(range(runs)), "scored": scored.tolist(), "frozen_step_miss": miss.tolist(),
+              "frozen_step_error": torch.full((runs, task.steps), error).tolist(),
+              "curve": torch.full((runs, config.episodes), error).tolist()}
+    return bohp.Runs(name, config, record, {"alpha": alpha})
+
+
+def test_sign_stats_after_reversal_miss_and_unit_counts():
     alpha = torch.zeros(4, 10, 2)
-    alpha[0, :8] = -1.0  # both hidden units negative
-    alpha[1, :8, 0], alpha[1, :8, 1] = -1.0, 1.0  # mixed
-    alpha[2, :8] = 1.0  # positive
-    alpha[3, :8] = -1.0
-    alpha[3, 0, 0] = 0.5  # unit means still negative, but not all 16 connections
+    alpha[0, :8] = -1.5  # both hidden units strongly negative
+    alpha[1, :8, 0], alpha[1, :8, 1] = -1.5, 1.5  # mixed: one strongly negative, one strongly positive
+    alpha[2, :8] = 2.0  # both strongly positive
+    alpha[3, :8] = -0.5
+    alpha[3, 0, 0] = 0.5  # unit means still negative (weakly), but not all 16 connections
     alpha[:, 8:] = 5.0  # label -> hidden coefficients are not pattern connections
     miss = torch.zeros(4, 20)
     miss[0, 12:] = 1.0  # run 0 wrong on every scored step after the swap
     miss[1, 10:12] = 1.0  # label steps are not scored
-    record = {"frozen_step_miss": miss.tolist(), "scored": REVERSAL.label_given().logical_not().tolist()}
-    r = bohp.Result("reversal", bohp.EXPERIMENTS["reversal"], record, {"alpha": alpha})
+    record = {"seeds": [0, 1, 2, 3], "frozen_step_miss": miss.tolist(),
+              "scored": REVERSAL.label_given().logical_not().tolist()}
+    r = bohp.Runs("reversal", bohp.VARIANTS["reversal"], record, {"alpha": alpha})
     s = bohp.sign_stats(r)
     assert (s["share_runs_negative"], s["share_runs_mixed"], s["share_runs_positive"]) == (0.5, 0.25, 0.25)
     assert s["share_runs_all_16_negative"] == 0.25
     assert bohp.after_reversal_miss(r).tolist() == [1.0, 0.0, 0.0, 0.0]
-    assert bohp.sign_verdict(1.0, 0.3) == "reproduced"
-    assert bohp.sign_verdict(1.0, 0.0).startswith("partly")
-    assert bohp.sign_verdict(0.5, 0.2) == "not reproduced"
+    assert bohp.success(r).tolist() == [False, True, True, True]  # run 0 misses 8/16 scored steps
+    c = bohp.sign_counts(r)
+    assert c == {"runs": 4, "learned": 3, "negative_units": 1, "positive_units": 3, "learned_with_negative": 1,
+                 "learned_with_positive": 2, "all_positive_runs": 1, "all_positive_learned": 1}
+    with pytest.raises(ValueError, match="no reversal"):
+        bohp.after_reversal_miss(hand_runs("one_shot", alpha, [0.0] * 4))
+
+
+def test_unit_counts_use_learned_runs_and_the_strong_threshold():
+    units = np.array([[-1.2, 0.3], [-0.9, 1.1], [1.5, 2.0], [-3.0, -2.0]])
+    c = bohp.unit_counts(units, np.array([True, True, False, True]))
+    assert (c["learned"], c["negative_units"], c["positive_units"]) == (3, 3, 1)  # run 2 did not learn; -0.9 is weak
+    assert (c["learned_with_negative"], c["learned_with_positive"]) == (2, 1)
+    assert (c["all_positive_runs"], c["all_positive_learned"]) == (1, 0)
+    assert bohp.unit_counts(units, np.ones(4, bool), strong=0.5)["negative_units"] == 4
+
+
+# ---------------------------------------------------------------------------------------- verdicts
+def word(v: str) -> str:
+    return next(w for w in VERDICTS if v == w or v.startswith(w + ":"))
+
+
+def all_words(cases, verdict_fn):
+    """The verdict word of each case, checked against its expected word; returns the words seen."""
+    seen = set()
+    for args, kwargs, expected in cases:
+        got = verdict_fn(*args, **kwargs)
+        assert word(got) == expected, (args, got)
+        seen.add(expected)
+    return seen
+
+
+def test_learned_verdict_every_word():
+    cases = [((15, 20, 10_000, 10_000), {}, "reproduced"),
+             ((20, 20, 400, 10_000), {}, "reproduced"),
+             ((14, 20, 10_000, 10_000), {}, "partly reproduced"),
+             ((0, 20, 10_000, 10_000), {}, "not reproduced"),
+             ((1, 3, 400, 10_000), {}, "not reached within our budget")]
+    assert all_words(cases, bohp.learned_verdict) == set(VERDICTS)
+    assert "2/3 runs" in bohp.learned_verdict(2, 3, 10_000, 10_000)
+
+
+def test_unit_sign_verdict_every_word():
+    audit = str(bohp.AUDIT_ADAM)
+    cases = [((17, 17, 20, 0), {"earlier": audit}, "reproduced"),
+             ((17, 17, 24, 5), {"earlier": audit}, "partly reproduced"),  # the audit's Adam numbers
+             ((17, 12, 20, 5), {}, "partly reproduced"),  # most strongly plastic units negative
+             ((10, 4, 4, 9), {"earlier": audit}, "not reproduced"),
+             ((10, 5, 5, 5), {}, "not reproduced"),
+             ((0, 0, 0, 0), {}, "not reached within our budget")]
+    assert all_words(cases, bohp.unit_sign_verdict) == set(VERDICTS)
+    assert "issue 11" in bohp.unit_sign_verdict(17, 17, 24, 5, earlier=audit)  # the audit explains a shortfall
+    assert "issue 11" not in bohp.unit_sign_verdict(17, 17, 20, 0, earlier=audit)
+    assert "our code" in audit and "released" not in audit  # audit numbers are of OUR code
+
+
+def test_one_shot_sign_verdict_every_word():
+    cases = [((18, 5), {}, "reproduced"), ((18, 18), {}, "partly reproduced"), ((18, 0), {}, "not reproduced"),
+             ((0, 0), {}, "not reached within our budget")]
+    assert all_words(cases, bohp.one_shot_sign_verdict) == set(VERDICTS)
+
+
+def test_strict_sign_verdict_every_word():
+    cases = [((1.0, 0.3), {}, "reproduced"), ((1.0, 0.0), {}, "partly reproduced"),
+             ((0.8, 0.5), {}, "partly reproduced"), ((0.5, 0.2), {}, "not reproduced"),
+             ((1.0, 1.0), {}, "not reproduced")]
+    assert all_words(cases, bohp.strict_sign_verdict) == {"reproduced", "partly reproduced", "not reproduced"}
+
+
+def test_clipped_verdict_every_word():
+    cases = [((0.48, 0.8, 0.01), {}, "reproduced"), ((0.48, 0.4, 0.076), {}, "partly reproduced"),
+             ((0.1, 0.9, 0.01), {}, "not reproduced"), ((0.5, 0.1, 0.4), {}, "not reproduced")]
+    assert all_words(cases, bohp.clipped_verdict) == {"reproduced", "partly reproduced", "not reproduced"}
+    assert "still learned" in bohp.clipped_verdict(0.1, 0.9, 0.01)
+
+
+def units_alpha(unit_means) -> torch.Tensor:
+    """(runs, 10, 2) coefficients whose pattern inputs have the given per-unit means (label inputs 0)."""
+    alpha = torch.zeros(len(unit_means), 10, 2)
+    alpha[:, :8] = torch.tensor(unit_means, dtype=torch.float32)[:, None, :]
+    return alpha
+
+
+def test_claims_on_hand_made_runs():
+    """claims() wires the measures into the verdicts: 5 learned rows, per-unit and strict sign rows for
+    both optimisers, the ablation; released is blank (no runs of the authors' code)."""
+    good, bad = [0.0, 0.01, 0.02, 0.0], [0.5, 0.5, 0.4, 0.5]
+    neg = units_alpha([[-2.0, -1.5], [-1.2, 0.5], [-3.0, -2.0], [-1.5, 2.0]])
+    pos = units_alpha([[2.0, 1.5], [1.2, 0.5], [3.0, 2.0], [1.5, 2.0]])
+    batches = {
+        "completion": hand_runs("completion", torch.zeros(4, 8, 8), good),
+        "one_shot": hand_runs("one_shot", units_alpha([[-2.0, -2.0], [1.5, 2.0], [1.5, 2.0], [2.0, 0.1]]), good),
+        "reversal": hand_runs("reversal", neg, good),  # run 3 has a strongly positive unit
+        "one_shot_clipped": hand_runs("one_shot_clipped", pos.abs(), [0.0, 0.03, 0.1, 0.0]),
+        "reversal_clipped": hand_runs("reversal_clipped", pos.abs(), bad),
+        "one_shot_rmsprop2016": hand_runs("one_shot_rmsprop2016", neg, good),
+        "reversal_rmsprop2016": hand_runs("reversal_rmsprop2016", units_alpha([[-2.0, -1.5]] * 4), good),
+    }
+    result = bohp.Result.of("cpu", batches)
+    assert result.variants == tuple(batches) and len(result.runs["reversal"]) == 4
+    assert result.runs["reversal"][2]["seed"] == 2 and result["reversal"] is batches["reversal"]
+    rows = bohp.claims(result)
+    assert len(rows) == 5 + 2 * 3 + 1 and all(isinstance(c, Claim) and c.released == "" for c in rows)
+    by_claim = {c.claim: word(c.verdict) for c in rows}
+    assert by_claim["reversal: learned reliably (frozen episodes)"] == "reproduced"
+    assert by_claim["reversal (Adam): negative pattern->hidden plasticity in every learned run (per unit)"] == \
+        "partly reproduced"  # every learned run has a strongly negative unit, one unit strongly positive
+    assert by_claim["reversal (2016 RMSprop): negative pattern->hidden plasticity in every learned run (per unit)"] \
+        == "reproduced"
+    assert by_claim["one-shot (Adam): negative pattern->hidden plasticity in some learned runs (per unit)"] == \
+        "reproduced"
+    assert by_claim["one-shot (2016 RMSprop): negative pattern->hidden plasticity in some learned runs (per unit)"] \
+        == "partly reproduced"  # all of them
+    assert by_claim["alpha clipped >= 0: one-shot still learned, reversal not"] == "reproduced"
+    rev = next(c for c in rows if c.claim.startswith("reversal (Adam)"))
+    assert "issue 11" in rev.verdict and "our code" in rev.verdict
+    assert "6 negative vs 1 positive" in rev.ours and "2016 RMSprop" in next(
+        c.budget for c in rows if c.claim.startswith("reversal (2016"))
+    only = bohp.claims(bohp.Result.of("cpu", {"reversal": batches["reversal"]}))  # rows of absent variants left out
+    assert [c.claim for c in only] == ["reversal: learned reliably (frozen episodes)",
+                                       "reversal (Adam): negative pattern->hidden plasticity in every learned run "
+                                       "(per unit)"]
+
+
+def test_figures_of_a_partial_result(tmp_path, monkeypatch):
+    """figures() draws only what the variants present allow (here: the clipped reversal runs alone)."""
+    monkeypatch.setenv("PLASTICITY_FIGURES", str(tmp_path))
+    alpha = units_alpha([[0.5, 1.5], [0.2, 0.1], [2.0, 0.0]])
+    paths = bohp.figures(bohp.Result.of("cpu", {"reversal_clipped": hand_runs("reversal_clipped", alpha, [0.5] * 3)}))
+    assert set(paths) == {"alpha_signs", "clipped_alpha"} and all(p.parent == tmp_path for p in paths.values())
+    plt.close("all")
+
+
+# ---------------------------------------------------------------------------------------- contract
+def test_run_claims_and_figures_at_a_tiny_profile(tmp_path, monkeypatch):
+    from plasticity_utils.experiments.bohp2016 import runs as bohp_runs
+    from plasticity_utils.experiments.bohp2016.variants import _profile
+
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path))
+    monkeypatch.setattr(bohp_runs, "PROFILES", {**bohp.PROFILES, "smoke": _profile(0.004, 5, 2, "tiny")})
+    result = bohp.run("smoke", device="cpu", progress=False)
+    assert isinstance(result, bohp.Result) and result.profile == "smoke" and result.variants == tuple(bohp.VARIANTS)
+    assert [len(runs) for runs in result.runs.values()] == [2] * len(bohp.VARIANTS)
+    assert len(result.runs["reversal"][0]["curve"]) == 40 and len(result.runs["completion"][1]["curve"]) == 20
+    assert len(bohp.claims(result)) == 12
+    paths = bohp.figures(result)
+    assert {"learning_curves", "alpha_signs", "clipped_alpha", "optimisers", "network_reversal"} <= set(paths)
+    assert all(p.is_file() and p.parent == tmp_path / "smoke-figures" for p in paths.values())
+    again = bohp.run("smoke", device="cpu", variants=("reversal_rmsprop2016",), progress=False)  # loaded, not retrained
+    assert again.runs["reversal_rmsprop2016"] == result.runs["reversal_rmsprop2016"]
+    name = "reversal_rmsprop2016"
+    torch.testing.assert_close(again[name].params["alpha"], result[name].params["alpha"], rtol=0, atol=0)
+    plt.close("all")

@@ -59,7 +59,7 @@ def test_a_finished_run_is_published_for_its_own_profile(project):
     assert run(project, "cpu") == 0
     assert "ran with cpu False new" in outputs(nb)
     assert (project / "figures" / "tiny.txt").read_text() == "new"
-    assert "| c | p | new | b | reproduced |" in (project / "figures" / "README.md").read_text()
+    assert "| c | p |  | new | b | reproduced |" in (project / "figures" / "README.md").read_text()
     cells = nbformat.read(nb, 4).cells
     assert nbtool.VERDICT_TAG in cells[1].metadata["tags"] and "reproduced" in cells[1].source
     # the paper profile lands beside it, never over it

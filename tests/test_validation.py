@@ -89,7 +89,7 @@ def test_message_names_class_field_value_and_what_is_allowed():
 # --------------------------------------------------------------------------- every config and task dataclass
 # One valid instance of every config/task dataclass of the package.
 BASES = [bp.Config(), ni.Config(), pvl.BaselineConfig(), om.Config(), mz.Config(), bohp.Config(),
-         bohp.PROFILES["smoke"], patterns.PatternTask(), images.ImageTask(), omniglot.OmniglotTask(), maze.MazeTask(),
+         patterns.PatternTask(), images.ImageTask(), omniglot.OmniglotTask(), maze.MazeTask(),
          bohp_tasks.CompletionTask(), bohp_tasks.LabelTask(), bohp_tasks.REVERSAL]
 NOT_CONFIGS = {bohp.Result, mz.Episode}  # dataclasses that hold results, not settings
 
@@ -175,10 +175,9 @@ def test_every_profile_validates():
         config, seeds = mz.profile_config(profile)
         for condition in mz.CONDITIONS:
             revalidate(replace(config, condition=condition), seeds)
-    for profile in bohp.PROFILES:
-        for experiment in bohp.EXPERIMENTS:
-            config, seeds = bohp.profile_config(profile, experiment)
-            revalidate(config, seeds)
+    for p in bohp.PROFILES.values():
+        for config in p.configs.values():
+            revalidate(config, list(range(p.seeds)))
     profiles = 2 * len(bp.PROFILES) + 2 * len(ni.PROFILES) + sum(len(p.configs) for p in pvl.PROFILES.values()) + \
-        len(om.PROFILES) + 3 * len(mz.PROFILES) + len(bohp.PROFILES) * len(bohp.EXPERIMENTS)
+        len(om.PROFILES) + 3 * len(mz.PROFILES) + sum(len(p.configs) for p in bohp.PROFILES.values())
     assert checked == profiles > 0

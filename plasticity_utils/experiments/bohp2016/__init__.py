@@ -1,0 +1,50 @@
+"""Pattern completion, one-shot and reversal learning with tiny plastic networks (Miconi 2016).
+
+"Learning to learn with backpropagation of Hebbian plasticity" (Miconi 2016, arXiv:1609.02228, "BOHP").
+Each network has one plastic layer of tanh units (input -> hidden), the paper's Eq. 1-2, with the trace
+parameterised, as in the authors' code, by its retention 1 - gamma (0.75 for pattern completion, 0.98
+for one-shot and reversal learning). Training (§4.1): one episode per update, then the last 500
+episodes with the parameters frozen, which are the ones scored.
+
+The package, by concern:
+
+* :mod:`.variants`: :class:`Config`, the paper's variants (``VARIANTS``) and the profiles (``PROFILES``);
+* :mod:`.sampling`: per-run random streams and episodes; :mod:`.network`: the networks (Eq. 1-2);
+* :mod:`.optim`: Adam and the 2016 paper's optimiser (RMSprop, every update clipped, an L1 penalty);
+* :mod:`.runs`: training each variant's runs as one batch, the stored :class:`Result` and :func:`run`;
+* :mod:`.analysis`: which runs learned, the sign of their plasticity (per unit and per run);
+* :mod:`.verdicts`: what the paper reports, the verdict functions and :func:`claims`;
+* :mod:`.plots`: the figures and :func:`figures`.
+
+The experiment contract (:mod:`..contract`): ``PROFILES``, ``run``, ``claims``, ``figures``.
+"""
+
+from .analysis import (RELIABLE, SOLVED, STRONG, after_reversal_miss, budget, iqr, median_run, pattern_alpha,
+                       sign_counts, sign_stats, success, unit_counts, unit_signs)
+from .network import PlasticNets, build, step_errors
+from .optim import (PAPER_OPTIMISER, RECORDED_OPTIMISER, RMSPROP2016, ClippedAdam, ClippedRMSprop2016, RMSprop2016,
+                    describe, make_optimizer)
+from .plots import figure_learning_curves, figure_network, figure_signs, figure_step_errors, figures
+from .runs import Result, Runs, evaluate, one_thread, run, train_runs
+from .sampling import PURPOSE_FROZEN, PURPOSE_INIT, PURPOSE_TRAIN, sample, sample_runs, stream
+from .variants import N_HIDDEN, OPTIMIZERS, PROFILES, TASKS, VARIANTS, Config
+from .verdicts import (AUDIT_ADAM, AUDIT_RMSPROP, PAPER_CLIPPED, PAPER_LEARNED, PAPER_SIGN_ONE_SHOT,
+                       PAPER_SIGN_REVERSAL, claims, clipped_verdict, learned_verdict, one_shot_sign_verdict,
+                       strict_sign_verdict, unit_sign_verdict)
+
+__all__ = [
+    # the contract
+    "PROFILES", "run", "claims", "figures", "Result",
+    # setup, networks, optimisers, training
+    "Config", "VARIANTS", "TASKS", "OPTIMIZERS", "N_HIDDEN", "PlasticNets", "build", "step_errors", "RMSprop2016",
+    "ClippedAdam", "ClippedRMSprop2016", "RMSPROP2016", "PAPER_OPTIMISER", "RECORDED_OPTIMISER", "make_optimizer",
+    "describe", "stream", "sample", "sample_runs", "PURPOSE_INIT", "PURPOSE_TRAIN", "PURPOSE_FROZEN", "one_thread",
+    "train_runs", "evaluate", "Runs",
+    # analysis and verdicts
+    "SOLVED", "RELIABLE", "STRONG", "success", "pattern_alpha", "unit_signs", "unit_counts", "sign_counts",
+    "sign_stats", "after_reversal_miss", "median_run", "iqr", "budget", "PAPER_LEARNED", "PAPER_SIGN_REVERSAL",
+    "PAPER_SIGN_ONE_SHOT", "PAPER_CLIPPED", "AUDIT_ADAM", "AUDIT_RMSPROP", "learned_verdict", "unit_sign_verdict",
+    "one_shot_sign_verdict", "strict_sign_verdict", "clipped_verdict",
+    # figures
+    "figure_learning_curves", "figure_step_errors", "figure_network", "figure_signs",
+]

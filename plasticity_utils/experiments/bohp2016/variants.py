@@ -1,0 +1,87 @@
+"""What is trained: the config of one batch of runs, the paper's variants and the profiles (Miconi 2016, §4).
+
+The 2016 paper ("Learning to learn with backpropagation of Hebbian plasticity", arXiv:1609.02228) trains
+20 runs per experiment, one episode per update; the last 500 episodes are run with the parameters
+frozen and are the ones scored (§4.1). Its experiments: pattern completion (§4.2, 5,000 episodes),
+one-shot learning (§4.3) and reversal learning (§4.4, 10,000 episodes each), plus the ablation with
+plasticity coefficients clipped to positive values (§4.4, "data not shown").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ...tasks.bohp2016 import ONE_SHOT, REVERSAL, CompletionTask, LabelTask
+from ...validation import check, label
+from ..contract import Profile
+
+TASKS: dict[str, CompletionTask | LabelTask] = {
+    "completion": CompletionTask(),
+    "one_shot": ONE_SHOT,
+    "reversal": REVERSAL,
+}
+OPTIMIZERS = ("adam", "rmsprop2016")  # see optim.py
+N_HIDDEN = 2  # one-shot / reversal: 2 plastic hidden units
+
+
+@dataclass(frozen=True)
+class Config:
+    task: str = "one_shot"  # completion | one_shot | reversal
+    episodes: int = 10_000  # in all, including the frozen ones (paper: 5,000 completion, 10,000 others)
+    frozen: int = 500  # last episodes: no update, these are scored
+    retention: float = 0.98  # 1 - gamma of Eq. 1
+    clip_alpha: bool = False  # ablation: alpha <- max(alpha, 0) after each optimiser step (and at init)
+    optimizer: str = "adam"  # adam | rmsprop2016 (the 2016 paper's RMSprop, see optim.RMSprop2016)
+    lr: float = 0.01  # Adam's learning rate, or the step size of rmsprop2016
+    init_scale: float = 0.1  # w, alpha, biases ~ init_scale * N(0, 1), as in the authors' code
+    chunk: int = 100  # episodes sampled at a time per run (each chunk from its own stream, see sampling.stream)
+
+    def __post_init__(self) -> None:
+        check(self, choices={"task": tuple(TASKS), "optimizer": OPTIMIZERS}, counts=("episodes", "frozen", "chunk"),
+              open_unit=("retention",), flags=("clip_alpha",), positive=("lr", "init_scale"))
+        if self.frozen >= self.episodes:
+            raise ValueError(f"{label(self)}: need 1 <= frozen < episodes (the frozen episodes are what is scored, "
+                             f"the others are trained), got frozen={self.frozen}, episodes={self.episodes}")
+
+    @property
+    def gamma(self) -> float:
+        return 1 - self.retention
+
+    @property
+    def trained(self) -> int:
+        return self.episodes - self.frozen
+
+
+# Config's public home is the package: error messages read "bohp2016.Config: ..." (as before the module
+# became a package) and the package's listing of its config dataclasses finds it there.
+Config.__module__ = __name__.rpartition(".")[0]
+
+# Every variant at the paper's budget. The paper's five experiments (the clipped ones: the ablation, for
+# which it shows no data), then one-shot and reversal again with the 2016 paper's optimiser, so that the
+# sign of plasticity can be compared under both optimisers (Adam's rate / RMSprop's step: 0.03 for
+# completion, 0.01 for the others).
+VARIANTS = {
+    "completion": Config(task="completion", episodes=5_000, retention=0.75, lr=0.03),
+    "one_shot": Config(task="one_shot", episodes=10_000, retention=0.98),
+    "reversal": Config(task="reversal", episodes=10_000, retention=0.98),
+    "one_shot_clipped": Config(task="one_shot", episodes=10_000, retention=0.98, clip_alpha=True),
+    "reversal_clipped": Config(task="reversal", episodes=10_000, retention=0.98, clip_alpha=True),
+    "one_shot_rmsprop2016": Config(task="one_shot", episodes=10_000, retention=0.98, optimizer="rmsprop2016"),
+    "reversal_rmsprop2016": Config(task="reversal", episodes=10_000, retention=0.98, optimizer="rmsprop2016"),
+}
+
+
+def _profile(episode_fraction: float, frozen: int, seeds: int, note: str) -> Profile:
+    """Every variant with its episodes scaled by ``episode_fraction`` and ``frozen`` scored episodes."""
+    configs = {name: replace(c, episodes=round(c.episodes * episode_fraction), frozen=frozen)
+               for name, c in VARIANTS.items()}
+    return Profile(configs, seeds, note)
+
+
+# Scale is the only thing a profile changes; each variant's runs train together as one batch.
+PROFILES = {
+    "smoke": _profile(0.04, 50, 3, "pipeline check only: 3 runs x 200 / 400 episodes (last 50 frozen)"),
+    "cpu": _profile(1.0, 500, 20, "the paper's budget: 20 runs x 5,000 (completion) / 10,000 episodes, "
+                                  "last 500 frozen"),
+    "paper": _profile(1.0, 500, 20, "the paper's budget (as cpu)"),
+}
