@@ -11,6 +11,13 @@ A notebook is then: parameters, narrative, ``run``, ``figures``, ``claims`` writ
 :func:`plasticity_utils.report.record`. Numbers from the papers and from runs of the authors' released
 code are :class:`Reported` constants in the experiment module, each with its source; a verdict is
 computed from measured numbers by a small function that is unit-tested on hand-made results.
+
+Adding an experiment: copy ``binary_patterns.py`` (the smallest complete example) and its test
+``tests/test_binary_patterns.py``; keep its shape: a frozen ``Config`` validated field by field
+(:func:`plasticity_utils.validation.check`), ``train_seed(config, seed, checkpoint, device)`` returning
+(record, parameters) for :class:`~plasticity_utils.training.RunStore`, ``PROFILES``, ``run``, the
+``Reported`` constants, one verdict function per claim, ``claims`` and ``figures``; then copy
+``notebooks/01_binary_patterns.ipynb`` and change the module it imports and the name it records under.
 """
 
 from __future__ import annotations
