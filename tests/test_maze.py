@@ -226,3 +226,26 @@ def test_plot_episode_marks_every_find():
     teleports = [line for line in ax.lines if line.get_marker() == "^"]
     assert len(teleports[0].get_xdata()) == int(ep.hits(task)[i]) > 0
     plt.close(fig)
+
+
+# ------------------------------------------------------------------ claims on hand-made numbers
+@pytest.mark.parametrize("a, b, p, word", [(5.0, 3.0, 0.01, "reproduced"), (5.0, 3.0, 0.3, "not reached within our budget"),
+                                          (2.0, 3.0, 0.4, "not reached within our budget"),
+                                          (2.0, 3.0, 0.01, "not reproduced")])
+def test_comparison_verdict(a, b, p, word):
+    v = mz.comparison_verdict(a, b, p, 4, 3600)
+    assert v.startswith(word + ":") and "4 vs 4 runs" in v
+
+
+@pytest.mark.parametrize("best, above, word", [(3, True, "reproduced"), (5, False, "partly reproduced"),
+                                               (1, False, "not reached within our budget")])
+def test_returns_verdict(best, above, word):
+    assert mz.returns_verdict(best, above).startswith(word + ":")
+
+
+def test_profiles_name_every_condition_with_the_same_budget():
+    for p in mz.PROFILES.values():
+        assert set(p.configs) == set(mz.CONDITIONS)
+        assert all(c.condition == name for name, c in p.configs.items())
+        assert len({(c.updates, c.batch) for c in p.configs.values()}) == 1
+    assert "1,000,000 updates" in mz.RELEASED.value and "issue 11" in mz.RELEASED.source

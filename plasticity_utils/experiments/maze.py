@@ -26,21 +26,23 @@ that this gives the same loss and gradients as differentiating through the close
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import stats
 from torch import Tensor, nn
 
-from ..config import pick_device, results_dir, seed_everything, select
+from ..config import check_seeds, figures_dir, pick_device, results_dir, seed_everything
 from ..plastic import RULES, PlasticRecurrent, hebb_update_
-from ..plotting import smooth
+from ..plotting import band, save, smooth
 from ..tasks.maze import N_ACTIONS, MazeBatch, MazeTask, maze_grid
 from ..training import RunStore, elapsed, train
 from ..validation import check
+from .contract import Claim, Profile, Reported, Result, select_profile, verdict
 
 CONDITIONS = {"plastic": "per_connection", "nonplastic": "none", "homogeneous": "shared"}
 PENALTIES = ("sum_sq", "entropy")
@@ -74,19 +76,33 @@ class Config:
         return self.updates * self.batch
 
 
+def _profile(updates: int, runs: int, note: str) -> Profile:
+    return Profile({c: Config(updates=updates, condition=c) for c in CONDITIONS}, runs, note,
+                   {"eval_episodes": 100, "chance_episodes": 300, "last": 0.2})
+
+
 # Scale is the only thing a profile changes: updates (of `batch` episodes) per run and runs per condition.
 # cpu: about 60 minutes for the 3 conditions on 2 cores, derived from measured seconds per update
 # (see benchmarks/maze.py and the notebook); paper: about 200,000 episodes and 15 runs per condition.
 PROFILES = {
-    "smoke": (Config(updates=2), 2),
-    "cpu": (Config(updates=120), 4),
-    "paper": (Config(updates=6700), 15),
+    "smoke": _profile(2, 2, "pipeline check only"),
+    "cpu": _profile(120, 4, "4 runs x 120 updates of 30 episodes = 3,600 episodes per run and condition"),
+    "paper": _profile(6700, 15, "15 runs x 6,700 updates of 30 episodes = 201,000 episodes per run and condition"),
 }
+
+# What others report (see :mod:`.contract`).
+PAPER_SEPARATION = Reported("plastic clearly above non-plastic (15 runs per condition, ~200,000 episodes, "
+                            "rank-sum test)", "ICML 2018 §4.4, Fig. 4")
+PAPER_HOMOGENEOUS = Reported("homogeneous plastic below full plastic", "ICML 2018 §4.4, Fig. 4")
+PAPER_RETURNS = Reported("the agent returns to the reward after each teleport", "ICML 2018 §4.4")
+RELEASED = Reported("one episode per update for ~1,000,000 updates per run (its figure keeps runs with at least "
+                    "9,000 plotted points)", "authors' released maze code, read by this project's audit (issue 11)")
 
 
 def profile_config(profile: str) -> tuple[Config, list[int]]:
-    config, n_seeds = select(profile, PROFILES)
-    return config, list(range(n_seeds))
+    """The plastic condition's config at ``profile`` and the seeds (one per run)."""
+    p = select_profile(PROFILES, profile)
+    return p.configs["plastic"], list(range(p.seeds))
 
 
 class Agent(nn.Module):
@@ -263,23 +279,45 @@ def store(profile: str) -> RunStore:
     return RunStore(results_dir("maze", profile))
 
 
-def run(profile: str, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
-        config: Config | None = None, conditions: tuple[str, ...] = tuple(CONDITIONS),
-        progress: bool = True) -> dict[str, list[dict]]:
+def train_conditions(profile: str, seeds: list[int] | None = None, force: bool = False,
+                     device: str | None = None, conditions: tuple[str, ...] = tuple(CONDITIONS),
+                     progress: bool = True) -> dict[str, list[dict]]:
     """Train (or load) every seed of every condition; returns {condition: [record per seed]}.
 
-    One stored run per seed and condition, under ``results/maze/<profile>/<condition>-seed<k>.*``.
+    One stored run per seed and condition, under ``results/maze/<profile>/<condition>-seed<k>-<hash>.*``.
     """
-    default, default_seeds = profile_config(profile)
-    base = config or default
+    p = select_profile(PROFILES, profile)
+    seeds = list(range(p.seeds)) if seeds is None else check_seeds(seeds)
     dev = pick_device(device)
     out = {}
     for condition in conditions:
-        cfg = replace(base, condition=condition)
-        fn = functools.partial(train_seed, cfg, device=dev, progress=progress)
-        out[condition] = store(profile).run_many(default_seeds if seeds is None else seeds, cfg, fn, force=force,
-                                                 tag=f"{condition}-")
+        fn = functools.partial(train_seed, p.configs[condition], device=dev, progress=progress)
+        out[condition] = store(profile).run_many(seeds, p.configs[condition], fn, force=force, tag=f"{condition}-")
     return out
+
+
+EVAL_SEED, CHANCE_SEED = 12345, 54321
+
+
+def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None) -> Result:
+    """Train (or load) every run of the three conditions, then evaluate (see the contract).
+
+    ``result.extra``: ``tests`` (rank-sum tests over the last part of training for the three pairs),
+    ``evals`` (the first run of each condition playing ``eval_episodes`` fresh episodes, and a uniformly
+    random policy on the same seed), ``chance`` (``chance_episodes`` of the random policy), ``last``."""
+    p = select_profile(PROFILES, profile)
+    runs = train_conditions(profile, seeds, force, device)
+    last, task = p.options["last"], p.configs["plastic"].task
+    tests = {pair: rank_sum(runs[pair[0]], runs[pair[1]], last)
+             for pair in [("plastic", "nonplastic"), ("homogeneous", "nonplastic"), ("plastic", "homogeneous")]}
+    evals = {}
+    for condition, records in runs.items():
+        agent, cfg = load_agent(profile, records[0], device)
+        evals[condition] = evaluate(agent, cfg.task, p.options["eval_episodes"], EVAL_SEED, device)
+    evals["random"] = random_episodes(task, p.options["eval_episodes"], EVAL_SEED, device)
+    chance = random_episodes(task, p.options["chance_episodes"], CHANCE_SEED, device)
+    return Result("maze", profile, runs, str(pick_device(device)),
+                  {"tests": tests, "evals": evals, "chance": chance, "last": last, "task": task})
 
 
 def load_agent(profile: str, record: dict, device: str | None = None) -> tuple[Agent, Config]:
@@ -357,6 +395,112 @@ def rank_sum(a: list[dict], b: list[dict], last: float = 0.2) -> dict:
             "p_pooled": float(pooled.pvalue), "updates_compared": k}
 
 
+LABELS = {"plastic": "plastic", "nonplastic": "non-plastic", "homogeneous": "homogeneous plastic",
+          "random": "random policy"}
+
+
+def comparison_verdict(median_a: float, median_b: float, p: float, runs: int, episodes: int,
+                       alpha: float = 0.05) -> str:
+    """Verdict on "a collects more reward than b" from the rank-sum test over runs (two-sided)."""
+    where = f"{median_a:.2f} vs {median_b:.2f} reward/episode, p = {p:.2f} over {runs} vs {runs} runs"
+    if median_a > median_b and p < alpha:
+        return verdict("reproduced", where)
+    if median_a < median_b and p < alpha:
+        return verdict("not reproduced", f"significantly the other way: {where}")
+    return verdict("not reached within our budget", f"{where}, after {episodes:,} of the paper's ~200,000 "
+                                                    "episodes per run")
+
+
+def returns_verdict(best_finds: int, above_chance: bool) -> str:
+    """Verdict on "the trained agent returns to the reward": its best evaluation episode finds the
+    reward at least twice, and over all episodes it finds it more often than a random policy."""
+    if best_finds >= 2 and above_chance:
+        return verdict("reproduced", f"best episode {best_finds} finds, and above the random policy overall")
+    if best_finds >= 2:
+        return verdict("partly reproduced", f"best episode {best_finds} finds, but not above the random policy overall")
+    return verdict("not reached within our budget", f"no evaluation episode finds the reward twice (best {best_finds})")
+
+
+def speed(runs: dict[str, list[dict]]) -> dict[str, float]:
+    """Mean wall seconds per update of each condition."""
+    return {c: float(np.mean([r["seconds"] / len(r["reward"]) for r in rs])) for c, rs in runs.items()}
+
+
+def budget(result: Result) -> str:
+    cfg, n = PROFILES[result.profile].configs["plastic"], len(result.runs["plastic"])
+    s = speed(result.runs)
+    minutes = sum(r["seconds"] for rs in result.runs.values() for r in rs) / 60
+    return (f"{n} runs x {cfg.updates} updates of {cfg.batch} episodes = {cfg.episodes:,} episodes per run and "
+            f"condition (released code: ~1,000,000 updates of 1 episode); {s['plastic']:.1f} / {s['nonplastic']:.1f} "
+            f"/ {s['homogeneous']:.1f} s per update (plastic / non-plastic / homogeneous); {minutes:.0f} min in all "
+            f"on {result.device}")
+
+
+def finds(result: Result) -> dict[str, np.ndarray]:
+    """Rewards found per evaluation episode, per condition and for the random policy."""
+    return {c: ep.hits(result.extra["task"]).cpu().numpy() for c, ep in result.extra["evals"].items()}
+
+
+def claims(result: Result) -> list[Claim]:
+    """The separation claims (rank-sum over runs) and the trained agent's returns to the reward."""
+    tests, b, last = result.extra["tests"], budget(result), result.extra["last"]
+    episodes = PROFILES[result.profile].configs["plastic"].episodes
+    final = {c: float(np.median(final_rewards(rs, last))) for c, rs in result.runs.items()}
+    main, homo = tests[("plastic", "nonplastic")], tests[("plastic", "homogeneous")]
+    h = finds(result)
+    p_chance = hits_test(result.extra["evals"]["plastic"], result.extra["evals"]["random"], result.extra["task"])
+    above = bool(h["plastic"].mean() > h["random"].mean() and p_chance < 0.05)
+    return [
+        Claim("maze: plastic vs non-plastic reward per episode at the end of training (median over runs)",
+              str(PAPER_SEPARATION), str(RELEASED),
+              f"{final['plastic']:.2f} vs {final['nonplastic']:.2f}; rank-sum p = {main['p_per_run']:.3f} "
+              f"({main['n_a']} vs {main['n_b']} runs; pooled updates p = {main['p_pooled']:.2g})", b,
+              comparison_verdict(main["median_a"], main["median_b"], main["p_per_run"], main["n_a"], episodes)),
+        Claim("maze: homogeneous plastic (one shared alpha) vs full plastic", str(PAPER_HOMOGENEOUS), "",
+              f"{final['homogeneous']:.2f} vs {final['plastic']:.2f}; rank-sum p = {homo['p_per_run']:.3f}", b,
+              comparison_verdict(homo["median_a"], homo["median_b"], homo["p_per_run"], homo["n_a"], episodes)),
+        Claim("maze: trained plastic agent finds the reward at least twice in one episode", str(PAPER_RETURNS), "",
+              f"best of {len(h['plastic'])} episodes: {int(h['plastic'].max())} finds; mean {h['plastic'].mean():.2f} "
+              f"per episode (uniformly random policy: best {int(h['random'].max())}, mean {h['random'].mean():.2f}; "
+              f"p = {p_chance:.2g})", b, returns_verdict(int(h["plastic"].max()), above)),
+    ]
+
+
+def figures(result: Result) -> dict[str, Path]:
+    """Reward curves (median and 25-75% over runs) and the best evaluation episode of the plastic agent."""
+    folder, cfg = figures_dir(result.profile), PROFILES[result.profile].configs["plastic"]
+    window, k = max(1, cfg.updates // 12), max(1, round(result.extra["last"] * cfg.updates))
+    colors = dict(zip([*CONDITIONS, "random"], [*plt.rcParams["axes.prop_cycle"].by_key()["color"][:3], "0.5"]))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for condition, rs in result.runs.items():
+        x, curves = reward_curves(rs, window)
+        band(ax, x, curves, label=f"{LABELS[condition]} ({len(rs)} runs)", center="median", spread="iqr",
+             color=colors[condition])
+    ax.axhline(float(result.extra["chance"].total_reward().mean()), color="k", lw=0.8, ls="--",
+               label="uniformly random policy")
+    ax.axvspan(x[-k], x[-1], color="0.9", zorder=0, label="compared by the rank-sum test")
+    ax.set(xlabel="training episodes", ylabel="reward per episode (mean of each batch)",
+           title=f"Maze: median and 25-75% over runs (trailing mean over {window * cfg.batch} episodes)")
+    ax.legend(frameon=False, fontsize=9)
+    out = {"reward": save(fig, "maze_reward", folder)}
+    h, task = finds(result), result.extra["task"]
+    best = int(np.argmax(h["plastic"]))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.6), gridspec_kw={"width_ratios": [1, 1.1]},
+                                   layout="constrained")
+    plot_episode(ax0, result.extra["evals"]["plastic"], best, task,
+                 title=f"plastic agent, best of {len(h['plastic'])} episodes: reward found {int(h['plastic'][best])} times")
+    ax0.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8, ncol=2)
+    bins = np.arange(0, max(int(v.max()) for v in h.values()) + 2) - 0.5
+    for condition, v in h.items():
+        ax1.hist(v, bins=bins, histtype="step", lw=1.6, color=colors[condition],
+                 label=f"{LABELS[condition]}: mean {v.mean():.2f}")
+    ax1.set(xlabel="times the reward was found in an episode", ylabel=f"episodes (of {len(h['plastic'])})",
+            title=f"all {len(h['plastic'])} evaluation episodes (first run of each condition)")
+    ax1.legend(frameon=False, fontsize=9)
+    out["trajectory"] = save(fig, "maze_trajectory", folder)
+    return out
+
+
 def plot_episode(ax, ep: Episode, index: int, task: MazeTask, title: str = "") -> None:
     """The maze (walls dark), a heat map of the squares one episode visited, its path (into the
     reward square at each find), the start (centre), the reward square (star) and the squares the
@@ -385,7 +529,7 @@ def plot_episode(ax, ep: Episode, index: int, task: MazeTask, title: str = "") -
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="visits")
 
 
-__all__ = ["Config", "CONDITIONS", "PROFILES", "profile_config", "Agent", "build", "Episode", "sample_actions",
-           "rollout", "discounted_returns", "a2c_loss", "train_seed", "run", "load_agent", "evaluate",
-           "random_episodes", "hits_test",
-           "reward_curves", "final_rewards", "rank_sum", "plot_episode", "asdict", "replace"]
+__all__ = ["Config", "CONDITIONS", "PROFILES", "LABELS", "profile_config", "Agent", "build", "Episode", "sample_actions",
+           "rollout", "discounted_returns", "a2c_loss", "train_seed", "train_conditions", "run", "claims", "figures",
+           "comparison_verdict", "returns_verdict", "speed", "budget", "finds", "load_agent", "evaluate",
+           "random_episodes", "hits_test", "reward_curves", "final_rewards", "rank_sum", "plot_episode"]
