@@ -237,10 +237,11 @@ def test_comparison_verdict(a, b, p, word):
     assert v.startswith(word + ":") and "4 vs 4 runs" in v
 
 
-@pytest.mark.parametrize("best, above, word", [(3, True, "reproduced"), (5, False, "partly reproduced"),
+@pytest.mark.parametrize("best, above, word", [(3, True, "reproduced"), (5, False, "not reached within our budget"),
                                                (1, False, "not reached within our budget")])
 def test_returns_verdict(best, above, word):
-    assert mz.returns_verdict(best, above).startswith(word + ":")
+    v = mz.returns_verdict(best, above, 6)
+    assert v.startswith(word + ":") and (("random policy does as much" in v) == (best >= 2 and not above))
 
 
 def test_profiles_name_every_condition_with_the_same_budget():
