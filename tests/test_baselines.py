@@ -195,3 +195,8 @@ def test_the_slow_schedule_variant_is_the_1000_bit_presentation():
     task = pvl.PLASTICS["plastic_642"].task
     assert (task.n_bits, task.n_patterns, task.show, task.gap, task.cycles, task.test_show) == (50, 2, 6, 4, 2, 6)
     assert task.steps == 46 and pvl.PLASTICS["plastic"].task.steps == 11
+
+
+def test_the_unclamped_lstm_is_not_judged_against_a_claim_the_paper_does_not_make():
+    runs = {"plastic": hand_made(np.full(5000, 0.005)), "lstm": hand_made(np.full(4800, 0.3), batch=32, seeds=1)}
+    assert pvl.LABELS["lstm"] not in verdicts(runs)
