@@ -103,3 +103,11 @@ def test_parameters_are_strict(project):
     with pytest.raises(SystemExit, match="WORKERS='0'"):
         nbtool.main(["execute", "--profile", "smoke", "--workers", "0", str(nb)])
     assert nbtool.notebook_parameters(nb, {"fail": "false", "label": "'x'"}) == {"fail": False, "label": "x"}
+
+
+def test_published_notebooks_record_project_relative_paths(project):
+    nb = tiny_notebook(project / "notebooks" / "tiny.ipynb")
+    assert run(project, "cpu") == 0
+    record = nbformat.read(nb, 4).metadata["papermill"]
+    assert record["input_path"] == nbtool.show(nb) and nbtool.show(nbtool.ROOT / "notebooks" / "x.ipynb") == \
+        "notebooks/x.ipynb"

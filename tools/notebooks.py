@@ -87,8 +87,13 @@ def verdict_cell(rows: list[dict], profile: str) -> nbformat.NotebookNode:
 
 
 def stamp_verdict(path: Path, summary: Path, profile: str) -> None:
-    """Put (or replace) the verdict cell right after the notebook's title cell."""
+    """Put (or replace) the verdict cell right after the notebook's title cell; papermill's record of
+    the input and output paths is made project-relative (no machine paths in committed notebooks)."""
     nb = nbformat.read(path, as_version=4)
+    record = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if record.get(key):
+            record[key] = show(Path(record[key]))
     nb.cells = [c for c in nb.cells if VERDICT_TAG not in c.metadata.get("tags", [])]
     if summary.is_file():
         nb.cells.insert(1, verdict_cell(json.loads(summary.read_text()), profile))
