@@ -228,3 +228,27 @@ def test_real_pools_keep_train_and_test_apart():
     assert (pools.train != 0).all() and (pools.test != 0).all()
     train_rows = {r.tobytes() for r in pools.train[:2000].numpy()}
     assert not any(r.tobytes() in train_rows for r in pools.test[:1000].numpy())
+
+
+# --------------------------------------------------------------------------- claims (hand-made comparisons)
+@pytest.mark.parametrize("baselines, control, word", [
+    (["lower", "lower"], "lower", "reproduced"),
+    (["lower", "lower"], "not different", "partly reproduced"),
+    (["lower", "not different"], "lower", "not reached within our budget"),
+    (["higher", "higher"], "higher", "not reached within our budget"),
+])
+def test_memory_verdict(baselines, control, word):
+    v = ni.memory_verdict(baselines, control, 1500)
+    assert v.startswith(word + ":") and "50% of the ~3,000" in v
+
+
+@pytest.mark.parametrize("comparison, word", [("lower", "reproduced"), ("higher", "not reproduced"),
+                                              ("not different", "not reached within our budget")])
+def test_ablation_verdict(comparison, word):
+    assert ni.ablation_verdict(comparison).startswith(word + ":")
+
+
+def test_profiles_train_both_variants_at_the_same_budget():
+    for p in ni.PROFILES.values():
+        assert set(p.configs) == set(ni.VARIANTS) and len({c.episodes for c in p.configs.values()}) == 1
+        assert p.options["eval_episodes"] >= 1

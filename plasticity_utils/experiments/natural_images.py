@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import Callable, Iterator
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -24,12 +24,14 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from ..config import data_dir, peak_memory_mb, pick_device, results_dir, seed_everything, select
+from ..config import check_seeds, data_dir, figures_dir, peak_memory_mb, pick_device, results_dir, seed_everything
 from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
+from ..plotting import band, save, smooth
 from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
                             reconstruction_loss)
 from ..training import RunStore, elapsed, train
 from ..validation import IMPLS, check
+from .contract import Claim, Profile, Reported, Result, select_profile, verdict
 
 EXPERIMENT = "natural_images"
 VARIANTS = ("per_connection", "shared")
@@ -56,28 +58,35 @@ class Config:
               choices={"rule": RULES, "alpha": ALPHA_MODES, "impl": IMPLS})
 
 
-class Profile(NamedTuple):
-    config: Config
-    seeds: int  # per variant
-    eval_episodes: int  # held-out test episodes scored per network and baseline
+def _profile(episodes: int, seeds: int, eval_episodes: int, note: str) -> Profile:
+    """Both variants at ``episodes``; ``eval_episodes`` held-out test episodes scored per predictor."""
+    return Profile({alpha: Config(episodes=episodes, alpha=alpha) for alpha in VARIANTS}, seeds, note,
+                   {"eval_episodes": eval_episodes})
 
 
 # Scale is the only thing a profile changes. cpu: ~30 min per variant at ~1.2 s per 201-step
 # episode on one thread (both variants train side by side on a 2-core CPU) -> 1,500 episodes;
 # paper: the authors' 100,000 episodes.
 PROFILES = {
-    "smoke": Profile(Config(episodes=3), 1, 4),
-    "cpu": Profile(Config(episodes=1500), 1, 200),
-    "paper": Profile(Config(episodes=100_000), 1, 1000),
+    "smoke": _profile(3, 1, 4, "pipeline check only"),
+    "cpu": _profile(1500, 1, 200, "1 seed x 1,500 episodes per variant (the paper: 100,000)"),
+    "paper": _profile(100_000, 1, 1000, "1 seed x 100,000 episodes per variant, the authors' budget"),
 }
+
+# What others report (see :mod:`.contract`).
+PAPER_MEMORY = Reported("the erased half is reconstructed from the stored images; acceptable after ~3,000 "
+                        "episodes, trained for 100,000", "NIPS 2017 workshop Fig. 3; ICML 2018 §4.2")
+PAPER_ABLATION = Reported("per-connection alpha learns the task better than one shared alpha",
+                          "ICML 2018 §4.2")
+ACCEPTABLE_EPISODES = 3000
 
 
 def profile_config(profile: str, alpha: str = "per_connection") -> tuple[Config, list[int], int]:
     """The profile's config for one variant, its seeds and the number of held-out episodes."""
     if alpha not in VARIANTS:
         raise ValueError(f"alpha={alpha!r} is not one of {VARIANTS}")
-    p = select(profile, PROFILES)
-    return replace(p.config, alpha=alpha), list(range(p.seeds)), p.eval_episodes
+    p = select_profile(PROFILES, profile)
+    return p.configs[alpha], list(range(p.seeds)), p.options["eval_episodes"]
 
 
 def build(config: Config) -> PlasticRecurrent:
@@ -126,14 +135,129 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
     return record, {k: v.cpu() for k, v in net.state_dict().items()}
 
 
-def run(profile: str, alpha: str, seeds: list[int] | None = None, force: bool = False,
-        device: str | None = None, pools: ImagePools | None = None) -> list[dict]:
+def train_variant(profile: str, alpha: str, seeds: list[int] | None = None, force: bool = False,
+                  device: str | None = None, pools: ImagePools | None = None) -> list[dict]:
     """Train (or load) every seed of one variant at ``profile``; returns the stored records."""
     pools = pools if pools is not None else image_pools(data_dir())
     config, default_seeds = stored_config(profile, alpha, pools)
     store = RunStore(results_dir(EXPERIMENT, profile))
     fn = functools.partial(train_seed, config, device=pick_device(device), pools=pools)
     return store.run_many(default_seeds if seeds is None else seeds, config, fn, force=force, tag=f"{alpha}-")
+
+
+CONTROL = "per_connection alpha, probe not stored (control)"
+BASELINES = ("zeros (no memory)", "mean training image (no memory)")
+
+
+def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
+        pools: ImagePools | None = None) -> Result:
+    """Train (or load) both variants, then score the first seed's networks, both memory-free
+    baselines and the unstored-probe control on the same held-out test episodes.
+
+    ``result.extra`` holds ``pools``, ``nets`` (name -> trained network), ``scores`` (predictor ->
+    per-episode loss and correlation) and ``differences`` (per-connection minus each other predictor,
+    paired over episodes: mean and 95% half-width)."""
+    pools = pools if pools is not None else image_pools(data_dir())
+    seeds = list(range(select_profile(PROFILES, profile).seeds)) if seeds is None else check_seeds(seeds)
+    runs = {alpha: train_variant(profile, alpha, seeds, force, device, pools) for alpha in VARIANTS}
+    nets = {f"{alpha} alpha": trained(profile, alpha, seeds[0], device, pools) for alpha in VARIANTS}
+    config, _, eval_episodes = profile_config(profile)
+    outputs = predictors(nets, pools)
+    scores = {name: evaluate(predict, config.task, pools.test, eval_episodes) for name, predict in outputs.items()}
+    scores[CONTROL] = evaluate(outputs["per_connection alpha"], config.task, pools.test, eval_episodes, probe="novel")
+    pc = scores["per_connection alpha"]["loss"]
+    differences = {name: paired_difference(pc, scores[name]["loss"]) for name in (*BASELINES, "shared alpha", CONTROL)}
+    return Result(EXPERIMENT, profile, runs, str(pick_device(device)),
+                  {"pools": pools, "nets": nets, "outputs": outputs, "scores": scores, "differences": differences})
+
+
+def memory_verdict(vs_baselines: list[str], vs_control: str, episodes: int) -> str:
+    """Verdict on "the erased half is reconstructed from the plastic memory" from paired comparisons
+    (:func:`compare` words) of the per-connection network with each memory-free baseline and with the
+    unstored-probe control."""
+    share = f"after {episodes:,} episodes ({episodes / ACCEPTABLE_EPISODES:.0%} of the ~3,000 the authors call acceptable)"
+    if all(v == "lower" for v in vs_baselines) and vs_control == "lower":
+        return verdict("reproduced", f"beats both memory-free baselines on held-out images, and an unstored probe "
+                                     f"is completed worse (the memory is used), {share}")
+    if all(v == "lower" for v in vs_baselines):
+        return verdict("partly reproduced", f"beats both baselines, but an unstored probe is completed as well: "
+                                            f"no evidence that the memory is used, {share}")
+    return verdict("not reached within our budget", f"not better than both memory-free baselines {share}")
+
+
+def ablation_verdict(per_connection_vs_shared: str) -> str:
+    """Verdict on the ICML 2018 ablation from the paired comparison (per-connection minus shared)."""
+    return {"lower": verdict("reproduced", "per-connection alpha is better on held-out episodes"),
+            "higher": verdict("not reproduced", "shared alpha is better on held-out episodes at this budget"),
+            "not different": verdict("not reached within our budget", "no significant difference at this budget"),
+            }[per_connection_vs_shared]
+
+
+def budget(result: Result) -> str:
+    speed = ", ".join(f"{a} {rs[0]['seconds_per_episode']:.2f} s" for a, rs in result.runs.items())
+    memory = max(r["peak_memory_mb"] for rs in result.runs.values() for r in rs)
+    rec = result.runs["per_connection"][0]
+    return (f"{len(result.runs['per_connection'])} seed x {len(rec['loss']):,} episodes per variant (paper: 100,000), "
+            f"batch 1; {speed} per episode; peak memory {memory:.0f} MB; {result.device}")
+
+
+def claims(result: Result) -> list[Claim]:
+    """The memory claim and the shared-alpha ablation, judged on held-out test episodes."""
+    t, d = held_out_table(result.extra["scores"]), result.extra["differences"]
+    episodes = len(result.runs["per_connection"][0]["loss"])
+    pc = "per_connection alpha"
+    return [
+        Claim("natural images: erased half reconstructed from the plastic memory (held-out test images)",
+              str(PAPER_MEMORY), "",
+              (f"loss {t.loc[pc, 'loss']:.1f} vs {t.loc[BASELINES[0], 'loss']:.1f} (zeros), "
+               f"{t.loc[BASELINES[1], 'loss']:.1f} (mean image); correlation {t.loc[pc, 'correlation']:.2f} vs "
+               f"{t.loc[BASELINES[1], 'correlation']:.2f} (mean image); unstored-probe control: loss "
+               f"{t.loc[CONTROL, 'loss']:.1f}, correlation {t.loc[CONTROL, 'correlation']:.2f}"),
+              budget(result),
+              memory_verdict([compare(d[b]) for b in BASELINES], compare(d[CONTROL]), episodes)),
+        Claim("natural images: per-connection alpha vs one shared alpha (ICML 2018 ablation)",
+              str(PAPER_ABLATION), "",
+              (f"held-out loss {t.loc[pc, 'loss']:.1f} vs {t.loc['shared alpha', 'loss']:.1f} (paired difference "
+               f"{d['shared alpha'][0]:+.2f} ± {d['shared alpha'][1]:.2f}); correlation "
+               f"{t.loc[pc, 'correlation']:.2f} vs {t.loc['shared alpha', 'correlation']:.2f}"),
+              budget(result), ablation_verdict(compare(d["shared alpha"]))),
+    ]
+
+
+def figures(result: Result, rows: int = 5) -> dict[str, Path]:
+    """Fig. 3 left (reconstructions of held-out episodes), Fig. 3 right (w and alpha), and the ablation's
+    training curves, saved into the profile's figures folder."""
+    out, folder = {}, figures_dir(result.profile)
+    nets, pools, scores = result.extra["nets"], result.extra["pools"], result.extra["scores"]
+    task = profile_config(result.profile)[0].task
+    fig = plot_reconstructions({name: result.extra["outputs"][name] for name in nets}, task, pools.test, rows=rows)
+    out["reconstructions"] = save(fig, "natural_images_reconstructions", folder)
+    fig = plot_matrices(nets["per_connection alpha"], side=task.side)
+    out["matrices"] = save(fig, "natural_images_matrices", folder)
+    out["ablation"] = save(plot_ablation(result.runs, scores), "natural_images_ablation", folder)
+    return out
+
+
+def plot_ablation(runs: dict[str, list[dict]], scores: dict[str, dict[str, np.ndarray]]) -> plt.Figure:
+    """Training loss of both variants (trailing mean), raw and as a fraction of predicting zeros."""
+    episodes = len(next(iter(runs.values()))[0]["loss"])
+    window = max(1, min(100, episodes // 10))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for alpha, recs in runs.items():
+        loss = np.array([r["loss"] for r in recs])
+        rel = loss / np.array([r["zero_loss"] for r in recs])
+        x = np.arange(1, loss.shape[1] + 1)
+        band(ax, x, smooth(loss, window), label=f"{alpha} alpha ({len(recs)} seed(s))")
+        band(bx, x, smooth(rel, window), label=f"{alpha} alpha")
+    for name, style in zip(BASELINES, ("--", ":")):
+        ax.axhline(scores[name]["loss"].mean(), color="k", lw=0.9, ls=style, label=f"{name}, held-out")
+    bx.axhline(1.0, color="k", lw=0.9, ls="--", label="zeros (no memory)")
+    ax.set(xlabel="training episode", ylabel="summed squared error, erased half",
+           title=f"training loss ({window}-episode mean)")
+    bx.set(xlabel="training episode", ylabel="loss / loss of predicting zeros", title="relative training loss")
+    ax.legend(frameon=False, fontsize=8), bx.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def stored_config(profile: str, alpha: str, pools: ImagePools) -> tuple[Config, list[int]]:
@@ -309,8 +433,8 @@ def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: 
 
 
 __all__ = [
-    "Config", "Profile", "PROFILES", "VARIANTS", "EVAL_SEED", "profile_config", "build", "final_output", "stored_config",
-    "train_seed", "run", "trained", "held_out_episodes", "network_predictor", "constant_predictor", "evaluate",
+    "Config", "PROFILES", "VARIANTS", "EVAL_SEED", "profile_config", "build", "final_output", "stored_config",
+    "train_seed", "train_variant", "run", "claims", "figures", "memory_verdict", "ablation_verdict", "trained", "held_out_episodes", "network_predictor", "constant_predictor", "evaluate",
     "predictors", "paired_difference", "compare", "held_out_table", "plot_reconstructions", "displacement_profile",
-    "plot_matrices",
+    "plot_matrices", "plot_ablation",
 ]
