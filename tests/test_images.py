@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from plasticity_utils import config
+from plasticity_utils import config, stats
 from plasticity_utils.experiments import natural_images as ni
 from plasticity_utils.plastic import PlasticRecurrent
 from plasticity_utils.tasks.images import (ZERO_NUDGE, ImageTask, erased_correlation, grayscale, image_episode,
@@ -201,10 +201,10 @@ def test_evaluation_uses_the_same_episodes_and_scores_an_oracle_perfectly():
 
 
 def test_paired_difference():
-    mean, half = ni.paired_difference(np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 2.0]))
+    mean, half = stats.paired_difference(np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 2.0]))
     assert mean == pytest.approx(0.0) and half == pytest.approx(1.96 * 1.0 / np.sqrt(3))
-    assert ni.compare((mean, half)) == "not different"
-    assert ni.compare((-1.0, 0.5)) == "lower" and ni.compare((1.0, 0.5)) == "higher"
+    assert stats.compare((mean, half)) == "not different"
+    assert stats.compare((-1.0, 0.5)) == "lower" and stats.compare((1.0, 0.5)) == "higher"
 
 
 def test_displacement_profile_finds_a_shift():

@@ -13,8 +13,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from plasticity_utils import plastic
+from plasticity_utils import plastic, stats
 from plasticity_utils.experiments import omniglot as om
+from plasticity_utils.experiments.contract import Result
 from plasticity_utils.tasks.omniglot import OmniglotTask, class_split, omniglot_episode
 
 N_CLASSES, DRAWERS, SIZE = 40, 20, 31
@@ -206,15 +207,85 @@ def test_config_checks():
     paper, seeds = om.profile_config("paper")
     assert (paper.episodes, paper.batch, paper.lr, len(seeds)) == (5_000_000, 1, 3e-5, 10)
     assert paper.eval_episodes == 100 and om.profile_config("cpu")[0].eval_episodes == 100
+    assert all(set(p.configs) == {"plastic"} and p.options["eval_episodes"] >= 1 for p in om.PROFILES.values())
+    with pytest.raises(ValueError, match="profile"):
+        om.run("huge")
 
 
 def test_wilson_interval():
-    lo, hi = om.wilson_interval(983, 1000)
+    lo, hi = stats.wilson_interval(983, 1000)
     assert lo < 0.983 < hi and 0.97 < lo and hi < 0.991
-    assert om.wilson_interval(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
-    assert om.wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert stats.wilson_interval(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
+    assert stats.wilson_interval(10, 10)[1] == pytest.approx(1.0)
     # Wilson's 95% interval for 8/10 (a textbook value): [0.490, 0.943]
-    assert om.wilson_interval(8, 10) == pytest.approx((0.4902, 0.9433), abs=1e-4)
+    assert stats.wilson_interval(8, 10) == pytest.approx((0.4902, 0.9433), abs=1e-4)
+
+
+# --------------------------------------------------------------------------- class sets and the released protocol
+def record_for(seed: int, n_classes: int = 1623, n_test: int = 100) -> dict:
+    return {"seed": seed, "n_classes": n_classes, "test_classes": class_split(n_classes, n_test, seed)[1].tolist()}
+
+
+def test_class_sets_and_leak():
+    r0, r3 = record_for(0), record_for(3)
+    sets = om.class_sets(r3)
+    assert sets["held-out"].tolist() == r3["test_classes"]
+    assert sorted(sets["training"].tolist() + sets["held-out"].tolist()) == list(range(1623))
+    # the released protocol scores seed 0's held-out classes, whatever the model
+    assert sets["released protocol"].tolist() == r0["test_classes"] == om.class_sets(r0)["held-out"].tolist()
+    assert om.leak(r0) == 0.0
+    expected = len(set(r0["test_classes"]) - set(r3["test_classes"])) / 100
+    assert om.leak(r3) == expected and expected > 0.8  # a random 100 of 1,623: ~94% are training classes
+    assert np.mean([om.leak(record_for(s)) for s in range(1, 10)]) == pytest.approx(1523 / 1623, abs=0.03)
+
+
+# --------------------------------------------------------------------------- verdicts on hand-made numbers
+def test_heldout_verdict_each_outcome():
+    assert om.heldout_verdict(0.98, 0.99, 0.2, 0.97, 96_000).startswith("reproduced")
+    short = om.heldout_verdict(0.80, 0.83, 0.2, 0.77, 96_000)
+    assert short.startswith("not reached within our budget") and "18.3 points short" in short and "1.9%" in short
+    assert "no learning" in om.heldout_verdict(0.2, 0.23, 0.2, 0.18, 96_000)
+    assert om.heldout_verdict(0.90, 0.92, 0.2, 0.88, 5_000_000).startswith("not reproduced")
+
+
+def test_generalisation_verdict_each_outcome():
+    train = [0.9, 0.92, 0.88, 0.91]
+    assert om.generalisation_verdict([0.89, 0.93, 0.87, 0.90], train).startswith("reproduced")
+    lower = om.generalisation_verdict([0.80, 0.83, 0.77, 0.80], train)
+    assert lower.startswith("not reproduced") and "-10.2" in lower
+    assert om.generalisation_verdict([0.9], [0.9]).startswith("not reached within our budget")
+
+
+def test_protocol_verdict_each_outcome():
+    assert om.protocol_verdict([0.0]).startswith("reproduced")
+    v = om.protocol_verdict([0.0, 0.94, 0.92])
+    assert v.startswith("not reproduced") and "2 of our 3" in v and "93%" in v
+
+
+def hand_made_result(held: list[float], train: list[float], episodes: int = 100) -> Result:
+    """Two seeds scored on `episodes` episodes per class set, with the given accuracies."""
+    records, scores = [], {}
+    config = {"task": {"n_way": 5, "n_test_classes": 100, "rotate": True}, "updates": 3000, "batch": 32,
+              "lr": 1e-3, "eval_every": 100}
+    for seed, (h, t) in enumerate(zip(held, train)):
+        records.append({**record_for(seed), "config": config, "seconds": 60.0, "seconds_per_update": 0.02,
+                        "curve": {"episodes": [0, 96_000], "heldout": [0.2, h]}, "train_accuracy": [0.2, t]})
+        ones = lambda p: [1] * round(p * episodes) + [0] * (episodes - round(p * episodes))  # noqa: E731
+        scores[seed] = {"held-out": ones(h), "training": ones(t), "released protocol": ones(t)}
+    return Result("omniglot", "cpu", {"plastic": records}, "cpu", {"scores": scores, "eval_episodes": episodes})
+
+
+def test_claims_on_hand_made_results(tmp_path, monkeypatch):
+    claims = om.claims(hand_made_result([0.80, 0.70], [0.90, 0.80]))
+    assert [c.verdict.split(":")[0] for c in claims] == [
+        "not reached within our budget", "not reproduced", "not reproduced"]
+    assert "75.0%" in claims[0].ours and "training 85.0%" in claims[1].ours
+    assert claims[0].released == str(om.RELEASED) and "5,000,000" in claims[0].paper
+    good = om.claims(hand_made_result([0.99, 0.985], [0.99, 0.99], episodes=1000))
+    assert good[0].verdict.startswith("reproduced") and good[1].verdict.startswith("reproduced")
+    monkeypatch.setenv("PLASTICITY_FIGURES", str(tmp_path))
+    paths = om.figures(hand_made_result([0.80, 0.70], [0.90, 0.80]))
+    assert paths["accuracy"].exists() and "released protocol" in paths["table"].read_text()
 
 
 # --------------------------------------------------------------------------- a whole (tiny) run
@@ -230,14 +301,21 @@ def test_trained_run_is_evaluated_on_exactly_its_held_out_classes(images, tmp_pa
 
     monkeypatch.setattr(om, "omniglot_episode", spy)
     config = om.Config(task=TASK, updates=4, batch=3, filters=8, eval_every=2, curve_episodes=7, eval_episodes=9)
-    (record,) = om.run("smoke", seeds=[2], config=config, images=images, progress=False)
+    result = om.run("smoke", seeds=[2], config=config, images=images, progress=False)
+    (record,) = result.runs["plastic"]
     _, held_out = class_split(N_CLASSES, TASK.n_test_classes, seed=2)
     assert record["test_classes"] == held_out.tolist()
     trained = {c for classes, batch in seen if batch == 3 for c in classes.flatten().tolist()}
-    evaluated = {c for classes, batch in seen if batch != 3 for c in classes.flatten().tolist()}
+    evaluated = {c for classes, batch in seen if batch in (7, 9) for c in classes.flatten().tolist()}
     assert trained and trained.isdisjoint(record["test_classes"])  # never trained on a held-out class
     assert evaluated <= set(record["test_classes"])  # curve and final evaluation: held-out classes only
     assert record["curve"]["episodes"] == [0, 6, 12] and len(record["eval_correct"]) == 9
+    # after training, run() scores the model on each class set, each from its own classes
+    n = om.PROFILES["smoke"].options["eval_episodes"]
+    scored = [classes for classes, batch in seen if batch == n]
+    assert len(scored) == 3 and all(len(result.extra["scores"][2][name]) == n for name in om.CLASS_SETS)
+    for classes, name in zip(scored, om.CLASS_SETS):
+        assert set(classes.flatten().tolist()) <= set(om.class_sets(record)[name].tolist())
     # re-evaluating the stored parameters uses the record's classes, whatever the caller's seed
     monkeypatch.setattr(om, "omniglot_episode", real)
     params = om.RunStore(om.results_dir("omniglot", "smoke")).params(2, record["config"])
@@ -246,10 +324,12 @@ def test_trained_run_is_evaluated_on_exactly_its_held_out_classes(images, tmp_pa
     correct = om.evaluate_stored(record, params, images, episodes=20, seed=99)
     assert correct.shape == (20,)
     assert {c for classes, _ in seen for c in classes.flatten().tolist()} <= set(record["test_classes"])
-    # the stored run is reloaded (not retrained) and its split is checked against the data
-    assert om.run("smoke", seeds=[2], config=config, images=images, progress=False)[0] == record
+    # the stored run is reloaded (not retrained), scored the same, and its split is checked against the data
+    again = om.run("smoke", seeds=[2], config=config, images=images, progress=False)
+    assert again.runs["plastic"][0] == record and again.extra["scores"] == result.extra["scores"]
     with pytest.raises(ValueError, match="class split"):
         om.run("smoke", seeds=[2], config=config, images=images[:-1], progress=False)
-    s = om.summary([record])
-    assert s["n_episodes"] == 9 and s["low"] <= s["accuracy"] <= s["high"]
-    assert np.isclose(s["accuracy"], np.mean(record["eval_correct"]))
+    s = om.summary(result)
+    assert s["held-out"]["n_episodes"] == n and s["held-out"]["low"] <= s["held-out"]["accuracy"] <= s["held-out"]["high"]
+    assert np.isclose(s["held-out"]["accuracy"], np.mean(result.extra["scores"][2]["held-out"]))
+    assert [c.claim for c in om.claims(result)][0].startswith("Omniglot 5-way 1-shot accuracy")

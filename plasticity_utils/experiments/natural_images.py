@@ -29,6 +29,7 @@ from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..plotting import band, save, smooth
 from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
                             reconstruction_loss)
+from ..stats import compare, paired_difference
 from ..training import RunStore, elapsed, train
 from ..validation import IMPLS, check
 from .contract import Claim, Profile, Reported, Result, select_profile, verdict
@@ -322,20 +323,6 @@ def predictors(nets: dict[str, PlasticRecurrent], pools: ImagePools) -> dict[str
     return out
 
 
-def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Mean of ``a - b`` over paired episodes and the half-width of its 95% normal interval."""
-    d = np.asarray(a, float) - np.asarray(b, float)
-    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("inf")
-    return float(d.mean()), float(half)
-
-
-def compare(diff: tuple[float, float]) -> str:
-    """Read a paired difference a - b (mean, 95% half-width): ``"lower"`` if a is significantly
-    lower than b, ``"higher"`` if significantly higher, else ``"not different"``."""
-    mean, half = diff
-    return "lower" if mean + half < 0 else "higher" if mean - half > 0 else "not different"
-
-
 def held_out_table(scores: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
     """One row per predictor: mean loss (with its 95% interval) and mean correlation on the erased half."""
     rows = []
@@ -435,6 +422,6 @@ def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: 
 __all__ = [
     "Config", "PROFILES", "VARIANTS", "EVAL_SEED", "profile_config", "build", "final_output", "stored_config",
     "train_seed", "train_variant", "run", "claims", "figures", "memory_verdict", "ablation_verdict", "trained", "held_out_episodes", "network_predictor", "constant_predictor", "evaluate",
-    "predictors", "paired_difference", "compare", "held_out_table", "plot_reconstructions", "displacement_profile",
+    "predictors", "held_out_table", "plot_reconstructions", "displacement_profile",
     "plot_matrices", "plot_ablation",
 ]
