@@ -49,6 +49,25 @@ class DivergedError(FloatingPointError):
     """The loss became NaN or infinite: the run stops and is not stored as finished."""
 
 
+class Unfinished(RuntimeError):
+    """Training reached the time limit ``$PLASTICITY_STOP_AT`` (a Unix time): the run was checkpointed
+    and is not stored as finished; calling the same ``run()`` again resumes it (see ``chunks.py``)."""
+
+
+STOP_AT = "PLASTICITY_STOP_AT"
+
+
+def stop_at() -> float | None:
+    """The time limit of this process's training, from ``$PLASTICITY_STOP_AT`` (Unix seconds), or None."""
+    value = os.environ.get(STOP_AT, "").strip()
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"${STOP_AT} must be a Unix time in seconds, got {value!r}") from None
+
+
 def train(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -69,6 +88,8 @@ def train(
     (``episode(i)``, backward and optimiser step). They are checkpointed with the rest, so
     :func:`elapsed` gives the whole run's training time even after a resume. A loss that is NaN or
     infinite raises :class:`DivergedError` before the update is applied (the last checkpoint stays).
+    Past the time limit ``$PLASTICITY_STOP_AT`` (:func:`stop_at`), the run is checkpointed and
+    :class:`Unfinished` is raised (without a checkpoint path, it runs to the end).
     """
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 0:
         raise ValueError(f"episodes must be an integer >= 0, got {episodes!r}")
@@ -82,7 +103,7 @@ def train(
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         history = state["history"]
-    last_save = time.monotonic()
+    last_save, limit = time.monotonic(), stop_at() if checkpoint is not None else None
     bar = tqdm(range(len(history), episodes), desc=desc, initial=len(history), total=episodes,
                disable=not progress, mininterval=2.0)
     for i in bar:
@@ -102,7 +123,13 @@ def train(
         history.append({"loss": value, **metrics,
                         "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu})
         if i % 10 == 0:
-            bar.set_postfix({k: f"{v:.3g}" for k, v in history[-1].items() if k not in ("wall", "cpu")})
+            # per-run metrics of a batch of runs ("r3/loss") stay out of the bar
+            bar.set_postfix({k: f"{v:.3g}" for k, v in history[-1].items() if k not in ("wall", "cpu") and "/" not in k})
+        if limit is not None and time.time() >= limit and i + 1 < episodes:
+            _save_checkpoint(checkpoint, model, optimizer, scheduler, generator, history)
+            bar.close()
+            raise Unfinished(f"{desc}: time limit reached after update {i + 1} of {episodes}; checkpointed in "
+                             f"{checkpoint.name}, run again to resume")
         if checkpoint is not None and time.monotonic() - last_save > checkpoint_seconds:
             _save_checkpoint(checkpoint, model, optimizer, scheduler, generator, history)
             last_save = time.monotonic()
@@ -303,6 +330,33 @@ class RunStore:
                 return stored  # trained by another process while this one waited
             record, params = train_seed(seed, checkpoint)
             return self.save(seed, config, record, params, tag)
+
+    def run_batch(self, seeds: list[int], config: Any, train_batch: Callable[[list[int], Path], list],
+                  *, force: bool = False, tag: str = "") -> list[dict]:
+        """Like :meth:`run_many`, but the seeds not yet stored are trained together, by one call
+        ``train_batch(seeds, checkpoint)`` returning one (record, parameters) per seed (a batch of runs,
+        :mod:`plasticity_utils.batched`). Each run is then stored as if trained alone; the batch's
+        checkpoint is named by its seeds and config, so an interrupted batch resumes only as the same batch."""
+        check_flag("force", force)
+        seeds = check_seeds(seeds)
+        todo = list(seeds) if force else [s for s in seeds if self.load(s, config, tag) is None]
+        if todo:
+            with contextlib.ExitStack() as locks:
+                for s in todo:
+                    locks.enter_context(file_lock(self.lock_path(s, config, tag), f"{self.stem(s, config, tag)} in {self.root}"))
+                if not force:  # another process may have stored some while this one waited
+                    todo = [s for s in todo if self.load(s, config, tag) is None]
+                if todo:
+                    checkpoint = self.root / f"{tag}batch-seeds{'-'.join(map(str, todo))}-{config_digest(config)}.ckpt"
+                    if force:
+                        checkpoint.unlink(missing_ok=True)
+                    results = train_batch(todo, checkpoint)
+                    if len(results) != len(todo):
+                        raise ValueError(f"train_batch returned {len(results)} runs for {len(todo)} seeds")
+                    for s, (record, params) in zip(todo, results):
+                        self.save(s, config, record, params, tag)
+                    checkpoint.unlink(missing_ok=True)
+        return [self.load(s, config, tag) for s in seeds]
 
     def run_many(self, seeds: list[int], config: Any, train_seed: TrainSeed, *, force: bool = False,
                  tag: str = "", workers: int | None = None) -> list[dict]:

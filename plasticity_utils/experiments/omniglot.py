@@ -31,7 +31,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import report
-from ..config import check_seeds, data_dir, figures_dir, pick_device, results_dir, seed_everything
+from ..batched import Generators, Runs, stack
+from ..config import check_flag, check_seeds, data_dir, figures_dir, pick_device, results_dir, seed_everything
 from ..plastic import PlasticConnection
 from ..plotting import band, save
 from ..stats import compare, paired_difference, wilson_interval
@@ -219,11 +220,19 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
                     scheduler=scheduler, desc=f"seed {seed}", progress=progress)
     seconds = elapsed(history)[0]  # sample, forward, backward, Adam step and the curve's evaluations
     final = heldout_accuracy(config.updates, config.curve_episodes)  # last point of the curve
+    record = _record(config, history, len(images), train_classes, test_classes, final,
+                     heldout_accuracy(-1, config.eval_episodes), net.out.eta.item(), seconds)
+    record["n_params"] = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    return record, {k: v.cpu() for k, v in net.state_dict().items()}
+
+
+def _record(config: Config, history: list[dict], n_classes: int, train_classes: Tensor, test_classes: Tensor,
+            final: np.ndarray, eval_correct: np.ndarray, eta: float, seconds: float) -> dict:
     points = [i for i, h in enumerate(history) if "heldout" in h]
-    record = {
+    return {
         "train_classes_count": len(train_classes),
         "test_classes": test_classes.tolist(),
-        "n_classes": len(images),
+        "n_classes": n_classes,
         "curve": {
             "episodes": [i * config.batch for i in points] + [config.episodes],
             "heldout": [history[i]["heldout"] for i in points] + [float(final.mean())],
@@ -231,13 +240,82 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
         # training loss and accuracy, averaged over blocks of `eval_every` updates
         "loss": _block_means([h["loss"] for h in history], config.eval_every),
         "train_accuracy": _block_means([h["accuracy"] for h in history], config.eval_every),
-        "eta": net.out.eta.item(),
-        "eval_correct": heldout_accuracy(-1, config.eval_episodes).tolist(),
+        "eta": eta,
+        "eval_correct": eval_correct.tolist(),
         "seconds": seconds,
         "seconds_per_update": seconds / max(1, len(history)),
-        "n_params": sum(p.numel() for p in net.parameters() if p.requires_grad),
     }
-    return record, {k: v.cpu() for k, v in net.state_dict().items()}
+
+
+def test_step_loss(ys: Tensor, target: Tensor) -> Tensor:
+    """Binary cross-entropy between the test step's output ``ys[..., -1, :]`` and the one-hot target, averaged
+    over episodes and outputs: (runs, B, T, n_way) and (runs, B) give one loss per run."""
+    y = ys[..., -1, :].clamp(1e-7, 1 - 1e-7)
+    target_1hot = F.one_hot(target, y.shape[-1]).to(y.dtype)
+    return F.binary_cross_entropy(y, target_1hot, reduction="none").mean((-2, -1))
+
+
+def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device, images: Tensor,
+                progress: bool = True) -> list[tuple[dict, dict]]:
+    """Train the networks of ``seeds`` together, as one batched model (:mod:`plasticity_utils.batched`):
+    each keeps its own parameters, Adam state, class split and episode sampler, seeded as in
+    :func:`train_seed`, so each run equals its separate training (``tests/test_batched.py``). The loss
+    is the sum of the runs' losses. Returns one (record, parameters) per seed, as :func:`train_seed`."""
+    task, runs = config.task, len(seeds)
+    splits = [class_split(len(images), task.n_test_classes, s) for s in seeds]
+    nets, gens = [], []
+    for s in seeds:
+        gens.append(seed_everything(s))  # seeds the initialisation exactly as train_seed does
+        nets.append(build(config))
+    net = Runs(nets).to(device)
+    gens = Generators(gens)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.StepLR(
+        optimizer, step_size=max(1, config.decay_episodes // config.batch), gamma=config.decay)
+    eta = net.parameter("out.eta")
+
+    def sample(classes: list[Tensor], n: int, generators) -> Episode:
+        eps = [omniglot_episode(images, c, task, n, g) for c, g in zip(classes, generators)]
+        return Episode(*(stack([getattr(e, f) for e in eps]) for f in Episode._fields))
+
+    @torch.no_grad()
+    def heldout(point: int, episodes: int) -> np.ndarray:
+        """(runs, episodes) correct on held-out episodes, each run with train_seed's sampler and chunks."""
+        generators = [eval_generator(s, point) for s in seeds]
+        correct = []
+        for start in range(0, episodes, 500):
+            ep = sample([test for _, test in splits], min(500, episodes - start), generators)
+            ys, _ = net(ep.images.to(device), ep.labels.to(device))
+            correct.append((ys[:, :, -1].argmax(-1) == ep.target.to(device)).cpu())
+        return torch.cat(correct, 1).numpy().astype(int)
+
+    def episode(i: int):
+        metrics = {}
+        if i % config.eval_every == 0:
+            curve = heldout(i, config.curve_episodes).mean(1)
+            metrics.update({f"r{r}/heldout": float(a) for r, a in enumerate(curve)})
+        ep = sample([train for train, _ in splits], config.batch, gens)
+        ys, _ = net(ep.images.to(device), ep.labels.to(device))
+        losses = test_step_loss(ys, ep.target.to(device))
+        accuracy = (ys[:, :, -1].argmax(-1) == ep.target.to(device)).float().mean(1).tolist()
+        metrics.update({f"r{r}/loss": float(v) for r, v in enumerate(losses.detach().cpu())})
+        metrics.update({f"r{r}/accuracy": a for r, a in enumerate(accuracy)})
+        metrics.update({f"r{r}/eta": float(v) for r, v in enumerate(eta.detach().cpu())})
+        metrics["accuracy"] = float(np.mean(accuracy))
+        return losses.sum(), metrics
+
+    history = train(net, optimizer, episode, config.updates, generator=gens, checkpoint=checkpoint,
+                    scheduler=scheduler, desc=f"seeds {seeds[0]}-{seeds[-1]} batched", progress=progress)
+    seconds = elapsed(history)[0]
+    finals, evals = heldout(config.updates, config.curve_episodes), heldout(-1, config.eval_episodes)
+    out = []
+    for r, s in enumerate(seeds):
+        own = [{k.split("/", 1)[1]: v for k, v in h.items() if k.startswith(f"r{r}/")} for h in history]
+        record = _record(config, own, len(images), *splits[r], finals[r], evals[r], float(eta[r].detach()), seconds / runs)
+        record["batched"] = {"seeds": list(seeds), "seconds": seconds, "device": str(device)}
+        record["n_params"] = sum(p[r].numel() for p in net.parameters())
+        out.append((record, {k: v.cpu() for k, v in net.state_dict_of(r).items()}))
+    return out
 
 
 def _block_means(values: list[float], block: int) -> list[float]:
@@ -253,10 +331,13 @@ def load_images(root: Path | None = None) -> tuple[Tensor, list[str]]:
 
 
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
-        config: Config | None = None, images: Tensor | None = None, progress: bool = True) -> Result:
+        batched: bool | None = None, config: Config | None = None, images: Tensor | None = None,
+        progress: bool = True) -> Result:
     """Train (or load) every seed of ``profile`` on ``images`` (default: the full Omniglot set), then score
     each trained model on ``eval_episodes`` episodes (the profile's option) from each of its
-    :data:`CLASS_SETS` (see :func:`class_sets`); ``config`` replaces the profile's (tests)."""
+    :data:`CLASS_SETS` (see :func:`class_sets`); ``config`` replaces the profile's (tests).
+    ``batched``: train the missing seeds together as one batched model (:func:`train_batch`; default:
+    the profile's ``batched`` option, on for ``paper``), else one by one (``$PLASTICITY_WORKERS`` processes)."""
     p = select_profile(PROFILES, profile)
     config = config or p.configs["plastic"]
     seeds = p.seeds_for("plastic") if seeds is None else check_seeds(seeds)
@@ -264,8 +345,12 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
         images, _ = load_images()
     dev = pick_device(device)
     store = RunStore(results_dir("omniglot", profile))
-    fn = functools.partial(train_seed, config, device=dev, images=images, progress=progress)
-    records = store.run_many(seeds, config, fn, force=force)
+    if p.options.get("batched", False) if batched is None else check_flag("batched", batched):
+        fn = functools.partial(train_batch, config, device=dev, images=images, progress=progress)
+        records = store.run_batch(seeds, config, fn, force=force)
+    else:
+        fn = functools.partial(train_seed, config, device=dev, images=images, progress=progress)
+        records = store.run_many(seeds, config, fn, force=force)
     for record in records:
         check_split(record, config, len(images))
     episodes = p.options["eval_episodes"]

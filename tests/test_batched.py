@@ -1,0 +1,128 @@
+"""Independent runs trained as one batched model (plasticity_utils/batched.py) equal separate runs.
+
+Checked in float64 on the CPU: the batched Omniglot training of several seeds gives, seed by seed, the
+parameters, learning curve and evaluations of its separate training; an interrupted batch resumes to the
+same result; the run store trains only the seeds it lacks, as one batch.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from plasticity_utils import training
+from plasticity_utils.batched import Generators, Runs
+from plasticity_utils.experiments import omniglot as om
+from plasticity_utils.tasks.omniglot import OmniglotTask, omniglot_episode
+
+TASK = OmniglotTask(n_way=5, n_test_classes=10)
+CONFIG = om.Config(task=TASK, updates=5, batch=3, lr=1e-3, filters=8, eval_every=2, curve_episodes=6,
+                   eval_episodes=7)
+
+
+@pytest.fixture
+def float64():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+@pytest.fixture(scope="module")
+def images() -> torch.Tensor:
+    """40 random 'characters' x 20 drawers: structure does not matter here, only equality."""
+    return torch.rand(40, 20, 31, 31, generator=torch.Generator().manual_seed(1)).double()
+
+
+def test_runs_forward_equals_each_model(float64, images):
+    nets = []
+    for s in (0, 1, 2):
+        torch.manual_seed(s)
+        nets.append(om.OmniglotNet(filters=8))
+    runs = Runs(nets)
+    assert runs.runs == 3 and runs.parameter("out.w").shape == (3, 8, 5)
+    eps = [omniglot_episode(images, torch.arange(40), TASK, 4, torch.Generator().manual_seed(s)) for s in range(3)]
+    ys, hebb = runs(torch.stack([e.images for e in eps]), torch.stack([e.labels for e in eps]))
+    for r, (net, e) in enumerate(zip(nets, eps)):
+        y1, h1 = net(e.images, e.labels)
+        torch.testing.assert_close(ys[r], y1, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(hebb[r], h1, rtol=1e-12, atol=1e-12)
+        assert all(torch.equal(v, net.state_dict()[k]) for k, v in runs.state_dict_of(r).items())
+    with pytest.raises(ValueError):
+        Runs([])
+
+
+def test_generators_checkpoint_round_trip():
+    gens = Generators([torch.Generator().manual_seed(s) for s in (4, 5)])
+    state = gens.get_state()
+    first = [torch.rand(3, generator=g) for g in gens.generators]
+    gens.set_state(state)
+    assert all(torch.equal(a, torch.rand(3, generator=g)) for a, g in zip(first, gens.generators))
+    with pytest.raises(ValueError, match="generators"):
+        gens.set_state(state[:1])
+
+
+def assert_same_run(batched: tuple[dict, dict], alone: tuple[dict, dict]) -> None:
+    (rb, pb), (ra, pa) = batched, alone
+    assert pb.keys() == pa.keys()
+    for k in pa:
+        torch.testing.assert_close(pb[k], pa[k], rtol=1e-9, atol=1e-11, msg=k)
+    for key in ("test_classes", "eval_correct", "train_accuracy", "n_params"):
+        assert rb[key] == ra[key], key
+    assert rb["curve"] == ra["curve"]
+    np.testing.assert_allclose(rb["loss"], ra["loss"], rtol=1e-9)
+    assert rb["eta"] == pytest.approx(ra["eta"], rel=1e-9)
+
+
+def test_batched_training_equals_separate_training(float64, images):
+    seeds = [0, 3, 7]
+    batched = om.train_batch(CONFIG, seeds, None, torch.device("cpu"), images, progress=False)
+    for s, run in zip(seeds, batched):
+        assert_same_run(run, om.train_seed(CONFIG, s, None, torch.device("cpu"), images, progress=False))
+    assert batched[0][0]["batched"]["seeds"] == seeds
+    # the runs differ from each other (each has its own initialisation and episodes)
+    assert not torch.equal(batched[0][1]["out.w"], batched[1][1]["out.w"])
+
+
+def test_interrupted_batch_resumes_to_the_same_result(float64, images, tmp_path, monkeypatch):
+    seeds, device = [1, 2], torch.device("cpu")
+    whole = om.train_batch(CONFIG, seeds, None, device, images, progress=False)
+    checkpoint = tmp_path / "batch.ckpt"
+    monkeypatch.setenv(training.STOP_AT, str(time.time()))  # already past: stop after the first update
+    with pytest.raises(training.Unfinished, match="update 1 of 5"):
+        om.train_batch(CONFIG, seeds, checkpoint, device, images, progress=False)
+    assert checkpoint.exists()
+    monkeypatch.setenv(training.STOP_AT, str(time.time() + 3600))
+    resumed = om.train_batch(CONFIG, seeds, checkpoint, device, images, progress=False)
+    for a, b in zip(resumed, whole):
+        assert_same_run(a, b)
+
+
+def test_run_store_trains_only_missing_seeds_as_one_batch(float64, images, tmp_path):
+    store = training.RunStore(tmp_path)
+    calls: list[list[int]] = []
+
+    def train_batch(seeds, checkpoint):
+        calls.append(list(seeds))
+        assert checkpoint.name.startswith("batch-seeds" + "-".join(map(str, seeds)))
+        return om.train_batch(CONFIG, seeds, checkpoint, torch.device("cpu"), images, progress=False)
+
+    first = store.run_batch([0, 2], CONFIG, train_batch)
+    assert calls == [[0, 2]] and [r["seed"] for r in first] == [0, 2]
+    both = store.run_batch([0, 1, 2], CONFIG, train_batch)
+    assert calls == [[0, 2], [1]] and both[0] == first[0] and both[2] == first[1]
+    assert store.run_batch([0, 1, 2], CONFIG, train_batch) == both and len(calls) == 2
+    store.run_batch([1], CONFIG, train_batch, force=True)
+    assert calls[-1] == [1]
+    assert not list(tmp_path.glob("*.ckpt"))  # the batch checkpoint is removed once its runs are stored
+
+
+def test_time_limit_needs_a_number(monkeypatch):
+    monkeypatch.setenv(training.STOP_AT, "soon")
+    with pytest.raises(ValueError, match="PLASTICITY_STOP_AT"):
+        training.stop_at()
+    monkeypatch.delenv(training.STOP_AT)
+    assert training.stop_at() is None
