@@ -1,0 +1,88 @@
+"""Training in chunks of bounded time, and carrying a run store as an archive (plasticity_utils/chunks.py)."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+
+import pytest
+import torch
+
+from plasticity_utils import chunks
+from plasticity_utils.experiments import omniglot as om
+from plasticity_utils.experiments.contract import Profile
+from plasticity_utils.tasks.omniglot import OmniglotTask
+
+CONFIG = om.Config(task=OmniglotTask(n_way=5, n_test_classes=10), updates=6, batch=2, lr=1e-3, filters=8,
+                   eval_every=3, curve_episodes=4, eval_episodes=5)
+
+
+@pytest.fixture
+def tiny_omniglot(monkeypatch, tmp_path):
+    """The smoke profile of omniglot on 40 random classes, results under tmp_path."""
+    images = torch.rand(40, 20, 31, 31, generator=torch.Generator().manual_seed(0))
+    monkeypatch.setattr(om, "load_images", lambda: (images, [str(i) for i in range(40)]))
+    monkeypatch.setitem(om.PROFILES, "smoke", Profile({"plastic": CONFIG}, 2, "test", {"eval_episodes": 5}))
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / "results"))
+    return tmp_path
+
+
+def stored(tmp_path) -> dict[str, dict]:
+    folder = tmp_path / "results" / "omniglot" / "smoke"
+    return {p.name: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_chunks_resume_to_the_uninterrupted_result(tiny_omniglot, monkeypatch, batched):
+    tmp = tiny_omniglot
+    assert chunks.train_chunk("omniglot", "smoke", 1e-9, batched=batched) is False  # stops after one update
+    assert list((tmp / "results" / "omniglot" / "smoke").glob("*.ckpt")) and not stored(tmp)
+    runs = 0
+    while not chunks.train_chunk("omniglot", "smoke", 1e-9, batched=batched):  # one update per chunk
+        runs += 1
+        assert runs < 20
+    resumed = stored(tmp)
+    assert len(resumed) == 2 and not list((tmp / "results" / "omniglot" / "smoke").glob("*.ckpt"))
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp / "again"))
+    om.run("smoke", batched=batched, progress=False)
+    again = {p.name: json.loads(p.read_text()) for p in sorted((tmp / "again" / "omniglot" / "smoke").glob("*.json"))}
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("seconds", "seconds_per_update", "batched")}  # noqa: E731
+    assert {k: strip(v) for k, v in resumed.items()} == {k: strip(v) for k, v in again.items()}
+
+
+def test_pack_and_unpack_carry_the_store(tiny_omniglot, monkeypatch):
+    tmp = tiny_omniglot
+    chunks.train_chunk("omniglot", "smoke", 10)
+    archive = chunks.pack("omniglot", "smoke", tmp / "out" / "store.tar.gz")
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp / "elsewhere"))
+    names = chunks.unpack(archive)
+    assert sorted(n.split("/")[-1] for n in names if n.endswith(".json")) == sorted(stored(tmp))
+    calls = []
+    monkeypatch.setattr(om, "train_seed", lambda *a, **k: calls.append(a))
+    result = om.run("smoke", progress=False)  # loads the unpacked runs, trains nothing
+    assert not calls and len(result.runs["plastic"]) == 2
+
+
+def test_bad_arguments_and_foreign_archives(tiny_omniglot):
+    tmp = tiny_omniglot
+    with pytest.raises(ValueError, match="unknown experiment"):
+        chunks.train_chunk("mnist", "smoke", 1)
+    with pytest.raises(ValueError, match="minutes"):
+        chunks.train_chunk("omniglot", "smoke", 0)
+    with pytest.raises(ValueError, match="no batched"):
+        chunks.train_chunk("maze", "smoke", 1, batched=True)
+    with pytest.raises(FileNotFoundError):
+        chunks.pack("maze", "smoke", tmp / "x.tar.gz")
+    evil = tmp / "evil.tar.gz"
+    (tmp / "passwd").write_text("x")
+    with tarfile.open(evil, "w:gz") as tar:
+        tar.add(tmp / "passwd", arcname="../../passwd")
+    with pytest.raises(ValueError, match="unexpected member"):
+        chunks.unpack(evil)
+
+
+def test_cli_exit_codes(tiny_omniglot):
+    assert chunks.main(["run", "omniglot", "--profile", "smoke", "--minutes", "1e-9"]) == chunks.RESUME
+    assert chunks.main(["run", "omniglot", "--profile", "smoke", "--minutes", "10"]) == 0
+    out = tiny_omniglot / "a.tar.gz"
+    assert chunks.main(["pack", "omniglot", "--profile", "smoke", "-o", str(out)]) == 0 and out.exists()
