@@ -205,8 +205,12 @@ def test_config_checks():
     with pytest.raises(ValueError):
         om.Config(batch=0)
     paper, seeds = om.profile_config("paper")
-    assert (paper.episodes, paper.batch, paper.lr, len(seeds)) == (5_000_000, 1, 3e-5, 10)
-    assert paper.eval_episodes == 100 and om.profile_config("cpu")[0].eval_episodes == 100
+    assert paper.episodes >= 5_000_000 and (paper.batch, paper.lr, len(seeds)) == (256, 1e-3, 10)
+    assert om.PROFILES["paper"].options["batched"] and not om.PROFILES["cpu"].options.get("batched")
+    batch1 = om.PAPER_BATCH1  # the paper's own schedule, kept for reference
+    assert (batch1.episodes, batch1.batch, batch1.lr, batch1.decay_episodes) == (5_000_000, 1, 3e-5, 1_000_000)
+    assert paper.decay_episodes == 1_000_000 and paper.eval_episodes == 100
+    assert om.profile_config("cpu")[0].eval_episodes == 100
     assert all(set(p.configs) == {"plastic"} and p.options["eval_episodes"] >= 1 for p in om.PROFILES.values())
     with pytest.raises(ValueError, match="profile"):
         om.run("huge")

@@ -95,7 +95,14 @@ class Config:
 #   1e-3 (~ 3e-5 * 32, the linear rule): seeds 0/1/2 leave chance after ~200/~350/~900 updates (a plateau of
 #   varying length), then climb fast: seed 0 at 63% by update 400 and 80% at 1,800;
 #   3e-3: eta is pushed below zero within the first updates and the network stays at chance.
-# paper: the paper's 5M batch-1 episodes at 3e-5.
+# paper, re-planned for one GPU (issue 13): 5M batch-1 updates take >24 h per seed there (0.0177 s per update
+# measured on an H100, issue 13), so the paper's 5,000,000 episodes per seed come as 19,532 updates of 256,
+# the lr decay kept every 1,000,000 episodes, and the 10 seeds train together (train_batch). The rate, 1e-3,
+# is the one of issue 13's H100 run at batch 256 (one seed: 94% held-out after 512k episodes, 96.8-98.2% after
+# 5.1M; reported there, not measured by this project's runs); the linear rule would give 7.7e-3, above the
+# 3e-3 that drove eta below zero in our probes at batch 32. The paper's own schedule is PAPER_BATCH1.
+PAPER_BATCH1 = Config()
+PAPER_GPU = Config(updates=19_532, batch=256, lr=1e-3, eval_every=500)
 # ``eval_episodes`` (option): episodes per seed and class set scored by :func:`run` after training.
 PROFILES = {
     "smoke": Profile({"plastic": Config(updates=20, batch=16, lr=1e-3, eval_every=10, curve_episodes=50)}, 2,
@@ -103,8 +110,10 @@ PROFILES = {
     "cpu": Profile({"plastic": Config(updates=3000, batch=32, lr=1e-3, eval_every=100)}, 10,
                    "10 seeds x 96,000 episodes (3,000 updates of 32, Adam 1e-3: the linear scaling of the paper's "
                    "3e-5 at batch 1), 1.9% of the paper's 5,000,000", {"eval_episodes": 500}),
-    "paper": Profile({"plastic": Config()}, 10, "the paper's 10 x 5,000,000 batch-1 episodes at Adam 3e-5",
-                     {"eval_episodes": 1000}),
+    "paper": Profile({"plastic": PAPER_GPU}, 10,
+                     "the paper's 10 seeds x 5,000,000 episodes, on one GPU: 19,532 updates of 256 episodes at Adam "
+                     "1e-3 (the paper: one episode per update at 3e-5), the 10 seeds trained as one batched model",
+                     {"eval_episodes": 1000, "batched": True}),
 }
 CLASS_SETS = ("held-out", "training", "released protocol")  # what run() scores each trained model on
 

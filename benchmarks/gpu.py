@@ -1,0 +1,261 @@
+"""Seconds per update of every experiment at its `paper` profile, against the device's floor, and the
+predicted wall time of the whole paper profile on this device (issue 13).
+
+    python benchmarks/gpu.py [--device cuda] [--updates 3] [--only omniglot maze] [--json out.json]
+
+Each probe runs the experiment's own training function on the paper profile's config, cut to
+``1 + updates + 1`` updates: the first (warm-up, and the learning curve's first evaluation) is dropped,
+the next ``updates`` are timed (median wall time of one update: sample, forward, backward, optimiser
+step), the last is run under a dispatch counter. Printed per probe:
+
+  s/upd      the measured median seconds per update
+  ops        aten operations dispatched in one update (forward, backward, optimiser): about the kernel
+             launches on a GPU, where each costs ``launch`` seconds at least
+  MB, GFLOP  what one update must move through memory and compute at least (the cost models below)
+  floor      max(MB / bandwidth, GFLOP / peak), both measured on this device (a large copy, a large matmul)
+  launch fl. ops x the measured time of one tiny operation: the floor of a launch-bound update
+  ratio      s/upd over max(floor, launch floor)
+  predicted  the paper profile's plan (runs x updates; runs trained as one batched model count once)
+             times s/upd
+
+Cost models (lower bounds, float32): a plastic N x N layer over T steps and B episodes moves its trace
+four times per step (written forward, read backward, its gradient written and read): 4 N^2 T B floats,
+and computes ~24 N^2 T B flops (Eq. 1-2 forward ~8 N^2 per step, backward twice that); a dense recurrent
+network with P weights reads them about 4 times per step (forward, two backward products, gradient
+accumulation) and computes 6 P T B flops; every trained parameter is touched ~10 times by the update
+(gradient, Adam's two moments, read and write). Convolutions: 6 x their forward multiply-adds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from plasticity_utils.config import data_dir, pick_device  # noqa: E402
+from plasticity_utils.experiments import binary_patterns as bp  # noqa: E402
+from plasticity_utils.experiments import maze as mz  # noqa: E402
+from plasticity_utils.experiments import natural_images as ni  # noqa: E402
+from plasticity_utils.experiments import omniglot as om  # noqa: E402
+from plasticity_utils.experiments import plastic_vs_lstm as pl  # noqa: E402
+
+F32 = 4
+
+
+# ------------------------------------------------------------------------------ the device
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], object], device: torch.device, repeat: int) -> float:
+    fn()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    sync(device)
+    return (time.perf_counter() - start) / repeat
+
+
+def device_limits(device: torch.device) -> dict[str, float]:
+    """Measured: copy bandwidth (bytes/s), float32 matmul rate (flop/s), time of one tiny operation (s)."""
+    n = 32 * 2**20 if device.type == "cpu" else 256 * 2**20
+    a, b = torch.empty(n, device=device), torch.empty(n, device=device)
+    bandwidth = 2 * n * F32 / timed(lambda: b.copy_(a), device, 5)
+    m = 2048 if device.type == "cpu" else 8192
+    x, y = torch.randn(m, m, device=device), torch.randn(m, m, device=device)
+    peak = 2 * m**3 / timed(lambda: x @ y, device, 3)
+    tiny = torch.zeros(1, device=device)
+    launch = timed(lambda: tiny.add_(1), device, 2000)
+    return {"bandwidth": bandwidth, "peak": peak, "launch": launch}
+
+
+# ------------------------------------------------------------------------------ cost models
+def params_of(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def plastic_cost(n: int, steps: int, batch: int) -> tuple[float, float]:
+    """(bytes, flops) of one update of a plastic N x N layer (w, alpha) over ``steps`` and ``batch``."""
+    return (4 * n * n * steps * batch + 10 * 2 * n * n) * F32, 24.0 * n * n * steps * batch
+
+
+def dense_cost(weights: int, steps: int, batch: int) -> tuple[float, float]:
+    """(bytes, flops) of one update of a dense recurrent network with ``weights`` trained weights."""
+    return (4 * weights * steps + 10 * weights) * F32, 6.0 * weights * steps * batch
+
+
+def conv_cost(config: om.Config, runs: int) -> tuple[float, float]:
+    """(bytes, flops) of one Omniglot update: 4 stride-2 3x3 convolutions per image, 6 images per episode."""
+    images = config.task.steps * config.batch * runs
+    side, cin, macs, acts = 31, 1, 0, 0
+    for _ in range(4):
+        side = (side - 3) // 2 + 1
+        macs += side * side * config.filters * cin * 9
+        acts += side * side * config.filters
+        cin = config.filters
+    net = om.build(config)
+    return (3 * acts * images + 31 * 31 * images + 10 * params_of(net) * runs) * F32, 6.0 * macs * images
+
+
+# ------------------------------------------------------------------------------ probes
+class Count(TorchDispatchMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops += 1
+        return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def spied(module, timed_updates: int):
+    """Replace ``module.train`` by a wrapper that starts counting dispatched operations at the last update
+    and keeps the history; yields a dict that gets ``history`` and ``ops``."""
+    real, out = module.train, {}
+
+    def train(model, optimizer, episode, episodes, **kwargs):
+        counter = Count()
+
+        def counted(i):
+            if i == episodes - 1:
+                counter.__enter__()
+            return episode(i)
+
+        try:
+            out["history"] = real(model, optimizer, counted, episodes, **kwargs)
+        finally:
+            if counter.ops:
+                counter.__exit__(None, None, None)
+        out["ops"] = counter.ops
+        return out["history"]
+
+    module.train = train
+    try:
+        yield out
+    finally:
+        module.train = real
+
+
+def probe(module, call: Callable[[int], object], updates: int) -> dict:
+    """Run ``call(total_updates)`` (which trains through ``module.train``); median time of the timed updates."""
+    with spied(module, updates) as out:
+        call(updates + 2)
+    walls = [h["wall"] for h in out["history"][1:-1]]
+    return {"s_per_update": statistics.median(walls), "ops": out["ops"]}
+
+
+def probes(device: torch.device, updates: int, only: set[str] | None) -> list[dict]:
+    rows = []
+
+    def add(name, module, call, cost, plan, batched_runs=1, note=""):
+        if only and name.split()[0] not in only:
+            return
+        t0 = time.perf_counter()
+        m = probe(module, call, updates)
+        rows.append({"probe": name, **m, "bytes": cost[0], "flops": cost[1], "plan_updates": plan,
+                     "batched_runs": batched_runs, "note": note, "probe_seconds": time.perf_counter() - t0})
+        print(f"  probed {name} in {rows[-1]['probe_seconds']:.0f} s", file=sys.stderr, flush=True)
+
+    # 1000-bit patterns: two schedules x 10 seeds x 1,000 episodes, batch 1, one run at a time
+    paper = bp.PROFILES["paper"]
+    for name, cfg in paper.configs.items():
+        short = lambda k, cfg=cfg: bp.train_seed(dataclasses.replace(cfg, episodes=k), 0, None, device, progress=False)
+        add(f"binary_patterns {name} (N=1001, T={cfg.task.steps})", bp, short,
+            plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, cfg.batch), paper.seeds * cfg.episodes)
+    # 50-bit: plastic variants 10 seeds x 5,000; baselines 3 seeds x 1,000,000 episodes, batch 1
+    paper = pl.PROFILES["paper"]
+    cfg = paper.configs["plastic"]
+    add("plastic_vs_lstm plastic (N=51)", bp,
+        lambda k: bp.train_seed(dataclasses.replace(cfg, episodes=k), 0, None, device, progress=False),
+        plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, 1),
+        sum(paper.seeds[v] * paper.configs[v].episodes for v in ("plastic", "plastic_eta05", "plastic_642")),
+        note="timed through binary_patterns.train_seed (the same loop)")
+    for model in ("rnn", "lstm_clamp", "lstm"):
+        cfg = paper.configs[model]
+        weights = params_of(pl.build_baseline(cfg))
+        add(f"plastic_vs_lstm {model}", pl,
+            lambda k, cfg=cfg: pl.train_baseline_seed(dataclasses.replace(cfg, episodes=k * cfg.batch), 0, None,
+                                                      device, progress=False),
+            dense_cost(weights, cfg.task.steps, cfg.batch), paper.seeds[model] * cfg.episodes // cfg.batch)
+    # natural images: per-connection and shared alpha, 1 seed x 100,000 episodes each
+    paper = ni.PROFILES["paper"]
+    pools = ni.image_pools(data_dir()) if not only or "natural_images" in only else None
+    cfg = paper.configs["per_connection"]
+    n = cfg.task.side ** 2 + 1
+    add(f"natural_images per_connection (N={n}, T={cfg.task.steps})", ni,
+        lambda k: ni.train_seed(dataclasses.replace(cfg, episodes=k), 0, None, device, pools, progress=False),
+        plastic_cost(n, cfg.task.steps, cfg.batch), len(paper.configs) * paper.seeds * cfg.episodes)
+    # maze: 3 conditions x 15 runs x 6,700 updates of 30 episodes
+    paper = mz.PROFILES["paper"]
+    for condition in ("plastic", "nonplastic"):
+        cfg = paper.configs[condition]
+        weights = params_of(mz.build(cfg))
+        bytes_, flops = dense_cost(weights, cfg.task.steps, cfg.batch)
+        if condition == "plastic":
+            pb, pf = plastic_cost(cfg.hidden, cfg.task.steps, cfg.batch)
+            bytes_, flops = bytes_ + pb, flops + pf
+        add(f"maze {condition} (hidden {cfg.hidden}, T={cfg.task.steps}, batch {cfg.batch})", mz,
+            lambda k, cfg=cfg: mz.train_seed(dataclasses.replace(cfg, updates=k), 0, None, device, progress=False),
+            (bytes_, flops), (2 if condition == "plastic" else 1) * paper.seeds * cfg.updates,
+            note="the plastic probe also stands for the homogeneous condition" if condition == "plastic" else "")
+    # Omniglot: 10 seeds x 19,532 updates of 256 episodes, trained as one batched model
+    paper = om.PROFILES["paper"]
+    cfg, seeds = paper.configs["plastic"], paper.seeds_for("plastic")
+    images = om.load_images()[0] if not only or "omniglot" in only else None
+    add(f"omniglot {len(seeds)} seeds batched x {cfg.batch} episodes", om,
+        lambda k: om.train_batch(dataclasses.replace(cfg, updates=k), seeds, None, device, images, progress=False),
+        conv_cost(cfg, len(seeds)), cfg.updates, batched_runs=len(seeds))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--updates", type=int, default=3, help="timed updates per probe")
+    parser.add_argument("--only", nargs="*", default=None, help="experiment modules to probe")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    limits = device_limits(device)
+    print(f"device: {name}; torch {torch.__version__}; measured: copy {limits['bandwidth'] / 1e9:.1f} GB/s, "
+          f"float32 matmul {limits['peak'] / 1e12:.2f} TFLOP/s, one tiny op {1e6 * limits['launch']:.1f} us")
+    rows = probes(device, args.updates, set(args.only) if args.only else None)
+    header = (f"{'probe':58s} {'s/upd':>9s} {'ops':>6s} {'MB':>8s} {'GFLOP':>8s} {'floor s':>9s} "
+              f"{'launch fl.':>10s} {'ratio':>7s} {'updates':>10s} {'predicted':>10s}")
+    print(header)
+    total = 0.0
+    for r in rows:
+        floor = max(r["bytes"] / limits["bandwidth"], r["flops"] / limits["peak"])
+        launch = r["ops"] * limits["launch"]
+        r.update(floor=floor, launch_floor=launch, ratio=r["s_per_update"] / max(floor, launch),
+                 predicted_s=r["plan_updates"] * r["s_per_update"])
+        total += r["predicted_s"]
+        print(f"{r['probe']:58s} {r['s_per_update']:9.4f} {r['ops']:6d} {r['bytes'] / 1e6:8.1f} "
+              f"{r['flops'] / 1e9:8.2f} {floor:9.5f} {launch:10.5f} {r['ratio']:7.1f} {r['plan_updates']:10,d} "
+              f"{r['predicted_s'] / 3600:9.2f}h" + (f"  ({r['note']})" if r["note"] else ""))
+    print(f"predicted wall time of the probed paper profile on this device: {total / 3600:.1f} h "
+          f"(BOHP not probed: its paper profile equals cpu, measured at 6.5 min on the 2-core CPU)")
+    if args.json:
+        args.json.write_text(json.dumps({"device": name, "limits": limits, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
