@@ -21,7 +21,8 @@ optimiser (LAMB, LARS), which would couple the runs.
 from __future__ import annotations
 
 import copy
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -61,19 +62,20 @@ class Runs(nn.Module):
         buffers = {n: getattr(self, f"buffer{i}") for i, n in enumerate(self.buffer_names)}
         return params, buffers
 
-    def forward(self, *args: Any) -> Any:
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Per run: ``module(*args_r, **kwargs)``; the keyword arguments are shared by every run."""
         base = self._base[0]
 
         def one(params, buffers, *a):
-            return functional_call(base, (params, buffers), a)
+            return functional_call(base, (params, buffers), a, kwargs)
 
         params, buffers = self._state()
         return vmap(one, randomness="error")(params, buffers, *args)
 
     def state_dict_of(self, run: int) -> dict[str, Tensor]:
-        """Run ``run``'s parameters and buffers, keyed as in the single module's ``state_dict``."""
+        """Run ``run``'s parameters and buffers (on the CPU), keyed as in the single module's ``state_dict``."""
         params, buffers = self._state()
-        return {n: t[run].detach().clone() for n, t in {**params, **buffers}.items()}
+        return {n: t[run].detach().cpu().clone() for n, t in {**params, **buffers}.items()}
 
     def parameter(self, name: str) -> Tensor:
         """The stacked parameter ``name`` (e.g. ``"out.eta"``), shape (runs, ...)."""
@@ -106,3 +108,44 @@ class Generators:
 def stack(tensors: Sequence[Tensor]) -> Tensor:
     """Stack per-run tensors along a new first (run) axis."""
     return torch.stack(list(tensors), 0)
+
+
+# A step of a batch of runs: (update index, the batched model, the runs' generators) -> the runs' losses
+# (runs,) and per-run metrics {name: one float per run}.
+BatchStep = Callable[[int, Runs, Generators], tuple[Tensor, dict[str, list[float]]]]
+
+
+def train_runs(seeds: Sequence[int], build: Callable[[], nn.Module], make_optimizer: Callable[[Runs], Any],
+               step: BatchStep, updates: int, *, device: torch.device, checkpoint: Path | None = None,
+               make_scheduler: Callable[[Any], Any] | None = None, desc: str = "runs",
+               progress: bool = True) -> tuple[Runs, list[list[dict]], float]:
+    """Train one run per seed, all as one batched model: each run's parameters are initialised and its
+    sampler seeded exactly as a separate run of that seed (``seed_everything(seed)`` then ``build()``);
+    every update minimises the sum of the runs' losses. Returns the trained :class:`Runs`, each run's
+    history (its own metrics and ``loss`` per update, as :func:`~plasticity_utils.training.train` gives a
+    separate run) and the batch's wall seconds. Checkpoints and time limits as in ``train``."""
+    from .config import seed_everything
+    from .training import elapsed, train
+
+    models, generators = [], []
+    for s in seeds:
+        generators.append(seed_everything(s))
+        models.append(build())
+    net = Runs(models).to(device)
+    gens = Generators(generators)
+    optimizer = make_optimizer(net)
+    scheduler = make_scheduler(optimizer) if make_scheduler is not None else None
+
+    def episode(i: int):
+        losses, per_run = step(i, net, gens)
+        metrics = {f"r{r}/loss": float(v) for r, v in enumerate(losses.detach().cpu())}
+        for name, values in per_run.items():
+            metrics.update({f"r{r}/{name}": float(v) for r, v in enumerate(values)})
+            metrics[name] = float(sum(values) / len(values))  # the mean over runs, for the progress bar
+        return losses.sum(), metrics
+
+    history = train(net, optimizer, episode, updates, generator=gens, checkpoint=checkpoint,
+                    scheduler=scheduler, desc=desc, progress=progress)
+    per_run = [[{k.split("/", 1)[1]: v for k, v in h.items() if k.startswith(f"r{r}/")} for h in history]
+               for r in range(len(seeds))]
+    return net, per_run, elapsed(history)[0]

@@ -126,3 +126,42 @@ def test_time_limit_needs_a_number(monkeypatch):
         training.stop_at()
     monkeypatch.delenv(training.STOP_AT)
     assert training.stop_at() is None
+
+
+@pytest.mark.parametrize("learn_eta", [True, False])
+def test_batched_pattern_runs_equal_separate_runs(float64, learn_eta):
+    from plasticity_utils.experiments import binary_patterns as bp
+    from plasticity_utils.tasks.patterns import PatternTask
+
+    config = bp.Config(task=PatternTask(n_bits=16, n_patterns=2, cycles=1, show=2, gap=1, test_show=2), episodes=4,
+                       batch=2, learn_eta=learn_eta, eta=0.05)
+    seeds = [0, 5]
+    batched = bp.train_batch(config, seeds, None, torch.device("cpu"), progress=False)
+    for s, (record, params) in zip(seeds, batched):
+        alone, alone_params = bp.train_seed(config, s, None, torch.device("cpu"), progress=False)  # fused layer
+        assert params.keys() == alone_params.keys()
+        for k in params:
+            torch.testing.assert_close(params[k], alone_params[k], rtol=1e-9, atol=1e-11, msg=k)
+        assert record["error"] == alone["error"]
+        np.testing.assert_allclose(record["loss"], alone["loss"], rtol=1e-9)
+        np.testing.assert_allclose(record["eta"], alone["eta"], rtol=1e-9)
+    assert not torch.equal(batched[0][1]["connection.w"], batched[1][1]["connection.w"])
+
+
+def test_run_batched_or_not_stores_the_same_runs(float64, monkeypatch, tmp_path):
+    from plasticity_utils.experiments import binary_patterns as bp
+    from plasticity_utils.experiments.contract import Profile
+    from plasticity_utils.tasks.patterns import PatternTask
+
+    task = PatternTask(n_bits=12, n_patterns=2, cycles=1, show=2, gap=1, test_show=2)
+    monkeypatch.setitem(bp.PROFILES, "smoke", Profile({"released": bp.Config(task=task, episodes=3),
+                                                       "text": bp.Config(task=task, episodes=2, lr=1e-3)}, 2, "test"))
+    results = {}
+    for batched in (False, True):
+        monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / str(batched)))
+        results[batched] = bp.run("smoke", batched=batched)
+    for name in ("released", "text"):
+        for a, b in zip(results[False].runs[name], results[True].runs[name]):
+            assert "batched" in b and "batched" not in a
+            assert a["error"] == b["error"] and a["seed"] == b["seed"]
+            np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-9)

@@ -15,7 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..config import check_seeds, figures_dir, pick_device, results_dir, seed_everything
+from ..batched import Generators, Runs, stack, train_runs
+from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir, seed_everything
 from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
@@ -50,9 +51,9 @@ SCHEDULES = {"released": "released code: 6 / 4 / 2 cycles, Adam 3e-4",
              "text": "paper text: 10 / 3 / 3 cycles, test 10, Adam 1e-3"}
 
 
-def _profile(released: int, text: int, seeds: int, note: str) -> Profile:
+def _profile(released: int, text: int, seeds: int, note: str, batched: bool = False) -> Profile:
     return Profile({"released": Config(episodes=released),
-                    "text": Config(task=TEXT_TASK, lr=1e-3, episodes=text)}, seeds, note)
+                    "text": Config(task=TEXT_TASK, lr=1e-3, episodes=text)}, seeds, note, {"batched": batched})
 
 
 # Scale is the only thing a profile changes: episodes per seed and the number of seeds. The text
@@ -62,7 +63,8 @@ PROFILES = {
     "smoke": _profile(12, 6, 2, "pipeline check only"),
     "cpu": _profile(400, 200, 10, "10 seeds x (400 released / 200 text) episodes: ~42,000 network steps "
                                   "per seed and schedule (the paper's claim is about its first ~200 episodes)"),
-    "paper": _profile(1000, 1000, 10, "10 seeds x 1,000 episodes per schedule"),
+    "paper": _profile(1000, 1000, 10, "10 seeds x 1,000 episodes per schedule, the 10 seeds of a schedule "
+                                      "trained as one batched model", batched=True),
 }
 
 # What others report (see :mod:`.contract`).
@@ -116,9 +118,42 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
     return record, {k: v.cpu() for k, v in net.state_dict().items()}
 
 
+def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device,
+                progress: bool = True) -> list[tuple[dict, dict]]:
+    """Train the networks of ``seeds`` together as one batched model (:func:`~plasticity_utils.batched.train_runs`);
+    each run equals its separate :func:`train_seed` (``tests/test_batched.py``). Under ``vmap`` the layer
+    runs its reference implementation (autograd through the steps), whatever ``config.impl``."""
+    n = config.task.n_bits
+
+    def step(_: int, net: Runs, gens: Generators):
+        episodes = [pattern_episode(config.task, config.batch, g) for g in gens.generators]
+        inputs = stack([e[0] for e in episodes]).to(device) * config.input_scale
+        target = stack([e[1] for e in episodes]).to(device)
+        xs, _ = net(inputs, impl="reference")
+        out = xs[:, :, -1, :n]
+        losses = ((out - target) ** 2).sum(-1).mean(-1)
+        eta = (net.parameter("connection.eta").detach().cpu().tolist() if config.learn_eta
+               else [config.eta] * len(seeds))
+        return losses, {"error": sign_error(out, target).mean(-1).tolist(), "eta": eta}
+
+    net, histories, seconds = train_runs(
+        seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
+        config.episodes, device=device, checkpoint=checkpoint, desc=f"seeds {seeds[0]}-{seeds[-1]} batched",
+        progress=progress)
+    out = []
+    for r, history in enumerate(histories):
+        record = {key: [h[key] for h in history] for key in ("error", "loss", "eta")}
+        record.update(seconds=seconds / len(seeds), n_params=sum(p[r].numel() for p in net.parameters()),
+                      batched={"seeds": list(seeds), "seconds": seconds, "device": str(device)})
+        out.append((record, net.state_dict_of(r)))
+    return out
+
+
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
-        schedules: tuple[str, ...] = tuple(SCHEDULES)) -> Result:
-    """Train (or load) every seed of both schedules at ``profile`` (see the contract)."""
+        schedules: tuple[str, ...] = tuple(SCHEDULES), batched: bool | None = None) -> Result:
+    """Train (or load) every seed of both schedules at ``profile`` (see the contract). ``batched``: train
+    each schedule's missing seeds as one batched model (:func:`train_batch`; default: the profile's
+    ``batched`` option, on for ``paper``), else one by one."""
     unknown = set(schedules) - set(SCHEDULES)
     if unknown:
         raise ValueError(f"unknown schedules {sorted(unknown)}; choose from {tuple(SCHEDULES)}")
@@ -126,9 +161,18 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     seeds = list(range(p.seeds)) if seeds is None else check_seeds(seeds)
     dev = pick_device(device)
     store = RunStore(results_dir("binary_patterns", profile))
-    runs = {name: store.run_many(seeds, p.configs[name], functools.partial(train_seed, p.configs[name], device=dev),
-                                 force=force, tag=f"{name}-") for name in schedules}
+    runs = {name: train_or_load(store, seeds, p.configs[name], dev, force=force, tag=f"{name}-",
+                                batched=p.options.get("batched", False) if batched is None else batched)
+            for name in schedules}
     return Result("binary_patterns", profile, runs, str(dev))
+
+
+def train_or_load(store: RunStore, seeds: list[int], config: Config, device: torch.device, *, force: bool,
+                  tag: str, batched: bool) -> list[dict]:
+    """The stored runs of ``seeds``, the missing ones trained as one batch or one by one."""
+    if check_flag("batched", batched):
+        return store.run_batch(seeds, config, functools.partial(train_batch, config, device=device), force=force, tag=tag)
+    return store.run_many(seeds, config, functools.partial(train_seed, config, device=device), force=force, tag=tag)
 
 
 def landmarks(records: list[dict], window: int = 10, threshold: float = 0.01) -> dict:

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import report
-from ..batched import Generators, Runs, stack
+from ..batched import Generators, Runs, stack, train_runs
 from ..config import check_flag, check_seeds, data_dir, figures_dir, pick_device, results_dir, seed_everything
 from ..plastic import PlasticConnection
 from ..plotting import band, save
@@ -266,29 +266,19 @@ def test_step_loss(ys: Tensor, target: Tensor) -> Tensor:
 
 def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device, images: Tensor,
                 progress: bool = True) -> list[tuple[dict, dict]]:
-    """Train the networks of ``seeds`` together, as one batched model (:mod:`plasticity_utils.batched`):
+    """Train the networks of ``seeds`` together, as one batched model (:func:`~plasticity_utils.batched.train_runs`):
     each keeps its own parameters, Adam state, class split and episode sampler, seeded as in
-    :func:`train_seed`, so each run equals its separate training (``tests/test_batched.py``). The loss
-    is the sum of the runs' losses. Returns one (record, parameters) per seed, as :func:`train_seed`."""
-    task, runs = config.task, len(seeds)
+    :func:`train_seed`, so each run equals its separate training (``tests/test_batched.py``).
+    Returns one (record, parameters) per seed, as :func:`train_seed`."""
+    task = config.task
     splits = [class_split(len(images), task.n_test_classes, s) for s in seeds]
-    nets, gens = [], []
-    for s in seeds:
-        gens.append(seed_everything(s))  # seeds the initialisation exactly as train_seed does
-        nets.append(build(config))
-    net = Runs(nets).to(device)
-    gens = Generators(gens)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
-    scheduler = torch.optim.lr_scheduler.StepLR(
-        optimizer, step_size=max(1, config.decay_episodes // config.batch), gamma=config.decay)
-    eta = net.parameter("out.eta")
 
     def sample(classes: list[Tensor], n: int, generators) -> Episode:
         eps = [omniglot_episode(images, c, task, n, g) for c, g in zip(classes, generators)]
         return Episode(*(stack([getattr(e, f) for e in eps]) for f in Episode._fields))
 
     @torch.no_grad()
-    def heldout(point: int, episodes: int) -> np.ndarray:
+    def heldout(net: Runs, point: int, episodes: int) -> np.ndarray:
         """(runs, episodes) correct on held-out episodes, each run with train_seed's sampler and chunks."""
         generators = [eval_generator(s, point) for s in seeds]
         correct = []
@@ -298,32 +288,32 @@ def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, devic
             correct.append((ys[:, :, -1].argmax(-1) == ep.target.to(device)).cpu())
         return torch.cat(correct, 1).numpy().astype(int)
 
-    def episode(i: int):
+    def step(i: int, net: Runs, gens: Generators):
         metrics = {}
-        if i % config.eval_every == 0:
-            curve = heldout(i, config.curve_episodes).mean(1)
-            metrics.update({f"r{r}/heldout": float(a) for r, a in enumerate(curve)})
+        if i % config.eval_every == 0:  # held-out accuracy of the weights before update i
+            metrics["heldout"] = heldout(net, i, config.curve_episodes).mean(1).tolist()
         ep = sample([train for train, _ in splits], config.batch, gens)
         ys, _ = net(ep.images.to(device), ep.labels.to(device))
         losses = test_step_loss(ys, ep.target.to(device))
-        accuracy = (ys[:, :, -1].argmax(-1) == ep.target.to(device)).float().mean(1).tolist()
-        metrics.update({f"r{r}/loss": float(v) for r, v in enumerate(losses.detach().cpu())})
-        metrics.update({f"r{r}/accuracy": a for r, a in enumerate(accuracy)})
-        metrics.update({f"r{r}/eta": float(v) for r, v in enumerate(eta.detach().cpu())})
-        metrics["accuracy"] = float(np.mean(accuracy))
-        return losses.sum(), metrics
+        metrics["accuracy"] = (ys[:, :, -1].argmax(-1) == ep.target.to(device)).float().mean(1).tolist()
+        metrics["eta"] = net.parameter("out.eta").detach().cpu().tolist()
+        return losses, metrics
 
-    history = train(net, optimizer, episode, config.updates, generator=gens, checkpoint=checkpoint,
-                    scheduler=scheduler, desc=f"seeds {seeds[0]}-{seeds[-1]} batched", progress=progress)
-    seconds = elapsed(history)[0]
-    finals, evals = heldout(config.updates, config.curve_episodes), heldout(-1, config.eval_episodes)
+    net, histories, seconds = train_runs(
+        seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
+        config.updates, device=device, checkpoint=checkpoint, desc=f"seeds {seeds[0]}-{seeds[-1]} batched",
+        make_scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(
+            opt, step_size=max(1, config.decay_episodes // config.batch), gamma=config.decay),
+        progress=progress)
+    finals, evals = heldout(net, config.updates, config.curve_episodes), heldout(net, -1, config.eval_episodes)
+    eta = net.parameter("out.eta").detach().cpu()
     out = []
     for r, s in enumerate(seeds):
-        own = [{k.split("/", 1)[1]: v for k, v in h.items() if k.startswith(f"r{r}/")} for h in history]
-        record = _record(config, own, len(images), *splits[r], finals[r], evals[r], float(eta[r].detach()), seconds / runs)
+        record = _record(config, histories[r], len(images), *splits[r], finals[r], evals[r], float(eta[r]),
+                         seconds / len(seeds))
         record["batched"] = {"seeds": list(seeds), "seconds": seconds, "device": str(device)}
         record["n_params"] = sum(p[r].numel() for p in net.parameters())
-        out.append((record, {k: v.cpu() for k, v in net.state_dict_of(r).items()}))
+        out.append((record, net.state_dict_of(r)))
     return out
 
 

@@ -93,15 +93,17 @@ def sqrt_scaled_lr(lr: float, batch: int) -> float:
     return lr * math.sqrt(batch)
 
 
-def _profile(plastic: tuple[int, int], baselines: dict[str, tuple[int, int, int]], window: int, note: str) -> Profile:
-    """(episodes, seeds) for the plastic nets; (episodes, batch, seeds) per baseline; curve window."""
+def _profile(plastic: tuple[int, int], baselines: dict[str, tuple[int, int, int]], window: int, note: str,
+             batched: bool = False) -> Profile:
+    """(episodes, seeds) for the plastic nets; (episodes, batch, seeds) per baseline; curve window;
+    whether the plastic nets' seeds train as one batched model."""
     configs: dict = {name: replace(c, episodes=plastic[0]) for name, c in PLASTICS.items()}
     seeds = {name: plastic[1] for name in PLASTICS}
     for name, (episodes, batch, n) in baselines.items():
         base = BASELINES[name]
         configs[name] = replace(base, episodes=episodes, batch=batch, lr=sqrt_scaled_lr(base.lr, batch))
         seeds[name] = n
-    return Profile(configs, seeds, note, {"window": window})
+    return Profile(configs, seeds, note, {"window": window, "batched": batched})
 
 
 # Scale is the only thing a profile changes: episodes, episodes per update (with the learning rate
@@ -118,7 +120,8 @@ PROFILES = {
                     "plastic nets 5 seeds x 5,000 episodes; baselines 1 seed, 32 episodes per update at "
                     "sqrt(32) x the papers' rate (15% / 5% of the papers' 1,000,000 episodes)"),
     "paper": _profile((5000, 10), {"rnn": (1_000_000, 1, 3), "lstm_clamp": (1_000_000, 1, 3),
-                                   "lstm": (1_000_000, 1, 3)}, 100, "the papers' budgets, one episode per update"),
+                                   "lstm": (1_000_000, 1, 3)}, 100, "the papers' budgets, one episode per update; "
+                      "the 10 seeds of each plastic variant trained as one batched model", batched=True),
 }
 
 # What others report (see :mod:`.contract`).
@@ -200,9 +203,10 @@ def train_baseline_seed(config: BaselineConfig, seed: int, checkpoint: Path | No
 
 
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
-        models: tuple[str, ...] = MODELS) -> Result:
+        models: tuple[str, ...] = MODELS, batched: bool | None = None) -> Result:
     """Train (or load) every seed of every model of ``profile`` (see the contract). ``seeds`` replaces
-    the profile's seeds for every model."""
+    the profile's seeds for every model. ``batched``: the plastic variants' missing seeds train as one
+    batched model (:func:`.binary_patterns.train_batch`; default: the profile's option, on for ``paper``)."""
     unknown = set(models) - set(MODELS)
     if unknown:
         raise ValueError(f"unknown models {sorted(unknown)}; choose from {MODELS}")
@@ -210,11 +214,15 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     dev = pick_device(device)
     store = RunStore(results_dir("plastic_vs_lstm", profile))
     runs = {}
+    batched = PROFILES[profile].options["batched"] if batched is None else batched
     for name in models:
         config, default_seeds = table[name]
-        fn = functools.partial(bp.train_seed if name in PLASTICS else train_baseline_seed, config, device=dev)
-        runs[name] = store.run_many(default_seeds if seeds is None else check_seeds(seeds), config, fn, force=force,
-                                    tag=f"{name}-")
+        chosen = default_seeds if seeds is None else check_seeds(seeds)
+        if name in PLASTICS:
+            runs[name] = bp.train_or_load(store, chosen, config, dev, force=force, tag=f"{name}-", batched=batched)
+        else:
+            fn = functools.partial(train_baseline_seed, config, device=dev)
+            runs[name] = store.run_many(chosen, config, fn, force=force, tag=f"{name}-")
     return Result("plastic_vs_lstm", profile, runs, str(dev), {"window": PROFILES[profile].options["window"]})
 
 
