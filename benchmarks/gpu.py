@@ -43,6 +43,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from plasticity_utils import training  # noqa: E402
 from plasticity_utils.config import data_dir, pick_device  # noqa: E402
 from plasticity_utils.experiments import binary_patterns as bp  # noqa: E402
 from plasticity_utils.experiments import maze as mz  # noqa: E402
@@ -125,7 +126,7 @@ class Count(TorchDispatchMode):
 def spied(module, timed_updates: int):
     """Replace ``module.train`` by a wrapper that starts counting dispatched operations at the last update
     and keeps the history; yields a dict that gets ``history`` and ``ops``."""
-    real, out = module.train, {}
+    real, out = training.train, {}
 
     def train(model, optimizer, episode, episodes, **kwargs):
         counter = Count()
@@ -143,11 +144,11 @@ def spied(module, timed_updates: int):
         out["ops"] = counter.ops
         return out["history"]
 
-    module.train = train
+    module.train = training.train = train  # batched runs reach train() through plasticity_utils.training
     try:
         yield out
     finally:
-        module.train = real
+        module.train = training.train = real
 
 
 def probe(module, call: Callable[[int], object], updates: int) -> dict:
@@ -170,20 +171,23 @@ def probes(device: torch.device, updates: int, only: set[str] | None) -> list[di
                      "batched_runs": batched_runs, "note": note, "probe_seconds": time.perf_counter() - t0})
         print(f"  probed {name} in {rows[-1]['probe_seconds']:.0f} s", file=sys.stderr, flush=True)
 
-    # 1000-bit patterns: two schedules x 10 seeds x 1,000 episodes, batch 1, one run at a time
+    # 1000-bit patterns: two schedules x 10 seeds x 1,000 episodes, batch 1, each schedule's seeds batched
     paper = bp.PROFILES["paper"]
+    seeds = list(range(paper.seeds))
     for name, cfg in paper.configs.items():
-        short = lambda k, cfg=cfg: bp.train_seed(dataclasses.replace(cfg, episodes=k), 0, None, device, progress=False)
-        add(f"binary_patterns {name} (N=1001, T={cfg.task.steps})", bp, short,
-            plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, cfg.batch), paper.seeds * cfg.episodes)
-    # 50-bit: plastic variants 10 seeds x 5,000; baselines 3 seeds x 1,000,000 episodes, batch 1
+        short = lambda k, cfg=cfg: bp.train_batch(dataclasses.replace(cfg, episodes=k), seeds, None, device,
+                                                  progress=False)
+        b, f = plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, cfg.batch)
+        add(f"binary_patterns {name} (N=1001, T={cfg.task.steps}), {len(seeds)} seeds batched", bp, short,
+            (len(seeds) * b, len(seeds) * f), cfg.episodes, batched_runs=len(seeds))
+    # 50-bit: plastic variants 10 seeds x 5,000 (batched); baselines 3 seeds x 1,000,000 episodes, batch 1
     paper = pl.PROFILES["paper"]
-    cfg = paper.configs["plastic"]
-    add("plastic_vs_lstm plastic (N=51)", bp,
-        lambda k: bp.train_seed(dataclasses.replace(cfg, episodes=k), 0, None, device, progress=False),
-        plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, 1),
-        sum(paper.seeds[v] * paper.configs[v].episodes for v in ("plastic", "plastic_eta05", "plastic_642")),
-        note="timed through binary_patterns.train_seed (the same loop)")
+    cfg, seeds = paper.configs["plastic"], paper.seeds_for("plastic")
+    b, f = plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, 1)
+    add(f"plastic_vs_lstm plastic (N=51), {len(seeds)} seeds batched", bp,
+        lambda k: bp.train_batch(dataclasses.replace(cfg, episodes=k), seeds, None, device, progress=False),
+        (len(seeds) * b, len(seeds) * f), sum(paper.configs[v].episodes for v in ("plastic", "plastic_eta05", "plastic_642")),
+        batched_runs=len(seeds), note="3 variants, 3/1/1 probed")
     for model in ("rnn", "lstm_clamp", "lstm"):
         cfg = paper.configs[model]
         weights = params_of(pl.build_baseline(cfg))
