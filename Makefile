@@ -11,7 +11,7 @@ PY          := $(VENV)/bin/python
 NOTEBOOKS   := $(sort $(wildcard notebooks/*.ipynb))
 MIRROR_ARG  := $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR),)
 
-.PHONY: setup data figures test benchmarks clean-results
+.PHONY: setup data figures test benchmarks benchmark-gpu clean-results
 
 setup: $(VENV)/.installed
 
@@ -43,7 +43,11 @@ test: setup data
 	PLASTICITY_PROFILE=smoke $(PY) -m pytest tests build/nbval --nbval-lax --nbval-cell-timeout=900 -q
 
 benchmarks: setup
-	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in benchmarks/*.py; do [ $$b = benchmarks/gpu.py ] && continue; echo "== $$b"; $(PY) $$b || exit 1; done
+
+# the paper profile's per-update costs and predicted wall time on this machine's device (meant for a GPU)
+benchmark-gpu: setup data
+	$(PY) benchmarks/gpu.py
 
 clean-results:
 	rm -rf results

@@ -159,7 +159,7 @@ def probe(module, call: Callable[[int], object], updates: int) -> dict:
     return {"s_per_update": statistics.median(walls), "ops": out["ops"]}
 
 
-def probes(device: torch.device, updates: int, only: set[str] | None) -> list[dict]:
+def probes(device: torch.device, updates: int, only: set[str] | None, runs: int | None = None) -> list[dict]:
     rows = []
 
     def add(name, module, call, cost, plan, batched_runs=1, note=""):
@@ -173,7 +173,7 @@ def probes(device: torch.device, updates: int, only: set[str] | None) -> list[di
 
     # 1000-bit patterns: two schedules x 10 seeds x 1,000 episodes, batch 1, each schedule's seeds batched
     paper = bp.PROFILES["paper"]
-    seeds = list(range(paper.seeds))
+    seeds = list(range(paper.seeds))[:runs]
     for name, cfg in paper.configs.items():
         short = lambda k, cfg=cfg: bp.train_batch(dataclasses.replace(cfg, episodes=k), seeds, None, device,
                                                   progress=False)
@@ -182,7 +182,7 @@ def probes(device: torch.device, updates: int, only: set[str] | None) -> list[di
             (len(seeds) * b, len(seeds) * f), cfg.episodes, batched_runs=len(seeds))
     # 50-bit: plastic variants 10 seeds x 5,000 (batched); baselines 3 seeds x 1,000,000 episodes, batch 1
     paper = pl.PROFILES["paper"]
-    cfg, seeds = paper.configs["plastic"], paper.seeds_for("plastic")
+    cfg, seeds = paper.configs["plastic"], paper.seeds_for("plastic")[:runs]
     b, f = plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, 1)
     add(f"plastic_vs_lstm plastic (N=51), {len(seeds)} seeds batched", bp,
         lambda k: bp.train_batch(dataclasses.replace(cfg, episodes=k), seeds, None, device, progress=False),
@@ -218,7 +218,7 @@ def probes(device: torch.device, updates: int, only: set[str] | None) -> list[di
             note="the plastic probe also stands for the homogeneous condition" if condition == "plastic" else "")
     # Omniglot: 10 seeds x 19,532 updates of 256 episodes, trained as one batched model
     paper = om.PROFILES["paper"]
-    cfg, seeds = paper.configs["plastic"], paper.seeds_for("plastic")
+    cfg, seeds = paper.configs["plastic"], paper.seeds_for("plastic")[:runs]
     images = om.load_images()[0] if not only or "omniglot" in only else None
     add(f"omniglot {len(seeds)} seeds batched x {cfg.batch} episodes", om,
         lambda k: om.train_batch(dataclasses.replace(cfg, updates=k), seeds, None, device, images, progress=False),
@@ -232,6 +232,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--updates", type=int, default=3, help="timed updates per probe")
     parser.add_argument("--only", nargs="*", default=None, help="experiment modules to probe")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--runs", type=int, default=None,
+                        help="batch at most this many runs in the batched probes (a CPU's memory); the prediction "
+                             "then holds for that many runs, not the profile's")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args(argv)
     if args.threads:
@@ -241,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     limits = device_limits(device)
     print(f"device: {name}; torch {torch.__version__}; measured: copy {limits['bandwidth'] / 1e9:.1f} GB/s, "
           f"float32 matmul {limits['peak'] / 1e12:.2f} TFLOP/s, one tiny op {1e6 * limits['launch']:.1f} us")
-    rows = probes(device, args.updates, set(args.only) if args.only else None)
+    rows = probes(device, args.updates, set(args.only) if args.only else None, args.runs)
     header = (f"{'probe':58s} {'s/upd':>9s} {'ops':>6s} {'MB':>8s} {'GFLOP':>8s} {'floor s':>9s} "
               f"{'launch fl.':>10s} {'ratio':>7s} {'updates':>10s} {'predicted':>10s}")
     print(header)
@@ -257,6 +260,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{r['predicted_s'] / 3600:9.2f}h" + (f"  ({r['note']})" if r["note"] else ""))
     print(f"predicted wall time of the probed paper profile on this device: {total / 3600:.1f} h "
           f"(BOHP not probed: its paper profile equals cpu, measured at 6.5 min on the 2-core CPU)")
+    if args.runs:
+        print(f"batched probes cut to {args.runs} runs (--runs): their rows predict {args.runs} runs, not the profile's")
     if args.json:
         args.json.write_text(json.dumps({"device": name, "limits": limits, "rows": rows}, indent=1))
 
