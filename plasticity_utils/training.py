@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import math
@@ -26,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, is_dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -359,19 +360,49 @@ class RunStore:
         return [self.load(s, config, tag) for s in seeds]
 
     def run_many(self, seeds: list[int], config: Any, train_seed: TrainSeed, *, force: bool = False,
-                 tag: str = "", workers: int | None = None) -> list[dict]:
-        """:meth:`run` for every seed, in ``workers`` processes of one thread each (default:
-        ``$PLASTICITY_WORKERS`` or 1). The plastic layers are memory-bound, so on a 2-core CPU two
-        single-threaded runs side by side train about twice as fast as one run on two threads.
-        ``train_seed`` must then be picklable (a module-level function or a ``functools.partial``)."""
-        check_flag("force", force)
+                 tag: str = "", workers: int | None = None, executor: Any = None) -> list[dict]:
+        """:meth:`run` for every seed of one config: :meth:`run_jobs` with one job per seed."""
         seeds = check_seeds(seeds)
+        return self.run_jobs([Job(s, config, train_seed, tag) for s in seeds], force=force, workers=workers,
+                             executor=executor)
+
+    def run_jobs(self, jobs: list["Job"], *, force: bool = False, workers: int | None = None,
+                 executor: Any = None) -> list[dict]:
+        """:meth:`run` for every job (seed, config, train_seed, tag), stored records in order, on the
+        executor of :func:`plasticity_utils.executors.resolve`: locally in ``workers`` processes of one
+        thread each (default ``$PLASTICITY_WORKERS`` or 1; the plastic layers are memory-bound, so on a
+        2-core CPU two single-threaded runs side by side train about twice as fast as one run on two
+        threads), or one Dask task per job. ``train_seed`` must then be picklable (a module-level
+        function or a ``functools.partial`` of one)."""
+        from . import executors
+
+        check_flag("force", force)
+        where = executors.resolve(executor)
+        if where != "local":
+            return executors.map_on_dask(where, functools.partial(_run_job, self.root, force), jobs,
+                                         [self.stem(j.seed, j.config, j.tag) for j in jobs])
         workers = workers_from_env() if workers is None else workers
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-        if workers == 1 or len(seeds) < 2:
-            return [self.run(s, config, train_seed, force=force, tag=tag) for s in seeds]
-        with ProcessPoolExecutor(min(workers, len(seeds)), mp_context=get_context("spawn"),
+        if workers == 1 or len(jobs) < 2:
+            return [self.run(j.seed, j.config, j.train_seed, force=force, tag=j.tag) for j in jobs]
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn"),
                                  initializer=torch.set_num_threads, initargs=(1,)) as pool:
-            futures = [pool.submit(self.run, s, config, train_seed, force=force, tag=tag) for s in seeds]
-            return [f.result() for f in tqdm(futures, desc=f"{tag or 'runs'} ({workers} workers)")]
+            futures = [pool.submit(self.run, j.seed, j.config, j.train_seed, force=force, tag=j.tag) for j in jobs]
+            tags = sorted({j.tag for j in jobs})
+            return [f.result() for f in tqdm(futures, desc=f"{','.join(tags) or 'runs'} ({workers} workers)")]
+
+
+class Job(NamedTuple):
+    """One run to train or load: a seed, its config, the function that trains it, its name's tag."""
+
+    seed: int
+    config: Any
+    train_seed: TrainSeed
+    tag: str = ""
+
+
+def _run_job(root: Path, force: bool, job: Job) -> dict:
+    """A Dask task: train or load one run in the store at ``root``, single-threaded like a local worker."""
+    torch.set_num_threads(1)
+    return RunStore(root).run(job.seed, job.config, job.train_seed, force=force, tag=job.tag)

@@ -1,0 +1,90 @@
+"""Where independent runs are trained: local processes (the default) or a Dask distributed cluster.
+
+Every experiment's runs go through :meth:`plasticity_utils.training.RunStore.run_jobs`, which hands each
+(seed, config) to the executor chosen here, in this order:
+
+1. the ``executor`` argument of ``run_jobs`` / ``run_many`` (the Python API);
+2. the one set by ``with executors.using(...)`` around any experiment's ``run()``;
+3. ``$PLASTICITY_EXECUTOR`` (``local`` or ``dask``; ``make figures EXECUTOR=dask``), with
+   ``$PLASTICITY_DASK_SCHEDULER`` the scheduler's address for ``dask``.
+
+An executor is ``"local"`` (``$PLASTICITY_WORKERS`` single-threaded processes on this machine),
+``"dask"`` (a client to ``$PLASTICITY_DASK_SCHEDULER``), a scheduler address (``"tcp://host:8786"``),
+a ``distributed.Client``, or a cluster object (``LocalCluster``, ``dask_jobqueue.SLURMCluster``: anything
+with a ``scheduler_address``). With Dask, each (seed, config) is one task that runs
+:meth:`RunStore.run` on a worker: the run store must sit on a filesystem every worker sees (the
+locks are ``flock`` locks, held by one process at a time, released if it dies), one run is trained by
+exactly one worker, and a run whose worker died is retried by Dask and resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from typing import Any, Callable, Iterator, Sequence
+
+EXECUTOR = "PLASTICITY_EXECUTOR"
+SCHEDULER = "PLASTICITY_DASK_SCHEDULER"
+NAMES = ("local", "dask")
+
+_current: contextvars.ContextVar[Any] = contextvars.ContextVar("plasticity_executor", default=None)
+_clients: dict[Any, Any] = {}
+
+
+@contextlib.contextmanager
+def using(executor: Any) -> Iterator[None]:
+    """Train every run started inside the block with ``executor`` (see the module docstring)."""
+    token = _current.set(executor)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def resolve(executor: Any = None) -> Any:
+    """``"local"`` or a ``distributed.Client``, from ``executor`` or the defaults above."""
+    if executor is None:
+        executor = _current.get()
+    if executor is None:
+        executor = os.environ.get(EXECUTOR, "").strip() or "local"
+        if executor not in NAMES:
+            raise ValueError(f"${EXECUTOR}={executor!r}: choose one of {NAMES}")
+    if isinstance(executor, str):
+        if executor == "local":
+            return "local"
+        if executor == "dask":
+            address = os.environ.get(SCHEDULER, "").strip()
+            if not address:
+                raise ValueError(f"executor 'dask' needs the scheduler's address in ${SCHEDULER} "
+                                 "(e.g. tcp://127.0.0.1:8786), or pass a Client or cluster object")
+            return client(address)
+        if "://" in executor:
+            return client(executor)
+        raise ValueError(f"executor={executor!r}: choose one of {NAMES}, a scheduler address, a Client or a cluster")
+    return client(executor)
+
+
+def client(target: Any) -> Any:
+    """A (cached) ``distributed.Client`` for an address, a cluster, or the client itself."""
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - pinned in environment.yml
+        raise ImportError("the dask executor needs `distributed` (pinned in environment.yml)") from None
+    if isinstance(target, Client):
+        return target
+    if not isinstance(target, str) and not hasattr(target, "scheduler_address"):
+        raise TypeError(f"not an executor: {target!r} (a Client, a cluster or an address is expected)")
+    key = target if isinstance(target, str) else id(target)
+    cached = _clients.get(key)
+    if cached is None or cached.status in ("closed", "closing"):
+        cached = _clients[key] = Client(target, set_as_default=False)
+    return cached
+
+
+def map_on_dask(dask_client: Any, fn: Callable[[Any], Any], items: Sequence[Any], names: Sequence[str]) -> list:
+    """``[fn(item) for item in items]`` as Dask tasks (one per item, never cached as pure, each named for
+    the dashboard), gathered in order; a task's error is raised here."""
+    futures = [dask_client.submit(fn, item, pure=False, key=f"{name}-{os.urandom(4).hex()}")
+               for item, name in zip(items, names)]
+    return dask_client.gather(futures)
