@@ -1,12 +1,15 @@
 # `make figures` regenerates every result; `make test` runs the unit tests and the notebooks (smoke).
 # Variables: PROFILE=smoke|cpu|paper (figures), FORCE=1|0|true|false (retrain stored runs), WORKERS=2 (parallel runs),
-#            DATA_MIRROR=<dir> (take datasets from a local mirror instead of downloading).
+#            DATA_MIRROR=<dir> (take datasets from a local mirror instead of downloading),
+#            EXECUTOR=local|dask with DASK_SCHEDULER=tcp://host:8786 (where runs train; see executors.py).
 PYTHON      ?= python3
 VENV        ?= .venv
 PROFILE     ?= cpu
 FORCE       ?= 0
 WORKERS     ?= 2
 DATA_MIRROR ?=
+EXECUTOR    ?= local
+DASK_SCHEDULER ?=
 PY          := $(VENV)/bin/python
 NOTEBOOKS   := $(sort $(wildcard notebooks/*.ipynb))
 MIRROR_ARG  := $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR),)
@@ -35,7 +38,8 @@ data: setup
 # Each notebook runs into build/notebooks/$(PROFILE)/ and is published (cpu: over notebooks/; paper:
 # notebooks/paper/; figures/ or figures/paper/) only when it finished; smoke runs are never published.
 figures: setup data
-	$(PY) tools/notebooks.py execute --profile $(PROFILE) --force $(FORCE) --workers $(WORKERS) $(NOTEBOOKS)
+	PLASTICITY_EXECUTOR=$(EXECUTOR) PLASTICITY_DASK_SCHEDULER=$(DASK_SCHEDULER) \
+	  $(PY) tools/notebooks.py execute --profile $(PROFILE) --force $(FORCE) --workers $(WORKERS) $(NOTEBOOKS)
 
 test: setup data
 	rm -rf build/nbval

@@ -101,3 +101,19 @@ def test_resolve_and_its_errors(monkeypatch, cluster):
         executors.resolve("threads")
     with pytest.raises(TypeError):
         executors.resolve(42)
+
+
+def test_a_sweep_on_dask_equals_the_local_sweep(cluster, tmp_path, monkeypatch):
+    from plasticity_utils import sweep
+    from plasticity_utils.experiments import binary_patterns as bp
+    from plasticity_utils.experiments.contract import Profile
+    from plasticity_utils.tasks.patterns import PatternTask
+
+    base = bp.Config(task=PatternTask(n_bits=12, n_patterns=2, cycles=1, show=2, gap=1, test_show=2), episodes=3)
+    monkeypatch.setitem(bp.PROFILES, "smoke", Profile({"released": base}, 2, "test"))
+    tables = {}
+    for name, executor in (("local", "local"), ("dask", cluster)):
+        monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / name))
+        s = sweep.run_sweep("binary_patterns", "smoke", {"lr": [1e-3, 3e-3]}, [0, 1], executor=executor)
+        tables[name] = sweep.table(s)
+    assert tables["dask"].equals(tables["local"])

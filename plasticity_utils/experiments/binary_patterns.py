@@ -175,6 +175,27 @@ def train_or_load(store: RunStore, seeds: list[int], config: Config, device: tor
     return store.run_many(seeds, config, functools.partial(train_seed, config, device=device), force=force, tag=tag)
 
 
+# Sweeps (plasticity_utils.sweep): what a sweep trains, how it names runs, what it tabulates.
+METRIC = "mean sign error over the last 10 episodes"
+
+
+def trainer(config: Config, device: str | None = None) -> functools.partial:
+    """A picklable ``train_seed(seed, checkpoint)`` for one config (the device is picked where it runs)."""
+    return functools.partial(_train_seed_on, config, device=device)
+
+
+def _train_seed_on(config: Config, seed: int, checkpoint: Path | None, device: str | None = None):
+    return train_seed(config, seed, checkpoint, pick_device(device), progress=False)
+
+
+def tag(variant: str) -> str:
+    return f"{variant}-"
+
+
+def metric(record: dict) -> float:
+    return float(np.mean(record["error"][-10:]))
+
+
 def landmarks(records: list[dict], window: int = 10, threshold: float = 0.01) -> dict:
     """Numbers the notebook reports: the first episode where the across-seed mean of the trailing
     ``window``-episode error drops below ``threshold``, and the error over the last ``window``

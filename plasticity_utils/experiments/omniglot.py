@@ -357,6 +357,27 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     return Result("omniglot", profile, {"plastic": records}, str(dev), {"scores": scores, "eval_episodes": episodes})
 
 
+# Sweeps (plasticity_utils.sweep): what a sweep trains, how it names runs, what it tabulates.
+METRIC = "held-out accuracy at the end of training (the curve's last point)"
+
+
+def trainer(config: Config, device: str | None = None) -> functools.partial:
+    """A picklable ``train_seed(seed, checkpoint)`` that loads the images where it runs (a Dask worker)."""
+    return functools.partial(_train_seed_loading, config, device=device)
+
+
+def _train_seed_loading(config: Config, seed: int, checkpoint: Path | None, device: str | None = None):
+    return train_seed(config, seed, checkpoint, pick_device(device), load_images()[0], progress=False)
+
+
+def tag(variant: str) -> str:
+    return ""  # one variant: runs are named seed<k>-<digest>
+
+
+def metric(record: dict) -> float:
+    return float(record["curve"]["heldout"][-1])
+
+
 def check_split(record: dict, config: Config, n_classes: int) -> None:
     """A stored run's held-out classes must be the ones its seed held out of this dataset."""
     expected = class_split(n_classes, config.task.n_test_classes, record["seed"])[1].tolist()
