@@ -115,6 +115,13 @@ PROFILES = {
                      "1e-3 (the paper: one episode per update at 3e-5), the 10 seeds trained as one batched model",
                      {"eval_episodes": 1000, "batched": True}),
 }
+# A question the paper leaves open (issue 15): which Adam rate at 256 episodes per update, the batch of the
+# GPU plan? Swept with plasticity_utils.sweep (grid, seeds) per profile; the rest of the config is the profile's.
+LR_SWEEP = {
+    "smoke": ({"lr": [1e-3, 3e-3], "batch": [4], "updates": [4], "eval_every": [2]}, [0]),
+    "cpu": ({"lr": [3e-4, 1e-3, 3e-3], "batch": [256], "updates": [500], "eval_every": [50]}, [0, 1]),
+    "paper": ({"lr": [3e-4, 1e-3, 3e-3], "batch": [256], "updates": [19_532], "eval_every": [500]}, [0, 1, 2]),
+}
 CLASS_SETS = ("held-out", "training", "released protocol")  # what run() scores each trained model on
 
 
