@@ -23,6 +23,7 @@ import dataclasses
 import importlib
 import itertools
 import sys
+import textwrap
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -172,9 +173,12 @@ def plot(sweep: Sweep, x: str, ax=None):
         (line,) = ax.plot(xs, [np.mean(v) for _, v in chosen], marker="o", label=label)
         for xv, vals in chosen:
             ax.scatter([xv] * len(vals), vals, s=10, color=line.get_color(), alpha=0.5)
-    ax.set(xlabel=x, ylabel=sweep.metric)
-    if all(isinstance(p[x], (int, float)) and p[x] > 0 for p in sweep.points):
+    ax.set(xlabel=x, ylabel=textwrap.fill(sweep.metric, 32))
+    values = sorted({p[x] for p in sweep.points})
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in values):
         ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(values, [f"{v:g}" for v in values])
     if len(others) > 1:
         ax.legend(frameon=False, fontsize=8)
     return ax
