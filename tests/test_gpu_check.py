@@ -1,0 +1,37 @@
+"""The prepared GPU call (tools/gpu_check.py) runs end to end on the CPU with tiny settings, so a session
+lent a GPU does not spend its device minutes on a broken script."""
+
+from __future__ import annotations
+
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+
+import gpu_check  # noqa: E402
+
+
+def test_gpu_check_smoke_on_cpu(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / "results"))
+    out = tmp_path / "out"
+    assert gpu_check.main(["--smoke", "--out", str(out), "--minutes", "5", "--device", "cpu"]) == 0
+    assert "device cpu" in (out / "device.txt").read_text()
+    equality = (out / "equality.txt").read_text()
+    assert "omniglot: largest parameter difference" in equality and "patterns:" in equality
+    assert "predicted wall time" in (out / "gpu.txt").read_text() and (out / "gpu.json").exists()
+    with tarfile.open(out / "results-omniglot-smoke.tar.gz") as tar:
+        assert any(n.endswith(".json") for n in tar.getnames())
+
+
+def test_a_failing_step_is_reported_and_the_rest_runs(tmp_path):
+    def boom():
+        raise RuntimeError("no GPU here")
+
+    assert gpu_check.step("broken", tmp_path, boom) is False
+    text = (tmp_path / "broken.txt").read_text()
+    assert "no GPU here" in text and "FAILED" in text
+    with pytest.raises(SystemExit):
+        gpu_check.main(["--out", str(tmp_path), "--skip", "nothing"])
