@@ -123,7 +123,7 @@ class Count(TorchDispatchMode):
 
 
 @contextlib.contextmanager
-def spied(module, timed_updates: int):
+def spied(module):
     """Replace ``module.train`` by a wrapper that starts counting dispatched operations at the last update
     and keeps the history; yields a dict that gets ``history`` and ``ops``."""
     real, out = training.train, {}
@@ -153,7 +153,7 @@ def spied(module, timed_updates: int):
 
 def probe(module, call: Callable[[int], object], updates: int) -> dict:
     """Run ``call(total_updates)`` (which trains through ``module.train``); median time of the timed updates."""
-    with spied(module, updates) as out:
+    with spied(module) as out:
         call(updates + 2)
     walls = [h["wall"] for h in out["history"][1:-1]]
     return {"s_per_update": statistics.median(walls), "ops": out["ops"]}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -89,11 +89,8 @@ class Generators:
     def __init__(self, generators: Sequence[torch.Generator]) -> None:
         self.generators = list(generators)
 
-    def __getitem__(self, run: int) -> torch.Generator:
-        return self.generators[run]
-
-    def __len__(self) -> int:
-        return len(self.generators)
+    def __iter__(self) -> Iterator[torch.Generator]:
+        return iter(self.generators)
 
     def get_state(self) -> list[Tensor]:
         return [g.get_state() for g in self.generators]

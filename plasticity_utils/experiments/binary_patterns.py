@@ -126,7 +126,7 @@ def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, devic
     n = config.task.n_bits
 
     def step(_: int, net: Runs, gens: Generators):
-        episodes = [pattern_episode(config.task, config.batch, g) for g in gens.generators]
+        episodes = [pattern_episode(config.task, config.batch, g) for g in gens]
         inputs = stack([e[0] for e in episodes]).to(device) * config.input_scale
         target = stack([e[1] for e in episodes]).to(device)
         xs, _ = net(inputs, impl="reference")

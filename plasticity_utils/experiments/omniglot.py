@@ -409,20 +409,22 @@ def leak(record: dict) -> float:
     return float(np.mean([c not in set(record["test_classes"]) for c in scored]))
 
 
-def load_net(record: dict, params: dict[str, Tensor], device: torch.device) -> OmniglotNet:
+def load_net(record: dict, params: dict[str, Tensor], images: Tensor,
+             device: torch.device) -> tuple[OmniglotNet, OmniglotTask]:
+    """A stored run's network (evaluation mode) and task, after checking ``images`` is its dataset."""
+    if record["n_classes"] != len(images):
+        raise ValueError(f"run was trained on {record['n_classes']} classes, images hold {len(images)}")
     config = Config(**{**record["config"], "task": OmniglotTask(**record["config"]["task"])})
     net = build(config).to(device)
     net.load_state_dict(params)
-    return net.eval()
+    return net.eval(), config.task
 
 
 def score(record: dict, params: dict[str, Tensor], images: Tensor, episodes: int,
           device: torch.device) -> dict[str, list[int]]:
     """Correct (1) or wrong (0) on ``episodes`` episodes from each of :func:`class_sets`, no gradient. Each
     set has its own sampler, fixed by the seed, so scores do not depend on the order or on other sets."""
-    if record["n_classes"] != len(images):
-        raise ValueError(f"run was trained on {record['n_classes']} classes, images hold {len(images)}")
-    net, task = load_net(record, params, device), OmniglotTask(**record["config"]["task"])
+    net, task = load_net(record, params, images, device)
     return {name: evaluate(net, images, classes, task, episodes, score_generator(record["seed"], k),
                            device).tolist()
             for k, (name, classes) in enumerate(class_sets(record).items())}
@@ -431,10 +433,8 @@ def score(record: dict, params: dict[str, Tensor], images: Tensor, episodes: int
 def evaluate_stored(record: dict, params: dict[str, Tensor], images: Tensor, episodes: int, seed: int,
                     device: str | None = None) -> np.ndarray:
     """Re-evaluate a stored run on exactly its own held-out classes (``record["test_classes"]``)."""
-    if record["n_classes"] != len(images):
-        raise ValueError(f"run was trained on {record['n_classes']} classes, images hold {len(images)}")
     dev = pick_device(device)
-    net, task = load_net(record, params, dev), OmniglotTask(**record["config"]["task"])
+    net, task = load_net(record, params, images, dev)
     classes = torch.tensor(record["test_classes"])
     return evaluate(net, images, classes, task, episodes, torch.Generator().manual_seed(seed), dev)
 
