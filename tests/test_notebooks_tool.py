@@ -68,9 +68,11 @@ def test_a_finished_run_is_published_for_its_own_profile(project):
     assert "ran with paper False paper run" in outputs(project / "notebooks" / "paper" / "tiny.ipynb")
     assert (project / "figures" / "tiny.txt").read_text() == "new"
     assert (project / "figures" / "paper" / "tiny.txt").read_text() == "paper run"
-    # re-publishing replaces the verdict cell instead of adding a second one
+    # re-publishing replaces the verdict cell instead of adding a second one, and keeps its id
+    first_id = cells[1]["id"]
     assert run(project, "cpu") == 0
-    assert sum(nbtool.VERDICT_TAG in c.metadata.get("tags", []) for c in nbformat.read(nb, 4).cells) == 1
+    verdicts = [c for c in nbformat.read(nb, 4).cells if nbtool.VERDICT_TAG in c.metadata.get("tags", [])]
+    assert len(verdicts) == 1 and verdicts[0]["id"] == first_id
 
 
 def test_a_failed_run_leaves_everything_as_it_was(project, capsys):

@@ -94,9 +94,13 @@ def stamp_verdict(path: Path, summary: Path, profile: str) -> None:
     for key in ("input_path", "output_path"):
         if record.get(key):
             record[key] = show(Path(record[key]))
-    nb.cells = [c for c in nb.cells if VERDICT_TAG not in c.metadata.get("tags", [])]
+    old = [c for c in nb.cells if VERDICT_TAG in c.metadata.get("tags", [])]
+    nb.cells = [c for c in nb.cells if c not in old]
     if summary.is_file():
-        nb.cells.insert(1, verdict_cell(json.loads(summary.read_text()), profile))
+        cell = verdict_cell(json.loads(summary.read_text()), profile)
+        if old and "id" in old[0]:
+            cell["id"] = old[0]["id"]  # the same cell, new text: a re-published notebook diffs only where it changed
+        nb.cells.insert(1, cell)
     nbformat.write(nb, path)
 
 
