@@ -18,6 +18,10 @@ Adding an experiment: copy ``binary_patterns.py`` (the smallest complete example
 (record, parameters) for :class:`~plasticity_utils.training.RunStore`, ``PROFILES``, ``run``, the
 ``Reported`` constants, one verdict function per claim, ``claims`` and ``figures``; then copy
 ``notebooks/01_binary_patterns.ipynb`` and change the module it imports and the name it records under.
+Two optional parts, also shown there: ``train_batch(config, seeds, checkpoint, device)`` trains several
+seeds as one batched model for a GPU (:func:`plasticity_utils.batched.train_runs`; test it equal to
+``train_seed`` in float64 as ``tests/test_batched.py`` does), and ``trainer`` / ``metric`` / ``METRIC`` /
+``tag`` make the experiment sweepable (:mod:`plasticity_utils.sweep`).
 """
 
 from __future__ import annotations
