@@ -200,3 +200,13 @@ def test_the_slow_schedule_variant_is_the_1000_bit_presentation():
 def test_the_unclamped_lstm_is_not_judged_against_a_claim_the_paper_does_not_make():
     runs = {"plastic": hand_made(np.full(5000, 0.005)), "lstm": hand_made(np.full(4800, 0.3), batch=32, seeds=1)}
     assert pvl.LABELS["lstm"] not in verdicts(runs)
+
+
+def test_paper_profile_plan_for_one_gpu():
+    paper = pvl.PROFILES["paper"]
+    for name in ("rnn", "lstm_clamp", "lstm"):
+        cfg = paper.configs[name]
+        assert (cfg.episodes, cfg.batch, paper.seeds[name]) == (1_000_000, 32, 3)
+        assert cfg.lr == pytest.approx(pvl.BASELINES[name].lr * 32 ** 0.5)  # the cpu profile's rule
+        assert pvl.PAPER_BATCH1[name] == (1_000_000, 1, 3)  # the papers' own schedule, kept for reference
+    assert paper.options["batched"] and all(paper.configs[v].episodes == 5000 for v in pvl.PLASTICS)
