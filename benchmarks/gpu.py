@@ -203,8 +203,11 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
     add(f"natural_images per_connection (N={n}, T={cfg.task.steps})", ni,
         lambda k: ni.train_seed(dataclasses.replace(cfg, episodes=k), 0, None, device, pools, progress=False),
         plastic_cost(n, cfg.task.steps, cfg.batch), len(paper.configs) * paper.seeds * cfg.episodes)
-    # maze: 3 conditions x 15 runs x 6,700 updates of 30 episodes
+    # maze: 3 conditions x 15 runs x 6,700 updates of 30 episodes, runs_per_batch runs batched at a time
     paper = mz.PROFILES["paper"]
+    group = paper.options["runs_per_batch"]
+    seeds = list(range(group))[:runs]
+    batches = -(-paper.seeds // group)
     for condition in ("plastic", "nonplastic"):
         cfg = paper.configs[condition]
         weights = params_of(mz.build(cfg))
@@ -212,9 +215,10 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
         if condition == "plastic":
             pb, pf = plastic_cost(cfg.hidden, cfg.task.steps, cfg.batch)
             bytes_, flops = bytes_ + pb, flops + pf
-        add(f"maze {condition} (hidden {cfg.hidden}, T={cfg.task.steps}, batch {cfg.batch})", mz,
-            lambda k, cfg=cfg: mz.train_seed(dataclasses.replace(cfg, updates=k), 0, None, device, progress=False),
-            (bytes_, flops), (2 if condition == "plastic" else 1) * paper.seeds * cfg.updates,
+        add(f"maze {condition} (hidden {cfg.hidden}, T={cfg.task.steps}, batch {cfg.batch}), {len(seeds)} runs batched",
+            mz, lambda k, cfg=cfg: mz.train_batch(dataclasses.replace(cfg, updates=k), seeds, None, device, progress=False),
+            (len(seeds) * bytes_, len(seeds) * flops), (2 if condition == "plastic" else 1) * batches * cfg.updates,
+            batched_runs=len(seeds),
             note="the plastic probe also stands for the homogeneous condition" if condition == "plastic" else "")
     # Omniglot: 10 seeds x 19,532 updates of 256 episodes, trained as one batched model
     paper = om.PROFILES["paper"]

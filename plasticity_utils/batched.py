@@ -64,13 +64,24 @@ class Runs(nn.Module):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Per run: ``module(*args_r, **kwargs)``; the keyword arguments are shared by every run."""
-        base = self._base[0]
+        return self.call("forward", *args, **kwargs)
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Per run: ``module.<method>(*args_r, **kwargs)`` (e.g. an agent's ``step``), outputs stacked."""
+        adapter = _Method(self._base[0], method)
+        none_at: list[int] = []  # vmap returns tensors only: a None in an output tuple travels as a 0-d zero
 
         def one(params, buffers, *a):
-            return functional_call(base, (params, buffers), a, kwargs)
+            state = {f"module.{k}": v for k, v in {**params, **buffers}.items()}
+            out = functional_call(adapter, state, a, kwargs)
+            if isinstance(out, tuple):
+                none_at[:] = [i for i, o in enumerate(out) if o is None]
+                out = tuple(torch.zeros(()) if o is None else o for o in out)
+            return out
 
         params, buffers = self._state()
-        return vmap(one, randomness="error")(params, buffers, *args)
+        out = vmap(one, randomness="error")(params, buffers, *args)
+        return tuple(None if i in none_at else o for i, o in enumerate(out)) if none_at else out
 
     def state_dict_of(self, run: int) -> dict[str, Tensor]:
         """Run ``run``'s parameters and buffers (on the CPU), keyed as in the single module's ``state_dict``."""
@@ -78,8 +89,20 @@ class Runs(nn.Module):
         return {n: t[run].detach().cpu().clone() for n, t in {**params, **buffers}.items()}
 
     def parameter(self, name: str) -> Tensor:
-        """The stacked parameter ``name`` (e.g. ``"out.eta"``), shape (runs, ...)."""
-        return self.stacked[self.names.index(name)]
+        """The stacked parameter or buffer ``name`` (e.g. ``"out.eta"``), shape (runs, ...)."""
+        params, buffers = self._state()
+        return {**params, **buffers}[name]
+
+
+class _Method(nn.Module):
+    """Calls one method of ``module`` as its forward (so ``functional_call`` can reach any method)."""
+
+    def __init__(self, module: nn.Module, method: str) -> None:
+        super().__init__()
+        self.module, self.method = module, method
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.module, self.method)(*args, **kwargs)
 
 
 class Generators:
@@ -115,12 +138,15 @@ BatchStep = Callable[[int, Runs, Generators], tuple[Tensor, dict[str, list[float
 def train_runs(seeds: Sequence[int], build: Callable[[], nn.Module], make_optimizer: Callable[[Runs], Any],
                step: BatchStep, updates: int, *, device: torch.device, checkpoint: Path | None = None,
                make_scheduler: Callable[[Any], Any] | None = None, desc: str = "runs",
-               progress: bool = True) -> tuple[Runs, list[list[dict]], float]:
+               progress: bool = True, start: Callable[[Runs, Generators], None] | None = None,
+               ) -> tuple[Runs, list[list[dict]], tuple[float, float]]:
     """Train one run per seed, all as one batched model: each run's parameters are initialised and its
     sampler seeded exactly as a separate run of that seed (``seed_everything(seed)`` then ``build()``);
-    every update minimises the sum of the runs' losses. Returns the trained :class:`Runs`, each run's
+    every update minimises the sum of the runs' losses. ``start(net, generators)`` runs once before
+    training (and before a checkpoint is restored), where a separate run would build what draws from its
+    generator at construction (an environment). Returns the trained :class:`Runs`, each run's
     history (its own metrics and ``loss`` per update, as :func:`~plasticity_utils.training.train` gives a
-    separate run) and the batch's wall seconds. Checkpoints and time limits as in ``train``."""
+    separate run) and the batch's (wall, CPU) seconds. Checkpoints and time limits as in ``train``."""
     from .config import seed_everything
     from .training import elapsed, train
 
@@ -132,6 +158,8 @@ def train_runs(seeds: Sequence[int], build: Callable[[], nn.Module], make_optimi
     gens = Generators(generators)
     optimizer = make_optimizer(net)
     scheduler = make_scheduler(optimizer) if make_scheduler is not None else None
+    if start is not None:
+        start(net, gens)
 
     def episode(i: int):
         losses, per_run = step(i, net, gens)
@@ -145,4 +173,4 @@ def train_runs(seeds: Sequence[int], build: Callable[[], nn.Module], make_optimi
                     scheduler=scheduler, desc=desc, progress=progress)
     per_run = [[{k.split("/", 1)[1]: v for k, v in h.items() if k.startswith(f"r{r}/")} for h in history]
                for r in range(len(seeds))]
-    return net, per_run, elapsed(history)[0]
+    return net, per_run, elapsed(history)

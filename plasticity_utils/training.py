@@ -333,11 +333,14 @@ class RunStore:
             return self.save(seed, config, record, params, tag)
 
     def run_batch(self, seeds: list[int], config: Any, train_batch: Callable[[list[int], Path], list],
-                  *, force: bool = False, tag: str = "") -> list[dict]:
+                  *, force: bool = False, tag: str = "", group: int | None = None) -> list[dict]:
         """Like :meth:`run_many`, but the seeds not yet stored are trained together, by one call
         ``train_batch(seeds, checkpoint)`` returning one (record, parameters) per seed (a batch of runs,
-        :mod:`plasticity_utils.batched`). Each run is then stored as if trained alone; the batch's
-        checkpoint is named by its seeds and config, so an interrupted batch resumes only as the same batch."""
+        :mod:`plasticity_utils.batched`), or ``group`` seeds per call when memory allows no more. Each run is
+        then stored as if trained alone; a batch's checkpoint is named by its seeds and config, so an
+        interrupted batch resumes only as the same batch."""
+        if group is not None and (isinstance(group, bool) or not isinstance(group, int) or group < 1):
+            raise ValueError(f"group must be an integer >= 1 or None, got {group!r}")
         check_flag("force", force)
         seeds = check_seeds(seeds)
         todo = list(seeds) if force else [s for s in seeds if self.load(s, config, tag) is None]
@@ -347,14 +350,15 @@ class RunStore:
                     locks.enter_context(file_lock(self.lock_path(s, config, tag), f"{self.stem(s, config, tag)} in {self.root}"))
                 if not force:  # another process may have stored some while this one waited
                     todo = [s for s in todo if self.load(s, config, tag) is None]
-                if todo:
-                    checkpoint = self.root / f"{tag}batch-seeds{'-'.join(map(str, todo))}-{config_digest(config)}.ckpt"
+                size = group or max(1, len(todo))
+                for batch in (todo[i:i + size] for i in range(0, len(todo), size)):
+                    checkpoint = self.root / f"{tag}batch-seeds{'-'.join(map(str, batch))}-{config_digest(config)}.ckpt"
                     if force:
                         checkpoint.unlink(missing_ok=True)
-                    results = train_batch(todo, checkpoint)
-                    if len(results) != len(todo):
-                        raise ValueError(f"train_batch returned {len(results)} runs for {len(todo)} seeds")
-                    for s, (record, params) in zip(todo, results):
+                    results = train_batch(batch, checkpoint)
+                    if len(results) != len(batch):
+                        raise ValueError(f"train_batch returned {len(results)} runs for {len(batch)} seeds")
+                    for s, (record, params) in zip(batch, results):
                         self.save(s, config, record, params, tag)
                     checkpoint.unlink(missing_ok=True)
         return [self.load(s, config, tag) for s in seeds]

@@ -165,3 +165,52 @@ def test_run_batched_or_not_stores_the_same_runs(float64, monkeypatch, tmp_path)
             assert "batched" in b and "batched" not in a
             assert a["error"] == b["error"] and a["seed"] == b["seed"]
             np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-9)
+
+
+@pytest.mark.parametrize("condition", ["plastic", "nonplastic", "homogeneous"])
+def test_batched_maze_runs_equal_separate_runs(float64, condition):
+    from plasticity_utils.experiments import maze as mz
+    from plasticity_utils.tasks.maze import MazeTask
+
+    config = mz.Config(task=MazeTask(size=5, steps=12), condition=condition, hidden=6, batch=3, updates=3)
+    seeds = [0, 4]
+    batched = mz.train_batch(config, seeds, None, torch.device("cpu"), progress=False)
+    for s, (record, params) in zip(seeds, batched):
+        alone, alone_params = mz.train_seed(config, s, None, torch.device("cpu"), progress=False)
+        assert params.keys() == alone_params.keys()
+        for k in params:
+            torch.testing.assert_close(params[k], alone_params[k], rtol=1e-9, atol=1e-11, msg=k)
+        assert record["reward"] == pytest.approx(alone["reward"], rel=1e-12) and record["hits"] == alone["hits"]
+        for key in ("loss", "eta", "value_loss", "penalty"):
+            np.testing.assert_allclose(record[key], alone[key], rtol=1e-9, err_msg=key)
+    assert not torch.equal(batched[0][1]["policy.weight"], batched[1][1]["policy.weight"])
+
+
+def test_maze_runs_draw_like_separate_mazes():
+    from plasticity_utils.tasks.maze import MazeBatch, MazeRuns, MazeTask
+
+    task = MazeTask(size=5, steps=30)
+    together = MazeRuns(task, 4, [torch.Generator().manual_seed(s) for s in (1, 2)])
+    apart = [MazeBatch(task, 4, torch.Generator().manual_seed(s)) for s in (1, 2)]
+    moves = torch.Generator().manual_seed(0)
+    for _ in range(30):
+        actions = torch.randint(4, (8,), generator=moves)
+        obs, reward = together.step(actions)
+        for r, env in enumerate(apart):
+            o, rw = env.step(actions[4 * r:4 * r + 4])
+            assert torch.equal(o, obs[4 * r:4 * r + 4]) and torch.equal(rw, reward[4 * r:4 * r + 4])
+    assert torch.equal(together.reward_pos, torch.cat([e.reward_pos for e in apart]))
+
+
+def test_run_store_trains_in_groups(float64, images, tmp_path):
+    store = training.RunStore(tmp_path)
+    calls: list[list[int]] = []
+
+    def train_batch(seeds, checkpoint):
+        calls.append(list(seeds))
+        return om.train_batch(CONFIG, seeds, checkpoint, torch.device("cpu"), images, progress=False)
+
+    records = store.run_batch([0, 1, 2], CONFIG, train_batch, group=2)
+    assert calls == [[0, 1], [2]] and [r["seed"] for r in records] == [0, 1, 2]
+    with pytest.raises(ValueError, match="group"):
+        store.run_batch([0], CONFIG, train_batch, group=0)

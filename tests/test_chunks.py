@@ -70,7 +70,7 @@ def test_bad_arguments_and_foreign_archives(tiny_omniglot):
     with pytest.raises(ValueError, match="minutes"):
         chunks.train_chunk("omniglot", "smoke", 0)
     with pytest.raises(ValueError, match="no batched"):
-        chunks.train_chunk("maze", "smoke", 1, batched=True)
+        chunks.train_chunk("natural_images", "smoke", 1, batched=True)
     with pytest.raises(FileNotFoundError):
         chunks.pack("maze", "smoke", tmp / "x.tar.gz")
     evil = tmp / "evil.tar.gz"

@@ -136,7 +136,7 @@ def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, devic
                else [config.eta] * len(seeds))
         return losses, {"error": sign_error(out, target).mean(-1).tolist(), "eta": eta}
 
-    net, histories, seconds = train_runs(
+    net, histories, (seconds, _) = train_runs(
         seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
         config.episodes, device=device, checkpoint=checkpoint, desc=f"seeds {seeds[0]}-{seeds[-1]} batched",
         progress=progress)

@@ -36,10 +36,11 @@ import torch.nn.functional as F
 from scipy import stats
 from torch import Tensor, nn
 
-from ..config import check_seeds, figures_dir, pick_device, results_dir, seed_everything
+from ..batched import Generators, Runs, train_runs
+from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir, seed_everything
 from ..plastic import RULES, PlasticRecurrent, hebb_update_
 from ..plotting import band, save, smooth
-from ..tasks.maze import N_ACTIONS, MazeBatch, MazeTask, maze_grid
+from ..tasks.maze import N_ACTIONS, MazeBatch, MazeRuns, MazeTask, maze_grid
 from ..training import RunStore, elapsed, train
 from ..validation import check
 from .contract import Claim, Profile, Reported, Result, select_profile, verdict
@@ -76,9 +77,12 @@ class Config:
         return self.updates * self.batch
 
 
-def _profile(updates: int, runs: int, note: str) -> Profile:
+def _profile(updates: int, runs: int, note: str, batched: bool = False) -> Profile:
+    # runs_per_batch: batched, the replay keeps every step's 200 x 200 trace per episode for autograd,
+    # ~7 GB per run at batch 30 x 250 steps (measured on the CPU, float32), so 5 runs (~35 GB) share a batch
     return Profile({c: Config(updates=updates, condition=c) for c in CONDITIONS}, runs, note,
-                   {"eval_episodes": 100, "chance_episodes": 300, "last": 0.2})
+                   {"eval_episodes": 100, "chance_episodes": 300, "last": 0.2, "batched": batched,
+                    "runs_per_batch": 5})
 
 
 # Scale is the only thing a profile changes: updates (of `batch` episodes) per run and runs per condition.
@@ -87,7 +91,8 @@ def _profile(updates: int, runs: int, note: str) -> Profile:
 PROFILES = {
     "smoke": _profile(2, 2, "pipeline check only"),
     "cpu": _profile(120, 4, "4 runs x 120 updates of 30 episodes = 3,600 episodes per run and condition"),
-    "paper": _profile(6700, 15, "15 runs x 6,700 updates of 30 episodes = 201,000 episodes per run and condition"),
+    "paper": _profile(6700, 15, "15 runs x 6,700 updates of 30 episodes = 201,000 episodes per run and condition; "
+                                "the runs of a condition trained 5 at a time as one batched model", batched=True),
 }
 
 # What others report (see :mod:`.contract`).
@@ -127,24 +132,26 @@ class Agent(nn.Module):
         """h(0) = 0 and Hebb(0) = 0 (no trace for the non-plastic network)."""
         return self.rnn.initial_state(batch)
 
-    def step(self, obs: Tensor, h: Tensor, hebb: Tensor | None) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+    def step(self, obs: Tensor, h: Tensor, hebb: Tensor | None,
+             inplace: bool = True) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
         """One closed-loop step: (policy logits, value, h(t), Hebb(t+1)) from obs(t), h(t-1), Hebb(t).
 
-        Without autograd (``torch.no_grad``) the trace is updated in place, which is several times
-        faster for 30 x 200 x 200 traces; ``hebb`` is then overwritten.
+        Without autograd (``torch.no_grad``) and with ``inplace`` the trace is updated in place, which is
+        several times faster for 30 x 200 x 200 traces; ``hebb`` is then overwritten. (A batch of runs
+        under ``vmap`` passes ``inplace=False``: the in-place kernel takes eta as a Python number.)
         """
         conn = self.rnn.connection
         h_new = torch.tanh(self.i2h(obs.to(self.i2h.weight.dtype)) + conn(h, hebb))
         if hebb is not None:
-            if torch.is_grad_enabled():
+            if torch.is_grad_enabled() or not inplace:
                 hebb = conn.update(hebb, h, h_new)
             else:
                 hebb_update_(hebb, h, h_new, conn.eta.item(), conn.rule)
         return self.policy(h_new), self.value(h_new).squeeze(-1), h_new, hebb
 
-    def replay(self, obs: Tensor) -> tuple[Tensor, Tensor]:
+    def replay(self, obs: Tensor, impl: str = "fused") -> tuple[Tensor, Tensor]:
         """Policy logits (B, T, 4) and values (B, T) for a recorded episode of observations (B, T, n_obs)."""
-        xs, _ = self.rnn(self.i2h(obs.to(self.i2h.weight.dtype)), impl="fused")
+        xs, _ = self.rnn(self.i2h(obs.to(self.i2h.weight.dtype)), impl=impl)
         return self.policy(xs), self.value(xs).squeeze(-1)
 
 
@@ -275,38 +282,118 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
     return record, {k: v.cpu() for k, v in agent.state_dict().items()}
 
 
+def rollout_runs(net: Runs, env: MazeRuns, generators: Generators) -> Episode:
+    """:func:`rollout` for a batch of runs: every run plays its ``env.per_run`` mazes with its own agent
+    and draws its actions from its own generator, as its separate rollout would (no graph is built)."""
+    runs, b = len(env.generators), env.per_run
+    obs = env.reset()
+    config_hidden = net.parameter("rnn.connection.w").shape[-1]
+    h = obs.new_zeros(runs, b, config_hidden, dtype=net.parameter("rnn.connection.w").dtype)
+    plastic = "rnn.connection.alpha" in net.names
+    hebb = h.new_zeros(runs, b, config_hidden, config_hidden) if plastic else None
+    all_obs, actions, rewards, positions = [], [], [], [env.pos]
+    with torch.no_grad():
+        while not env.done:
+            o = obs.view(runs, b, -1)
+            if plastic:
+                logits, _, h, hebb = net.call("step", o, h, hebb, inplace=False)
+            else:
+                logits, _, h, _ = net.call("step", o, h, hebb=None, inplace=False)
+            logits = logits.reshape(runs * b, -1)
+            u = torch.cat([torch.rand(b, 1, generator=g, dtype=logits.dtype) for g in generators]).to(logits.device)
+            action = (torch.softmax(logits, -1).cumsum(-1) < u).sum(-1).clamp(max=logits.shape[-1] - 1)
+            all_obs.append(obs)
+            obs, reward = env.step(action)
+            actions.append(action)
+            rewards.append(reward)
+            positions.append(env.pos)
+    return Episode(torch.stack(all_obs, 1), torch.stack(actions, 1), torch.stack(rewards, 1),
+                   torch.stack(positions, 1), env.reward_pos.clone())
+
+
+def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device,
+                progress: bool = True) -> list[tuple[dict, dict]]:
+    """Train the agents of ``seeds`` together as one batched model (:func:`~plasticity_utils.batched.train_runs`):
+    one :class:`~plasticity_utils.tasks.maze.MazeRuns` holds every run's mazes, each run draws from its own
+    generator, the replay runs the reference layer under ``vmap``; each run equals its separate
+    :func:`train_seed` (``tests/test_batched.py``). Returns one (record, parameters) per seed."""
+    runs, b, env = len(seeds), config.batch, {}
+
+    def start(net: Runs, gens: Generators) -> None:  # a separate run builds its MazeBatch here
+        env["mazes"] = MazeRuns(config.task, b, list(gens), device)
+
+    def step(_: int, net: Runs, gens: Generators):
+        ep = rollout_runs(net, env["mazes"], gens)
+        t = ep.obs.shape[1]
+        logits, values = net.call("replay", ep.obs.view(runs, b, t, -1), impl="reference")
+        actions, rewards = ep.actions.view(runs, b, t), ep.rewards.view(runs, b, t)
+        losses, parts = [], []
+        for r in range(runs):
+            loss, part = a2c_loss(logits[r], values[r], actions[r], rewards[r], config)
+            losses.append(loss)
+            parts.append(part)
+        hits = (rewards >= config.task.reward - config.task.wall_penalty).sum(2).float().mean(1)
+        metrics = {"reward": rewards.sum(2).mean(1).tolist(), "hits": hits.tolist(),
+                   "eta": net.parameter("rnn.connection.eta").detach().cpu().tolist(),
+                   **{k: [p[k] for p in parts] for k in parts[0]}}
+        return torch.stack(losses), metrics
+
+    net, histories, (seconds, cpu_seconds) = train_runs(
+        seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr, eps=config.adam_eps),
+        step, config.updates, device=device, checkpoint=checkpoint, start=start,
+        desc=f"{config.condition} seeds {seeds[0]}-{seeds[-1]} batched", progress=progress)
+    out = []
+    for r, history in enumerate(histories):
+        record = {k: [h[k] for h in history] for k in ("reward", "hits", "loss", "eta", "value_loss", "penalty")}
+        record.update(seconds=seconds / runs, cpu_seconds=cpu_seconds / runs, batch=config.batch,
+                      n_params=sum(p[r].numel() for p in net.parameters()),
+                      batched={"seeds": list(seeds), "seconds": seconds, "device": str(device)})
+        out.append((record, net.state_dict_of(r)))
+    return out
+
+
 def store(profile: str) -> RunStore:
     return RunStore(results_dir("maze", profile))
 
 
 def train_conditions(profile: str, seeds: list[int] | None = None, force: bool = False,
                      device: str | None = None, conditions: tuple[str, ...] = tuple(CONDITIONS),
-                     progress: bool = True) -> dict[str, list[dict]]:
+                     progress: bool = True, batched: bool | None = None) -> dict[str, list[dict]]:
     """Train (or load) every seed of every condition; returns {condition: [record per seed]}.
 
     One stored run per seed and condition, under ``results/maze/<profile>/<condition>-seed<k>-<hash>.*``.
+    ``batched``: a condition's missing runs train as one batched model (:func:`train_batch`; default: the
+    profile's option, on for ``paper``), else one by one.
     """
     p = select_profile(PROFILES, profile)
     seeds = list(range(p.seeds)) if seeds is None else check_seeds(seeds)
+    batched = p.options["batched"] if batched is None else check_flag("batched", batched)
     dev = pick_device(device)
     out = {}
     for condition in conditions:
-        fn = functools.partial(train_seed, p.configs[condition], device=dev, progress=progress)
-        out[condition] = store(profile).run_many(seeds, p.configs[condition], fn, force=force, tag=f"{condition}-")
+        config, tag = p.configs[condition], f"{condition}-"
+        if batched:
+            fn = functools.partial(train_batch, config, device=dev, progress=progress)
+            out[condition] = store(profile).run_batch(seeds, config, fn, force=force, tag=tag,
+                                                      group=p.options.get("runs_per_batch"))
+        else:
+            fn = functools.partial(train_seed, config, device=dev, progress=progress)
+            out[condition] = store(profile).run_many(seeds, config, fn, force=force, tag=tag)
     return out
 
 
 EVAL_SEED, CHANCE_SEED = 12345, 54321
 
 
-def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None) -> Result:
+def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
+        batched: bool | None = None) -> Result:
     """Train (or load) every run of the three conditions, then evaluate (see the contract).
 
     ``result.extra``: ``tests`` (rank-sum tests over the last part of training for the three pairs),
     ``evals`` (the first run of each condition playing ``eval_episodes`` fresh episodes, and a uniformly
     random policy on the same seed), ``chance`` (``chance_episodes`` of the random policy), ``last``."""
     p = select_profile(PROFILES, profile)
-    runs = train_conditions(profile, seeds, force, device)
+    runs = train_conditions(profile, seeds, force, device, batched=batched)
     last, task = p.options["last"], p.configs["plastic"].task
     tests = {pair: rank_sum(runs[pair[0]], runs[pair[1]], last)
              for pair in [("plastic", "nonplastic"), ("homogeneous", "nonplastic"), ("plastic", "homogeneous")]}
@@ -533,6 +620,6 @@ def plot_episode(ax, ep: Episode, index: int, task: MazeTask, title: str = "") -
 
 
 __all__ = ["Config", "CONDITIONS", "PROFILES", "LABELS", "profile_config", "Agent", "build", "Episode", "sample_actions",
-           "rollout", "discounted_returns", "a2c_loss", "train_seed", "train_conditions", "run", "claims", "figures",
+           "rollout", "discounted_returns", "a2c_loss", "train_seed", "train_batch", "train_conditions", "run", "claims", "figures",
            "comparison_verdict", "returns_verdict", "speed", "budget", "finds", "load_agent", "evaluate",
            "random_episodes", "hits_test", "reward_curves", "final_rewards", "rank_sum", "plot_episode"]

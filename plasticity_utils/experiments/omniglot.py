@@ -306,7 +306,7 @@ def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, devic
         metrics["eta"] = net.parameter("out.eta").detach().cpu().tolist()
         return losses, metrics
 
-    net, histories, seconds = train_runs(
+    net, histories, (seconds, _) = train_runs(
         seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
         config.updates, device=device, checkpoint=checkpoint, desc=f"seeds {seeds[0]}-{seeds[-1]} batched",
         make_scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(

@@ -92,8 +92,9 @@ class MazeBatch:
         self.reset()
 
     # -- random squares ------------------------------------------------------------------------
-    def _free_index_except(self, excluded: Tensor) -> Tensor:
-        """A uniformly drawn index into ``free`` different from ``excluded`` (batch,), per maze."""
+    def _free_index_except(self, excluded: Tensor, needed: Tensor | None = None) -> Tensor:
+        """A uniformly drawn index into ``free`` different from ``excluded`` (batch,), per maze.
+        ``needed`` (batch,) marks the mazes whose draw is used (all when None); one draw per maze here."""
         k = torch.randint(len(self.free) - 1, (self.batch,), generator=self.generator).to(self.device)
         return k + (k >= excluded).long()
 
@@ -166,8 +167,29 @@ class MazeBatch:
         found = (self.pos == self.reward_pos).all(1)
         if bool(found.any()):
             reward = reward + found * self.task.reward
-            elsewhere = self.free[self._free_index_except(self.reward_index)]
+            elsewhere = self.free[self._free_index_except(self.reward_index, found)]
             self.pos = torch.where(found.unsqueeze(1), elsewhere, self.pos)
         self.last_reward, self.last_action = reward, actions
         self.t += 1
         return self.observe(), reward
+
+
+class MazeRuns(MazeBatch):
+    """The mazes of several independent training runs advanced together: ``len(generators)`` runs of
+    ``batch`` mazes each (run r owns rows ``r * batch`` to ``(r + 1) * batch``). Each run draws its random
+    squares from its own generator exactly as a :class:`MazeBatch` of ``batch`` mazes would (a run whose
+    mazes need no new square this step draws nothing), so run r's episodes equal those of a separate run."""
+
+    def __init__(self, task: MazeTask, batch: int, generators: list[torch.Generator],
+                 device: torch.device | str = "cpu") -> None:
+        self.generators, self.per_run = list(generators), batch
+        super().__init__(task, batch * len(self.generators), self.generators[0], device)
+
+    def _free_index_except(self, excluded: Tensor, needed: Tensor | None = None) -> Tensor:
+        b, k = self.per_run, torch.zeros(self.batch, dtype=torch.long)
+        wanted = [True] * len(self.generators) if needed is None else needed.view(-1, b).any(1).tolist()
+        for r, (g, want) in enumerate(zip(self.generators, wanted)):
+            if want:
+                k[r * b:(r + 1) * b] = torch.randint(len(self.free) - 1, (b,), generator=g)
+        k = k.to(self.device)
+        return k + (k >= excluded).long()
