@@ -125,6 +125,18 @@ class Generators:
             g.set_state(s)
 
 
+def finish_runs(net: Runs, seeds: Sequence[int], records: Sequence[dict], seconds: float,
+                device: torch.device) -> list[tuple[dict, dict[str, Tensor]]]:
+    """Each run's (record, parameters) for the run store: ``records[r]`` (the experiment's own fields)
+    plus the run's share of the batch's wall time, its trainable-parameter count and how it was batched."""
+    out = []
+    for r, record in enumerate(records):
+        record = {**record, "seconds": seconds / len(seeds), "n_params": sum(p[r].numel() for p in net.parameters()),
+                  "batched": {"seeds": list(seeds), "seconds": seconds, "device": str(device)}}
+        out.append((record, net.state_dict_of(r)))
+    return out
+
+
 def stack(tensors: Sequence[Tensor]) -> Tensor:
     """Stack per-run tensors along a new first (run) axis."""
     return torch.stack(list(tensors), 0)

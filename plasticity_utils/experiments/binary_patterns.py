@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..batched import Generators, Runs, stack, train_runs
+from ..batched import Generators, Runs, finish_runs, stack, train_runs
 from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir, seed_everything
 from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..plotting import band, save, smooth
@@ -140,13 +140,8 @@ def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, devic
         seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
         config.episodes, device=device, checkpoint=checkpoint, desc=f"seeds {seeds[0]}-{seeds[-1]} batched",
         progress=progress)
-    out = []
-    for r, history in enumerate(histories):
-        record = {key: [h[key] for h in history] for key in ("error", "loss", "eta")}
-        record.update(seconds=seconds / len(seeds), n_params=sum(p[r].numel() for p in net.parameters()),
-                      batched={"seeds": list(seeds), "seconds": seconds, "device": str(device)})
-        out.append((record, net.state_dict_of(r)))
-    return out
+    records = [{key: [h[key] for h in history] for key in ("error", "loss", "eta")} for history in histories]
+    return finish_runs(net, seeds, records, seconds, device)
 
 
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,

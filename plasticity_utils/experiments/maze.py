@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from scipy import stats
 from torch import Tensor, nn
 
-from ..batched import Generators, Runs, train_runs
+from ..batched import Generators, Runs, finish_runs, train_runs
 from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir, seed_everything
 from ..plastic import RULES, PlasticRecurrent, hebb_update_
 from ..plotting import band, save, smooth
@@ -188,9 +188,13 @@ class Episode:
 def sample_actions(logits: Tensor, generator: torch.Generator) -> Tensor:
     """One action per row from softmax(logits), by inverting the CDF with a uniform draw from
     ``generator`` (drawn on the CPU, so the same on every device)."""
-    u = torch.rand(logits.shape[0], 1, generator=generator, dtype=logits.dtype).to(logits.device)
+    return actions_from_uniform(logits, torch.rand(logits.shape[0], 1, generator=generator, dtype=logits.dtype))
+
+
+def actions_from_uniform(logits: Tensor, u: Tensor) -> Tensor:
+    """The action whose softmax(logits) CDF interval holds ``u`` (rows, 1), per row."""
     cdf = torch.softmax(logits, -1).cumsum(-1)
-    return (cdf < u).sum(-1).clamp(max=logits.shape[-1] - 1)
+    return (cdf < u.to(logits.device)).sum(-1).clamp(max=logits.shape[-1] - 1)
 
 
 def rollout(agent: Agent, env: MazeBatch, generator: torch.Generator, keep_graph: bool = False) -> Episode:
@@ -287,10 +291,10 @@ def rollout_runs(net: Runs, env: MazeRuns, generators: Generators) -> Episode:
     and draws its actions from its own generator, as its separate rollout would (no graph is built)."""
     runs, b = len(env.generators), env.per_run
     obs = env.reset()
-    config_hidden = net.parameter("rnn.connection.w").shape[-1]
-    h = obs.new_zeros(runs, b, config_hidden, dtype=net.parameter("rnn.connection.w").dtype)
+    w = net.parameter("rnn.connection.w")  # (runs, hidden, hidden)
+    h = w.new_zeros(runs, b, w.shape[-1]).detach()
     plastic = "rnn.connection.alpha" in net.names
-    hebb = h.new_zeros(runs, b, config_hidden, config_hidden) if plastic else None
+    hebb = h.new_zeros(runs, b, w.shape[-1], w.shape[-1]) if plastic else None
     all_obs, actions, rewards, positions = [], [], [], [env.pos]
     with torch.no_grad():
         while not env.done:
@@ -300,8 +304,8 @@ def rollout_runs(net: Runs, env: MazeRuns, generators: Generators) -> Episode:
             else:
                 logits, _, h, _ = net.call("step", o, h, hebb=None, inplace=False)
             logits = logits.reshape(runs * b, -1)
-            u = torch.cat([torch.rand(b, 1, generator=g, dtype=logits.dtype) for g in generators]).to(logits.device)
-            action = (torch.softmax(logits, -1).cumsum(-1) < u).sum(-1).clamp(max=logits.shape[-1] - 1)
+            u = torch.cat([torch.rand(b, 1, generator=g, dtype=logits.dtype) for g in generators])
+            action = actions_from_uniform(logits, u)  # each run's rows from its own generator, as sample_actions
             all_obs.append(obs)
             obs, reward = env.step(action)
             actions.append(action)
@@ -332,8 +336,8 @@ def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, devic
             loss, part = a2c_loss(logits[r], values[r], actions[r], rewards[r], config)
             losses.append(loss)
             parts.append(part)
-        hits = (rewards >= config.task.reward - config.task.wall_penalty).sum(2).float().mean(1)
-        metrics = {"reward": rewards.sum(2).mean(1).tolist(), "hits": hits.tolist(),
+        metrics = {"reward": ep.total_reward().view(runs, b).mean(1).tolist(),
+                   "hits": ep.hits(config.task).view(runs, b).float().mean(1).tolist(),
                    "eta": net.parameter("rnn.connection.eta").detach().cpu().tolist(),
                    **{k: [p[k] for p in parts] for k in parts[0]}}
         return torch.stack(losses), metrics
@@ -342,14 +346,9 @@ def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, devic
         seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr, eps=config.adam_eps),
         step, config.updates, device=device, checkpoint=checkpoint, start=start,
         desc=f"{config.condition} seeds {seeds[0]}-{seeds[-1]} batched", progress=progress)
-    out = []
-    for r, history in enumerate(histories):
-        record = {k: [h[k] for h in history] for k in ("reward", "hits", "loss", "eta", "value_loss", "penalty")}
-        record.update(seconds=seconds / runs, cpu_seconds=cpu_seconds / runs, batch=config.batch,
-                      n_params=sum(p[r].numel() for p in net.parameters()),
-                      batched={"seeds": list(seeds), "seconds": seconds, "device": str(device)})
-        out.append((record, net.state_dict_of(r)))
-    return out
+    records = [{**{k: [h[k] for h in history] for k in ("reward", "hits", "loss", "eta", "value_loss", "penalty")},
+                "cpu_seconds": cpu_seconds / runs, "batch": config.batch} for history in histories]
+    return finish_runs(net, seeds, records, seconds, device)
 
 
 def store(profile: str) -> RunStore:

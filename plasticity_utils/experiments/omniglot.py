@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import report
-from ..batched import Generators, Runs, stack, train_runs
+from ..batched import Generators, Runs, finish_runs, stack, train_runs
 from ..config import check_flag, check_seeds, data_dir, figures_dir, pick_device, results_dir, seed_everything
 from ..plastic import PlasticConnection
 from ..plotting import band, save
@@ -314,14 +314,9 @@ def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, devic
         progress=progress)
     finals, evals = heldout(net, config.updates, config.curve_episodes), heldout(net, -1, config.eval_episodes)
     eta = net.parameter("out.eta").detach().cpu()
-    out = []
-    for r, s in enumerate(seeds):
-        record = _record(config, histories[r], len(images), *splits[r], finals[r], evals[r], float(eta[r]),
-                         seconds / len(seeds))
-        record["batched"] = {"seeds": list(seeds), "seconds": seconds, "device": str(device)}
-        record["n_params"] = sum(p[r].numel() for p in net.parameters())
-        out.append((record, net.state_dict_of(r)))
-    return out
+    records = [_record(config, histories[r], len(images), *splits[r], finals[r], evals[r], float(eta[r]),
+                       seconds / len(seeds)) for r in range(len(seeds))]
+    return finish_runs(net, seeds, records, seconds, device)
 
 
 def _block_means(values: list[float], block: int) -> list[float]:
