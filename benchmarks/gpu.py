@@ -180,7 +180,8 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
         b, f = plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, cfg.batch)
         add(f"binary_patterns {name} (N=1001, T={cfg.task.steps}), {len(seeds)} seeds batched", bp, short,
             (len(seeds) * b, len(seeds) * f), cfg.episodes, batched_runs=len(seeds))
-    # 50-bit: plastic variants 10 seeds x 5,000 (batched); baselines 3 seeds x 1,000,000 episodes, batch 1
+    # 50-bit: plastic variants 10 seeds x 5,000 (batched); baselines 3 seeds x 1,000,000 episodes in updates
+    # of 32, each baseline's seeds batched
     paper = pl.PROFILES["paper"]
     cfg, seeds = paper.configs["plastic"], paper.seeds_for("plastic")[:runs]
     b, f = plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, 1)
@@ -189,12 +190,12 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
         (len(seeds) * b, len(seeds) * f), sum(paper.configs[v].episodes for v in ("plastic", "plastic_eta05", "plastic_642")),
         batched_runs=len(seeds), note="3 variants, 3/1/1 probed")
     for model in ("rnn", "lstm_clamp", "lstm"):
-        cfg = paper.configs[model]
-        weights = params_of(pl.build_baseline(cfg))
-        add(f"plastic_vs_lstm {model}", pl,
-            lambda k, cfg=cfg: pl.train_baseline_seed(dataclasses.replace(cfg, episodes=k * cfg.batch), 0, None,
-                                                      device, progress=False),
-            dense_cost(weights, cfg.task.steps, cfg.batch), paper.seeds[model] * cfg.episodes // cfg.batch)
+        cfg, seeds = paper.configs[model], paper.seeds_for(model)[:runs]
+        b, f = dense_cost(params_of(pl.build_baseline(cfg)), cfg.task.steps, cfg.batch)
+        add(f"plastic_vs_lstm {model}, {len(seeds)} seeds batched x {cfg.batch} episodes", pl,
+            lambda k, cfg=cfg, seeds=seeds: pl.train_baseline_batch(dataclasses.replace(cfg, episodes=k * cfg.batch),
+                                                                    seeds, None, device, progress=False),
+            (len(seeds) * b, len(seeds) * f), cfg.episodes // cfg.batch, batched_runs=len(seeds))
     # natural images: per-connection and shared alpha, 1 seed x 100,000 episodes each
     paper = ni.PROFILES["paper"]
     pools = ni.image_pools(data_dir()) if not only or "natural_images" in only else None

@@ -12,6 +12,8 @@ Both baselines read their answer from the pattern units at the last step, like t
 * :class:`LSTMBaseline`: ``torch.nn.LSTM(n_inputs, hidden)``; the output is the first ``n_inputs``
   hidden units. With ``clamp=True`` those units copy the sign of their input whenever it is non-zero
   (the authors' "clamping", which makes the LSTM's input units behave like the RNNs' input neurons).
+  ``impl="reference"`` computes the same LSTM step by step in plain tensor operations, which
+  ``torch.func.vmap`` can batch over independent runs (``nn.LSTM`` has no batching rule).
 
 The clamp pins, for each clamped unit k < n_inputs (PyTorch's gate order is i, f, g, o):
 
@@ -168,12 +170,41 @@ class LSTMBaseline(nn.Module):
             mask, value = getattr(self, f"pin_mask_{name}"), getattr(self, f"pin_value_{name}")
             p.copy_(torch.where(mask, value, p))
 
-    def forward(self, inputs: Tensor) -> Tensor:
-        """``inputs``: (B, T, n_inputs). Returns the hidden states h(1..T), (B, T, hidden)."""
+    def forward(self, inputs: Tensor, impl: Literal["native", "reference"] = "native") -> Tensor:
+        """``inputs``: (B, T, n_inputs). Returns the hidden states h(1..T), (B, T, hidden), from zero
+        initial hidden and cell states. ``impl="native"`` runs ``nn.LSTM`` (cuDNN on a GPU);
+        ``"reference"`` runs :meth:`reference`."""
         if inputs.dim() != 3 or inputs.shape[2] != self.n_inputs:
             raise ValueError(f"inputs must be (batch, time, {self.n_inputs}), got {tuple(inputs.shape)}")
-        out, _ = self.lstm(inputs)  # zero initial hidden and cell states
-        return out
+        if impl == "native":
+            return self.lstm(inputs)[0]
+        if impl != "reference":
+            raise ValueError(f"impl={impl!r} is not one of ('native', 'reference')")
+        return self.reference(inputs)
+
+    def reference(self, inputs: Tensor) -> Tensor:
+        """PyTorch's LSTM equations, one step at a time (gate order i, f, g, o)::
+
+            (i, f, g, o) = x(t) W_ih^T + b_ih + h(t-1) W_hh^T + b_hh
+            c(t) = sigmoid(f) c(t-1) + sigmoid(i) tanh(g);   h(t) = sigmoid(o) tanh(c(t))
+
+        With the clamp, the pinned entries are read through ``torch.where(mask, value, p)``: the same
+        values as the pinned parameter, and no gradient reaches them (no hook needed, so it holds under
+        ``vmap``, where the hooks on this module's own parameters do not see the batched copies)."""
+        lstm = self.lstm
+        w_ih, b_ih, b_hh = lstm.weight_ih_l0, lstm.bias_ih_l0, lstm.bias_hh_l0
+        if self.clamp:
+            w_ih, b_ih, b_hh = (torch.where(getattr(self, f"pin_mask_{name}"), getattr(self, f"pin_value_{name}"), p)
+                                for name, p in (("weight_ih_l0", w_ih), ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)))
+        drive = inputs @ w_ih.t() + (b_ih + b_hh)  # (B, T, 4 hidden): the input part of every step at once
+        h = c = inputs.new_zeros(inputs.shape[0], self.hidden)
+        hs = []
+        for t in range(inputs.shape[1]):
+            i, f, g, o = (drive[:, t] + h @ lstm.weight_hh_l0.t()).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            hs.append(h)
+        return torch.stack(hs, 1)
 
     def extra_repr(self) -> str:
         return f"clamp={self.clamp}"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -128,16 +128,17 @@ class Generators:
 def finish_runs(net: Runs, seeds: Sequence[int], records: Sequence[dict], seconds: float,
                 device: torch.device) -> list[tuple[dict, dict[str, Tensor]]]:
     """Each run's (record, parameters) for the run store: ``records[r]`` (the experiment's own fields)
-    plus the run's share of the batch's wall time, its trainable-parameter count and how it was batched."""
+    plus the run's share of the batch's wall time, its trainable-parameter count (unless the record
+    gives its own) and how it was batched."""
     out = []
     for r, record in enumerate(records):
-        record = {**record, "seconds": seconds / len(seeds), "n_params": sum(p[r].numel() for p in net.parameters()),
+        record = {"n_params": sum(p[r].numel() for p in net.parameters()), **record, "seconds": seconds / len(seeds),
                   "batched": {"seeds": list(seeds), "seconds": seconds, "device": str(device)}}
         out.append((record, net.state_dict_of(r)))
     return out
 
 
-def stack(tensors: Sequence[Tensor]) -> Tensor:
+def stack(tensors: Iterable[Tensor]) -> Tensor:
     """Stack per-run tensors along a new first (run) axis."""
     return torch.stack(list(tensors), 0)
 

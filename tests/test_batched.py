@@ -214,3 +214,48 @@ def test_run_store_trains_in_groups(float64, images, tmp_path):
     assert calls == [[0, 1], [2]] and [r["seed"] for r in records] == [0, 1, 2]
     with pytest.raises(ValueError, match="group"):
         store.run_batch([0], CONFIG, train_batch, group=0)
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm_clamp", "lstm"])
+def test_batched_baseline_runs_equal_separate_runs(float64, name):
+    """The 50-bit baselines (notebook 02): batched through their reference implementations, separate
+    through the RNN's hand-written backward and nn.LSTM with its gradient hooks."""
+    import dataclasses
+
+    from plasticity_utils.experiments import plastic_vs_lstm as pvl
+
+    config = dataclasses.replace(pvl.BASELINES[name], extra=60, episodes=12, batch=4, lr=1e-2)
+    seeds = [0, 3]
+    batched = pvl.train_baseline_batch(config, seeds, None, torch.device("cpu"), progress=False)
+    for s, (record, params) in zip(seeds, batched):
+        alone, alone_params = pvl.train_baseline_seed(config, s, None, torch.device("cpu"), progress=False)
+        assert params.keys() == alone_params.keys() and record["n_params"] == alone["n_params"]
+        for k in params:
+            torch.testing.assert_close(params[k], alone_params[k], rtol=1e-9, atol=1e-11, msg=k)
+        assert record["error"] == alone["error"]
+        np.testing.assert_allclose(record["loss"], alone["loss"], rtol=1e-9)
+    first = "w" if name == "rnn" else "lstm.weight_hh_l0"
+    assert not torch.equal(batched[0][1][first], batched[1][1][first])
+    if name == "lstm_clamp":  # the pinned entries did not move in either run
+        for _, params in batched:
+            mask, value = params["pin_mask_bias_ih_l0"], params["pin_value_bias_ih_l0"]
+            assert torch.equal(params["lstm.bias_ih_l0"][mask], value[mask])
+
+
+def test_notebook_02_batched_or_not_stores_the_same_baseline_runs(float64, monkeypatch, tmp_path):
+    import dataclasses
+
+    from plasticity_utils.experiments import plastic_vs_lstm as pvl
+    from plasticity_utils.experiments.contract import Profile
+
+    configs = {name: dataclasses.replace(pvl.BASELINES[name], extra=55, episodes=6, batch=2) for name in ("rnn", "lstm_clamp")}
+    monkeypatch.setitem(pvl.PROFILES, "smoke", Profile(configs, 2, "test", {"window": 2, "batched": False}))
+    results = {}
+    for batched in (False, True):
+        monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / str(batched)))
+        results[batched] = pvl.run("smoke", models=tuple(configs), batched=batched)
+    for name in configs:
+        for a, b in zip(results[False].runs[name], results[True].runs[name]):
+            assert b["batched"]["seeds"] == [0, 1] and "batched" not in a
+            assert a["error"] == b["error"] and a["seed"] == b["seed"] and a["n_params"] == b["n_params"]
+            np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-9)

@@ -34,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from ..baselines import LSTMBaseline, RecurrentBaseline, n_trainable
+from ..batched import Generators, Runs, finish_runs, stack, train_runs
 from ..config import check_seeds, figures_dir, pick_device, results_dir, seed_everything
 from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
@@ -174,19 +175,30 @@ def make_optimizer(config: BaselineConfig, model: nn.Module) -> torch.optim.Adam
         return torch.optim.Adam(model.parameters(), lr=config.lr)
 
 
+def baseline_episode(config: BaselineConfig, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """``config.batch`` episodes drawn from ``generator``: the scaled inputs (batch, steps, k) and the
+    targets (batch, n_bits). The LSTM gets no bias-neuron column (it has its own biases)."""
+    inputs, target = pattern_episode(config.task, config.batch, generator)
+    if config.model == "lstm":
+        inputs = inputs[..., :config.task.n_bits]
+    return inputs * config.input_scale, target
+
+
+def readout_loss(config: BaselineConfig, hidden: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """The pattern units at the last step, ``hidden[..., -1, :n_bits]``, against ``target``: the mean
+    over episodes of the summed squared error, and the sign error of each episode."""
+    out = hidden[..., -1, :config.task.n_bits]
+    return ((out - target) ** 2).sum(-1).mean(-1), sign_error(out, target)
+
+
 def baseline_step(config: BaselineConfig, model: nn.Module, generator: torch.Generator,
                   device: torch.device) -> Callable[[], tuple[Tensor, dict[str, float]]]:
     """A function that samples ``config.batch`` episodes and returns (mean loss, {"error": ...})."""
-    n = config.task.n_bits
 
     def step() -> tuple[Tensor, dict[str, float]]:
-        inputs, target = pattern_episode(config.task, config.batch, generator)
-        if config.model == "lstm":
-            inputs = inputs[..., :n]  # drop the RNNs' bias-neuron column: the LSTM has its own biases
-        inputs, target = inputs.to(device) * config.input_scale, target.to(device)
-        out = model(inputs)[:, -1, :n]
-        loss = ((out - target) ** 2).sum(-1).mean()
-        return loss, {"error": sign_error(out, target).mean().item()}
+        inputs, target = baseline_episode(config, generator)
+        loss, error = readout_loss(config, model(inputs.to(device)), target.to(device))
+        return loss, {"error": error.mean().item()}
 
     return step
 
@@ -198,9 +210,8 @@ def train_baseline_seed(config: BaselineConfig, seed: int, checkpoint: Path | No
     model = build_baseline(config).to(device)
     optimizer = make_optimizer(config, model)
     step = baseline_step(config, model, generator, device)
-    name = config.model + ("+clamp" if config.clamp else "")
     history = train(model, optimizer, lambda _: step(), config.episodes // config.batch, generator=generator,
-                    checkpoint=checkpoint, desc=f"{name} seed {seed}", progress=progress)
+                    checkpoint=checkpoint, desc=f"{_name(config)} seed {seed}", progress=progress)
     record = {
         "error": [h["error"] for h in history],
         "loss": [h["loss"] for h in history],
@@ -210,11 +221,40 @@ def train_baseline_seed(config: BaselineConfig, seed: int, checkpoint: Path | No
     return record, {k: v.cpu() for k, v in model.state_dict().items()}
 
 
+def train_baseline_batch(config: BaselineConfig, seeds: list[int], checkpoint: Path | None, device: torch.device,
+                         progress: bool = True) -> list[tuple[dict, dict]]:
+    """Train the baselines of ``seeds`` as one batched model (:func:`~plasticity_utils.batched.train_runs`);
+    each run equals its separate :func:`train_baseline_seed` (``tests/test_batched.py``). Under ``vmap`` the
+    networks run their reference implementations (the RNN's autograd loop instead of its hand-written
+    backward, the LSTM's plain-operation steps instead of ``nn.LSTM``); the clamp holds there by
+    construction (:meth:`~plasticity_utils.baselines.LSTMBaseline.reference`)."""
+
+    def step(_: int, net: Runs, gens: Generators):
+        episodes = [baseline_episode(config, g) for g in gens]
+        inputs, target = (stack(e[k] for e in episodes).to(device) for k in (0, 1))
+        losses, error = readout_loss(config, net(inputs, impl="reference"), target)
+        return losses, {"error": error.mean(-1).tolist()}
+
+    net, histories, (seconds, _) = train_runs(
+        seeds, lambda: build_baseline(config), lambda net: make_optimizer(config, net), step,
+        config.episodes // config.batch, device=device, checkpoint=checkpoint,
+        desc=f"{_name(config)} seeds {seeds[0]}-{seeds[-1]} batched", progress=progress)
+    n_params = n_trainable(build_baseline(config))
+    records = [{"error": [h["error"] for h in history], "loss": [h["loss"] for h in history], "n_params": n_params}
+               for history in histories]
+    return finish_runs(net, seeds, records, seconds, device)
+
+
+def _name(config: BaselineConfig) -> str:
+    return config.model + ("+clamp" if config.clamp else "")
+
+
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
         models: tuple[str, ...] = MODELS, batched: bool | None = None) -> Result:
     """Train (or load) every seed of every model of ``profile`` (see the contract). ``seeds`` replaces
     the profile's seeds for every model. ``batched``: the plastic variants' missing seeds train as one
-    batched model (:func:`.binary_patterns.train_batch`; default: the profile's option, on for ``paper``)."""
+    batched model (:func:`.binary_patterns.train_batch`), and so do each baseline's
+    (:func:`train_baseline_batch`; default: the profile's option, on for ``paper``)."""
     unknown = set(models) - set(MODELS)
     if unknown:
         raise ValueError(f"unknown models {sorted(unknown)}; choose from {MODELS}")
@@ -228,6 +268,9 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
         chosen = default_seeds if seeds is None else check_seeds(seeds)
         if name in PLASTICS:
             runs[name] = bp.train_or_load(store, chosen, config, dev, force=force, tag=f"{name}-", batched=batched)
+        elif batched:
+            fn = functools.partial(train_baseline_batch, config, device=dev)
+            runs[name] = store.run_batch(chosen, config, fn, force=force, tag=f"{name}-")
         else:
             fn = functools.partial(train_baseline_seed, config, device=dev)
             runs[name] = store.run_many(chosen, config, fn, force=force, tag=f"{name}-")
@@ -362,6 +405,6 @@ def figures(result: Result) -> dict[str, Path]:
 
 
 __all__ = ["TASK", "SLOW_TASK", "MODELS", "LABELS", "BaselineConfig", "PLASTIC", "PLASTICS", "BASELINES", "PROFILES",
-           "PAPER", "RELEASED", "sqrt_scaled_lr", "profile_config", "build_baseline", "make_optimizer", "baseline_step",
-           "train_baseline_seed", "run", "claims", "figures", "table", "baseline_verdict", "curves", "error_at",
+           "PAPER", "RELEASED", "sqrt_scaled_lr", "profile_config", "build_baseline", "make_optimizer", "baseline_episode",
+           "readout_loss", "baseline_step", "train_baseline_seed", "train_baseline_batch", "run", "claims", "figures", "table", "baseline_verdict", "curves", "error_at",
            "landmarks"]
