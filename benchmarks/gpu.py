@@ -9,11 +9,15 @@ the next ``updates`` are timed (median wall time of one update: sample, forward,
 step), the last is run under a dispatch counter. Printed per probe:
 
   s/upd      the measured median seconds per update
-  ops        aten operations dispatched in one update (forward, backward, optimiser): about the kernel
+  ops        aten operations dispatched in one update (forward, backward, optimiser)
+  kernels    those of them that compute (not views, reshapes or reads of one value): about the kernel
              launches on a GPU, where each costs ``launch`` seconds at least
+  syncs      values read back on the host in one update (``.item()``, ``bool(t)``): on a GPU each waits
+             for every queued kernel, so the launch latency of what precedes it is not hidden. Copies to
+             the host (``.cpu()``, ``.tolist()``) also wait but are invisible on a CPU probe.
   MB, GFLOP  what one update must move through memory and compute at least (the cost models below)
   floor      max(MB / bandwidth, GFLOP / peak), both measured on this device (a large copy, a large matmul)
-  launch fl. ops x the measured time of one tiny operation: the floor of a launch-bound update
+  launch fl. kernels x the measured time of one tiny operation: the floor of a launch-bound update
   ratio      s/upd over max(floor, launch floor)
   predicted  the paper profile's plan (runs x updates; runs trained as one batched model count once)
              times s/upd
@@ -112,20 +116,28 @@ def conv_cost(config: om.Config, runs: int) -> tuple[float, float]:
 
 
 # ------------------------------------------------------------------------------ probes
+NO_KERNEL = {"_unsafe_view", "_reshape_alias", "lift_fresh", "_local_scalar_dense"}
+
+
 class Count(TorchDispatchMode):
+    """Counts the aten operations dispatched, those that launch a kernel, and host reads of one value."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.ops = 0
+        self.ops = self.kernels = self.syncs = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
         self.ops += 1
+        self.kernels += not (func.is_view or name in NO_KERNEL)
+        self.syncs += name == "_local_scalar_dense"
         return func(*args, **(kwargs or {}))
 
 
 @contextlib.contextmanager
 def spied(module):
     """Replace ``module.train`` by a wrapper that starts counting dispatched operations at the last update
-    and keeps the history; yields a dict that gets ``history`` and ``ops``."""
+    and keeps the history; yields a dict that gets ``history`` and the counter."""
     real, out = training.train, {}
 
     def train(model, optimizer, episode, episodes, **kwargs):
@@ -141,7 +153,7 @@ def spied(module):
         finally:
             if counter.ops:
                 counter.__exit__(None, None, None)
-        out["ops"] = counter.ops
+        out["count"] = counter
         return out["history"]
 
     module.train = training.train = train  # batched runs reach train() through plasticity_utils.training
@@ -156,7 +168,8 @@ def probe(module, call: Callable[[int], object], updates: int) -> dict:
     with spied(module) as out:
         call(updates + 2)
     walls = [h["wall"] for h in out["history"][1:-1]]
-    return {"s_per_update": statistics.median(walls), "ops": out["ops"]}
+    count = out["count"]
+    return {"s_per_update": statistics.median(walls), "ops": count.ops, "kernels": count.kernels, "syncs": count.syncs}
 
 
 def probes(device: torch.device, updates: int, only: set[str] | None, runs: int | None = None) -> list[dict]:
@@ -250,17 +263,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"device: {name}; torch {torch.__version__}; measured: copy {limits['bandwidth'] / 1e9:.1f} GB/s, "
           f"float32 matmul {limits['peak'] / 1e12:.2f} TFLOP/s, one tiny op {1e6 * limits['launch']:.1f} us")
     rows = probes(device, args.updates, set(args.only) if args.only else None, args.runs)
-    header = (f"{'probe':58s} {'s/upd':>9s} {'ops':>6s} {'MB':>8s} {'GFLOP':>8s} {'floor s':>9s} "
+    header = (f"{'probe':58s} {'s/upd':>9s} {'ops':>6s} {'kernels':>7s} {'syncs':>5s} {'MB':>8s} {'GFLOP':>8s} {'floor s':>9s} "
               f"{'launch fl.':>10s} {'ratio':>7s} {'updates':>10s} {'predicted':>10s}")
     print(header)
     total = 0.0
     for r in rows:
         floor = max(r["bytes"] / limits["bandwidth"], r["flops"] / limits["peak"])
-        launch = r["ops"] * limits["launch"]
+        launch = r["kernels"] * limits["launch"]
         r.update(floor=floor, launch_floor=launch, ratio=r["s_per_update"] / max(floor, launch),
                  predicted_s=r["plan_updates"] * r["s_per_update"])
         total += r["predicted_s"]
-        print(f"{r['probe']:58s} {r['s_per_update']:9.4f} {r['ops']:6d} {r['bytes'] / 1e6:8.1f} "
+        print(f"{r['probe']:58s} {r['s_per_update']:9.4f} {r['ops']:6d} {r['kernels']:7d} {r['syncs']:5d} {r['bytes'] / 1e6:8.1f} "
               f"{r['flops'] / 1e9:8.2f} {floor:9.5f} {launch:10.5f} {r['ratio']:7.1f} {r['plan_updates']:10,d} "
               f"{r['predicted_s'] / 3600:9.2f}h" + (f"  ({r['note']})" if r["note"] else ""))
     print(f"predicted wall time of the probed paper profile on this device: {total / 3600:.1f} h "

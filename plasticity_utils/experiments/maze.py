@@ -132,13 +132,14 @@ class Agent(nn.Module):
         """h(0) = 0 and Hebb(0) = 0 (no trace for the non-plastic network)."""
         return self.rnn.initial_state(batch)
 
-    def step(self, obs: Tensor, h: Tensor, hebb: Tensor | None,
-             inplace: bool = True) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+    def step(self, obs: Tensor, h: Tensor, hebb: Tensor | None, inplace: bool = True,
+             eta: float | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
         """One closed-loop step: (policy logits, value, h(t), Hebb(t+1)) from obs(t), h(t-1), Hebb(t).
 
         Without autograd (``torch.no_grad``) and with ``inplace`` the trace is updated in place, which is
-        several times faster for 30 x 200 x 200 traces; ``hebb`` is then overwritten. (A batch of runs
-        under ``vmap`` passes ``inplace=False``: the in-place kernel takes eta as a Python number.)
+        several times faster for 30 x 200 x 200 traces; ``hebb`` is then overwritten. The in-place kernel
+        takes eta as a Python number: pass ``eta`` (read once per episode) to spare reading it from the
+        device at every step. (A batch of runs under ``vmap`` passes ``inplace=False``.)
         """
         conn = self.rnn.connection
         h_new = torch.tanh(self.i2h(obs.to(self.i2h.weight.dtype)) + conn(h, hebb))
@@ -146,7 +147,7 @@ class Agent(nn.Module):
             if torch.is_grad_enabled() or not inplace:
                 hebb = conn.update(hebb, h, h_new)
             else:
-                hebb_update_(hebb, h, h_new, conn.eta.item(), conn.rule)
+                hebb_update_(hebb, h, h_new, conn.eta.item() if eta is None else eta, conn.rule)
         return self.policy(h_new), self.value(h_new).squeeze(-1), h_new, hebb
 
     def replay(self, obs: Tensor, impl: str = "fused") -> tuple[Tensor, Tensor]:
@@ -208,13 +209,14 @@ def rollout(agent: Agent, env: MazeBatch, generator: torch.Generator, keep_graph
     h, hebb = agent.initial_state(env.batch)
     h = h.to(env.device)
     hebb = hebb.to(env.device) if hebb is not None else None
+    eta = agent.rnn.connection.eta.item() if hebb is not None else None  # constant during the episode
     all_obs, actions, rewards, positions, logits_t, values_t = [], [], [], [env.pos], [], []
     with torch.set_grad_enabled(keep_graph and torch.is_grad_enabled()):
         while not env.done:
-            logits, value, h, hebb = agent.step(obs, h, hebb)
+            logits, value, h, hebb = agent.step(obs, h, hebb, eta=eta)
             action = sample_actions(logits.detach(), generator)
             all_obs.append(obs)
-            obs, reward = env.step(action)
+            obs, reward = env.step(action, check=False)  # the sampler's actions are in range
             actions.append(action)
             rewards.append(reward)
             positions.append(env.pos)
@@ -307,7 +309,7 @@ def rollout_runs(net: Runs, env: MazeRuns, generators: Generators) -> Episode:
             u = torch.cat([torch.rand(b, 1, generator=g, dtype=logits.dtype) for g in generators])
             action = actions_from_uniform(logits, u)  # each run's rows from its own generator, as sample_actions
             all_obs.append(obs)
-            obs, reward = env.step(action)
+            obs, reward = env.step(action, check=False)  # the sampler's actions are in range
             actions.append(action)
             rewards.append(reward)
             positions.append(env.pos)

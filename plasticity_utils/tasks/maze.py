@@ -87,6 +87,7 @@ class MazeBatch:
         centre = torch.tensor(task.centre, device=self.device)
         self._centre_index = int((self.free == centre).all(1).nonzero())
         self._moves = torch.tensor(MOVES, device=self.device)
+        self._actions = torch.arange(N_ACTIONS, device=self.device)
         offsets = torch.arange(-1, 2, device=self.device)
         self._window = torch.cartesian_prod(offsets, offsets)  # (9, 2), row by row
         self.reset()
@@ -140,8 +141,8 @@ class MazeBatch:
         neighbourhood = self.grid[cells[..., 0], cells[..., 1]].float()
         extra = torch.tensor([self.t / self.task.steps, 1.0], device=self.device).expand(self.batch, 2)
         parts = [neighbourhood, self.last_reward.unsqueeze(1), extra]
-        if self.task.previous_action:
-            parts.append(torch.nn.functional.one_hot(self.last_action + 1, N_ACTIONS + 1)[:, 1:].float())
+        if self.task.previous_action:  # one-hot by comparison: one_hot() checks its range on the host
+            parts.append((self.last_action.unsqueeze(1) == self._actions).float())
         return torch.cat(parts, 1)
 
     def check_actions(self, actions: Tensor) -> None:
@@ -154,11 +155,17 @@ class MazeBatch:
         if bool(((actions < 0) | (actions >= N_ACTIONS)).any()):
             raise ValueError(f"actions must lie in 0..{N_ACTIONS - 1}, got {actions.unique().tolist()}")
 
-    def step(self, actions: Tensor) -> tuple[Tensor, Tensor]:
-        """Move every agent by its action; return (next observation, reward (batch,))."""
+    def step(self, actions: Tensor, check: bool = True) -> tuple[Tensor, Tensor]:
+        """Move every agent by its action; return (next observation, reward (batch,)).
+
+        ``check=False`` skips the validation of ``actions`` (for callers whose actions are valid by
+        construction, such as a policy's sampler: the range check reads a device value on the host,
+        which on a GPU waits for every queued kernel). One such wait per step remains: whether any
+        agent found the reward, since only then are new squares drawn."""
         if self.done:
             raise ValueError(f"the episode is over after {self.task.steps} steps; call reset()")
-        self.check_actions(actions)
+        if check:
+            self.check_actions(actions)
         actions = actions.to(self.device).long()
         target = self.pos + self._moves[actions]
         blocked = self.grid[target[:, 0], target[:, 1]]
