@@ -175,13 +175,15 @@ def probe(module, call: Callable[[int], object], updates: int) -> dict:
 def probes(device: torch.device, updates: int, only: set[str] | None, runs: int | None = None) -> list[dict]:
     rows = []
 
-    def add(name, module, call, cost, plan, batched_runs=1, note=""):
+    def add(name, module, call, cost, plan, batched_runs=1, full_runs=None, note=""):
+        """``cost`` (bytes, flops) of the probed update; ``plan`` updates of the profile's batched model,
+        whose ``full_runs`` runs (when --runs cuts the probe to ``batched_runs``) scale the bytes and flops."""
         if only and name.split()[0] not in only:
             return
         t0 = time.perf_counter()
         m = probe(module, call, updates)
         rows.append({"probe": name, **m, "bytes": cost[0], "flops": cost[1], "plan_updates": plan,
-                     "batched_runs": batched_runs, "note": note, "probe_seconds": time.perf_counter() - t0})
+                     "batched_runs": batched_runs, "full_runs": full_runs or batched_runs, "note": note, "probe_seconds": time.perf_counter() - t0})
         print(f"  probed {name} in {rows[-1]['probe_seconds']:.0f} s", file=sys.stderr, flush=True)
 
     # 1000-bit patterns: two schedules x 10 seeds x 1,000 episodes, batch 1, each schedule's seeds batched
@@ -192,7 +194,7 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
                                                   progress=False)
         b, f = plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, cfg.batch)
         add(f"binary_patterns {name} (N=1001, T={cfg.task.steps}), {len(seeds)} seeds batched", bp, short,
-            (len(seeds) * b, len(seeds) * f), cfg.episodes, batched_runs=len(seeds))
+            (len(seeds) * b, len(seeds) * f), cfg.episodes, batched_runs=len(seeds), full_runs=paper.seeds)
     # 50-bit: plastic variants 10 seeds x 5,000 (batched); baselines 3 seeds x 1,000,000 episodes in updates
     # of 32, each baseline's seeds batched
     paper = pl.PROFILES["paper"]
@@ -201,14 +203,15 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
     add(f"plastic_vs_lstm plastic (N=51), {len(seeds)} seeds batched", bp,
         lambda k: bp.train_batch(dataclasses.replace(cfg, episodes=k), seeds, None, device, progress=False),
         (len(seeds) * b, len(seeds) * f), sum(paper.configs[v].episodes for v in ("plastic", "plastic_eta05", "plastic_642")),
-        batched_runs=len(seeds), note="3 variants, 3/1/1 probed")
+        batched_runs=len(seeds), full_runs=len(paper.seeds_for("plastic")), note="3 variants, 3/1/1 probed")
     for model in ("rnn", "lstm_clamp", "lstm"):
         cfg, seeds = paper.configs[model], paper.seeds_for(model)[:runs]
         b, f = dense_cost(params_of(pl.build_baseline(cfg)), cfg.task.steps, cfg.batch)
         add(f"plastic_vs_lstm {model}, {len(seeds)} seeds batched x {cfg.batch} episodes", pl,
             lambda k, cfg=cfg, seeds=seeds: pl.train_baseline_batch(dataclasses.replace(cfg, episodes=k * cfg.batch),
                                                                     seeds, None, device, progress=False),
-            (len(seeds) * b, len(seeds) * f), cfg.episodes // cfg.batch, batched_runs=len(seeds))
+            (len(seeds) * b, len(seeds) * f), cfg.episodes // cfg.batch, batched_runs=len(seeds),
+            full_runs=len(paper.seeds_for(model)))
     # natural images: per-connection and shared alpha, 1 seed x 100,000 episodes each
     paper = ni.PROFILES["paper"]
     pools = ni.image_pools(data_dir()) if not only or "natural_images" in only else None
@@ -217,9 +220,9 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
     add(f"natural_images per_connection (N={n}, T={cfg.task.steps})", ni,
         lambda k: ni.train_seed(dataclasses.replace(cfg, episodes=k), 0, None, device, pools, progress=False),
         plastic_cost(n, cfg.task.steps, cfg.batch), len(paper.configs) * paper.seeds * cfg.episodes)
-    # maze: 3 conditions x 15 runs x 6,700 updates of 30 episodes, runs_per_batch runs batched at a time
+    # maze: 3 conditions x 15 runs x 6,700 updates of 30 episodes, as many runs batched as the memory holds
     paper = mz.PROFILES["paper"]
-    group = paper.options["runs_per_batch"]
+    group = mz.runs_per_batch(device, paper.seeds)
     seeds = list(range(group))[:runs]
     batches = -(-paper.seeds // group)
     for condition in ("plastic", "nonplastic"):
@@ -232,7 +235,7 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
         add(f"maze {condition} (hidden {cfg.hidden}, T={cfg.task.steps}, batch {cfg.batch}), {len(seeds)} runs batched",
             mz, lambda k, cfg=cfg: mz.train_batch(dataclasses.replace(cfg, updates=k), seeds, None, device, progress=False),
             (len(seeds) * bytes_, len(seeds) * flops), (2 if condition == "plastic" else 1) * batches * cfg.updates,
-            batched_runs=len(seeds),
+            batched_runs=len(seeds), full_runs=group,
             note="the plastic probe also stands for the homogeneous condition" if condition == "plastic" else "")
     # Omniglot: 10 seeds x 19,532 updates of 256 episodes, trained as one batched model
     paper = om.PROFILES["paper"]
@@ -240,8 +243,20 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
     images = om.load_images()[0] if not only or "omniglot" in only else None
     add(f"omniglot {len(seeds)} seeds batched x {cfg.batch} episodes", om,
         lambda k: om.train_batch(dataclasses.replace(cfg, updates=k), seeds, None, device, images, progress=False),
-        conv_cost(cfg, len(seeds)), cfg.updates, batched_runs=len(seeds))
+        conv_cost(cfg, len(seeds)), cfg.updates, batched_runs=len(seeds), full_runs=len(paper.seeds_for("plastic")))
     return rows
+
+
+def plan_floor(rows: list[dict], limits: dict[str, float]) -> float:
+    """Seconds the probed plan needs at least on a device with these limits: per probe, its updates times
+    max(bytes / bandwidth, flops / peak, kernels x launch), the bytes and flops scaled from the probed runs
+    to the profile's batched runs (the kernels do not grow with the runs batched)."""
+    total = 0.0
+    for r in rows:
+        scale = r["full_runs"] / r["batched_runs"]
+        floor = scale * max(r["bytes"] / limits["bandwidth"], r["flops"] / limits["peak"])
+        total += r["plan_updates"] * max(floor, r["kernels"] * limits["launch"])
+    return total
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -254,6 +269,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="batch at most this many runs in the batched probes (a CPU's memory); the prediction "
                              "then holds for that many runs, not the profile's")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    parser.add_argument("--assume", nargs=3, type=float, default=None, metavar=("BYTES_PER_S", "FLOPS", "LAUNCH_S"),
+                        help="also print the plan's floor on a device with this bandwidth, float32 rate and "
+                             "time per kernel launch (a device not at hand: assumed, not measured)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -278,6 +296,12 @@ def main(argv: list[str] | None = None) -> None:
               f"{r['predicted_s'] / 3600:9.2f}h" + (f"  ({r['note']})" if r["note"] else ""))
     print(f"predicted wall time of the probed paper profile on this device: {total / 3600:.1f} h "
           f"(BOHP not probed: its paper profile equals cpu, measured at 6.5 min on the 2-core CPU)")
+    print(f"floor of the probed paper profile on this device: {plan_floor(rows, limits) / 3600:.2f} h")
+    if args.assume:
+        assumed = dict(zip(("bandwidth", "peak", "launch"), args.assume))
+        print(f"floor of the probed paper profile on the assumed device ({assumed['bandwidth'] / 1e12:g} TB/s, "
+              f"{assumed['peak'] / 1e12:g} TFLOP/s, {assumed['launch'] * 1e6:g} us per launch; not measured): "
+              f"{plan_floor(rows, assumed) / 60:.1f} min, of which launches {plan_floor(rows, {**assumed, 'bandwidth': float('inf'), 'peak': float('inf')}) / 60:.1f} min")
     if args.runs:
         print(f"batched probes cut to {args.runs} runs (--runs): their rows predict {args.runs} runs, not the profile's")
     if args.json:

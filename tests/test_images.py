@@ -252,3 +252,15 @@ def test_profiles_train_both_variants_at_the_same_budget():
     for p in ni.PROFILES.values():
         assert set(p.configs) == set(ni.VARIANTS) and len({c.episodes for c in p.configs.values()}) == 1
         assert p.options["eval_episodes"] >= 1
+
+
+def test_training_in_batches_counts_episodes_seen():
+    from plasticity_utils.tasks.images import ImagePools
+
+    pools = ImagePools(small_pool(12), small_pool(6))
+    cfg = ni.Config(task=SMALL, episodes=6, batch=3, lr=1e-3)
+    record, _ = ni.train_seed(cfg, 0, None, torch.device("cpu"), pools, progress=False)
+    assert len(record["loss"]) == 2  # 6 episodes seen in updates of 3
+    assert ni.episodes_of({**record, "config": {"batch": 3}}) == 6
+    with pytest.raises(ValueError, match="multiple of batch"):
+        ni.Config(task=SMALL, episodes=7, batch=3)

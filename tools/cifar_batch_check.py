@@ -36,10 +36,10 @@ def train(batch: int, lr: float, episodes: int, seed: int) -> dict:
 
     torch.set_num_threads(1)
     pools = image_pools(data_dir())
-    config = dataclasses.replace(ni.PROFILES["cpu"].configs["per_connection"], episodes=episodes // batch,
+    config = dataclasses.replace(ni.PROFILES["cpu"].configs["per_connection"], episodes=episodes - episodes % batch,
                                  batch=batch, lr=lr, train_images=len(pools.train))
     record, _ = ni.train_seed(config, seed, None, torch.device("cpu"), pools, progress=False)
-    return {"batch": batch, "lr": lr, "updates": config.episodes, "loss": record["loss"],
+    return {"batch": batch, "lr": lr, "updates": len(record["loss"]), "loss": record["loss"],
             "zero_loss": record["zero_loss"], "seconds_per_update": record["seconds_per_episode"]}
 
 

@@ -57,8 +57,11 @@ def device_info(device: torch.device) -> None:
 
 def equality(device: torch.device) -> None:
     """Batched training equals separate training on ``device`` (float64, tiny configs)."""
+    from dataclasses import replace
+
     from plasticity_utils.experiments import binary_patterns as bp
     from plasticity_utils.experiments import omniglot as om
+    from plasticity_utils.experiments import plastic_vs_lstm as pvl
     from plasticity_utils.tasks.omniglot import OmniglotTask
     from plasticity_utils.tasks.patterns import PatternTask
 
@@ -74,11 +77,15 @@ def equality(device: torch.device) -> None:
                   lambda s: om.train_seed(config, s, None, device, images, progress=False)),
                  ("patterns", lambda: bp.train_batch(pattern, [0, 3], None, device, progress=False),
                   lambda s: bp.train_seed(pattern, s, None, device, progress=False))]
+        for model in ("rnn", "lstm_clamp"):  # the batched references against the fused RNN and cuDNN's LSTM
+            base = replace(pvl.BASELINES[model], extra=60, episodes=12, batch=4, lr=1e-2)
+            cases.append((model, lambda base=base: pvl.train_baseline_batch(base, [0, 3], None, device, progress=False),
+                          lambda s, base=base: pvl.train_baseline_seed(base, s, None, device, progress=False)))
         for name, batched, alone in cases:
             worst = 0.0
             for s, (_, params) in zip([0, 3], batched()):
                 _, ref = alone(s)
-                worst = max(worst, max(float((params[k] - ref[k]).abs().max()) for k in ref))
+                worst = max(worst, max(float((params[k].double() - ref[k].double()).abs().max()) for k in ref))
             print(f"{name}: largest parameter difference batched vs separate {worst:.2e}")
             if worst > 1e-8:
                 raise AssertionError(f"{name}: batched training differs from separate training by {worst:.2e}")

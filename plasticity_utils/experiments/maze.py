@@ -26,6 +26,7 @@ that this gives the same loss and gradients as differentiating through the close
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,12 +78,29 @@ class Config:
         return self.updates * self.batch
 
 
+# Batched, the replay keeps every step's 200 x 200 trace per episode for autograd: peak memory 7.3 GB for one
+# run and 14.4 GB for two at batch 30 x 250 steps (measured on the CPU, float32), ~7.5 GB per run.
+RUN_BYTES_FLOAT32 = 7.5e9
+
+
+def runs_per_batch(device: torch.device, runs: int, share: float = 0.8) -> int:
+    """How many runs of the paper's agent (hidden 200, batch 30, 250 steps) one batched model may hold on
+    ``device``: ``share`` of its memory (a GPU's, or the machine's for the CPU) over the measured memory per
+    run at the default dtype; at least 1, at most ``runs``. 15 runs (a whole condition) on a 139 GiB H200, 9
+    on an 80 GB H100, 2 on the 24 GiB CPU machine. The batch's checkpoint is named by its seeds, so an
+    interrupted batch resumes only on a device that forms the same groups."""
+    if device.type == "cuda":
+        memory = torch.cuda.get_device_properties(device).total_memory
+    else:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    per_run = RUN_BYTES_FLOAT32 * torch.get_default_dtype().itemsize / 4
+    return max(1, min(runs, int(share * memory // per_run)))
+
+
 def _profile(updates: int, runs: int, note: str, batched: bool = False) -> Profile:
-    # runs_per_batch: batched, the replay keeps every step's 200 x 200 trace per episode for autograd,
-    # ~7 GB per run at batch 30 x 250 steps (measured on the CPU, float32), so 5 runs (~35 GB) share a batch
+    # batched: the runs of a condition train as one batched model, as many at a time as runs_per_batch allows
     return Profile({c: Config(updates=updates, condition=c) for c in CONDITIONS}, runs, note,
-                   {"eval_episodes": 100, "chance_episodes": 300, "last": 0.2, "batched": batched,
-                    "runs_per_batch": 5})
+                   {"eval_episodes": 100, "chance_episodes": 300, "last": 0.2, "batched": batched})
 
 
 # Scale is the only thing a profile changes: updates (of `batch` episodes) per run and runs per condition.
@@ -92,7 +110,8 @@ PROFILES = {
     "smoke": _profile(2, 2, "pipeline check only"),
     "cpu": _profile(120, 4, "4 runs x 120 updates of 30 episodes = 3,600 episodes per run and condition"),
     "paper": _profile(6700, 15, "15 runs x 6,700 updates of 30 episodes = 201,000 episodes per run and condition; "
-                                "the runs of a condition trained 5 at a time as one batched model", batched=True),
+                                "the runs of a condition trained as one batched model, as many at a time as the "
+                                "device's memory holds (all 15 on a 139 GiB GPU)", batched=True),
 }
 
 # What others report (see :mod:`.contract`).
@@ -376,7 +395,7 @@ def train_conditions(profile: str, seeds: list[int] | None = None, force: bool =
         if batched:
             fn = functools.partial(train_batch, config, device=dev, progress=progress)
             out[condition] = store(profile).run_batch(seeds, config, fn, force=force, tag=tag,
-                                                      group=p.options.get("runs_per_batch"))
+                                                      group=runs_per_batch(dev, len(seeds)))
         else:
             fn = functools.partial(train_seed, config, device=dev, progress=progress)
             out[condition] = store(profile).run_many(seeds, config, fn, force=force, tag=tag)

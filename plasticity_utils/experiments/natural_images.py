@@ -31,7 +31,7 @@ from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, 
                             reconstruction_loss)
 from ..stats import compare, paired_difference
 from ..training import RunStore, elapsed, train
-from ..validation import IMPLS, check
+from ..validation import IMPLS, check, label
 from .contract import Claim, Profile, Reported, Result, select_profile, verdict
 
 EXPERIMENT = "natural_images"
@@ -43,7 +43,7 @@ EVAL_BATCH = 10
 @dataclass(frozen=True)
 class Config:
     task: ImageTask = field(default_factory=ImageTask)
-    episodes: int = 1500
+    episodes: int = 1500  # episodes seen (updates = episodes / batch)
     batch: int = 1
     lr: float = 1e-4
     rule: str = "hebb"
@@ -57,6 +57,8 @@ class Config:
         check(self, types={"task": ImageTask}, counts=("episodes", "batch"), non_negative=("train_images",),
               positive=("lr",), rate=("eta",), flags=("learn_eta",),
               choices={"rule": RULES, "alpha": ALPHA_MODES, "impl": IMPLS})
+        if self.episodes % self.batch:
+            raise ValueError(f"{label(self)}: episodes ({self.episodes}) must be a multiple of batch ({self.batch})")
 
 
 def _profile(episodes: int, seeds: int, eval_episodes: int, note: str) -> Profile:
@@ -120,7 +122,7 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
         zero_loss = reconstruction_loss(torch.zeros_like(target), target, erased).mean()
         return loss, {"zero_loss": zero_loss.item(), "eta": net.connection.eta.item()}
 
-    history = train(net, optimizer, episode, config.episodes, generator=generator, checkpoint=checkpoint,
+    history = train(net, optimizer, episode, config.episodes // config.batch, generator=generator, checkpoint=checkpoint,
                     desc=f"{config.alpha} alpha, seed {seed}", progress=progress)
     record = {
         "loss": [h["loss"] for h in history],
@@ -194,18 +196,26 @@ def ablation_verdict(per_connection_vs_shared: str) -> str:
             }[per_connection_vs_shared]
 
 
+def episodes_of(record: dict) -> int:
+    """Training episodes seen by a stored run: its updates times the episodes per update."""
+    return len(record["loss"]) * record["config"]["batch"]
+
+
 def budget(result: Result) -> str:
+    rec = result.runs["per_connection"][0]
+    batch = rec["config"]["batch"]
     speed = ", ".join(f"{a} {rs[0]['seconds_per_episode']:.2f} s" for a, rs in result.runs.items())
     memory = max(r["peak_memory_mb"] for rs in result.runs.values() for r in rs)
-    rec = result.runs["per_connection"][0]
-    return (f"{len(result.runs['per_connection'])} seed x {len(rec['loss']):,} episodes per variant (paper: 100,000), "
-            f"batch 1; {speed} per episode; peak memory {memory:.0f} MB; {result.device}")
+    per = ("batch 1", "per episode") if batch == 1 else (
+        f"{batch} episodes per update at lr {rec['config']['lr']:g} (the paper: 1 at 1e-4)", "per update")
+    return (f"{len(result.runs['per_connection'])} seed x {episodes_of(rec):,} episodes per variant (paper: 100,000), "
+            f"{per[0]}; {speed} {per[1]}; peak memory {memory:.0f} MB; {result.device}")
 
 
 def claims(result: Result) -> list[Claim]:
     """The memory claim and the shared-alpha ablation, judged on held-out test episodes."""
     t, d = held_out_table(result.extra["scores"]), result.extra["differences"]
-    episodes = len(result.runs["per_connection"][0]["loss"])
+    episodes = episodes_of(result.runs["per_connection"][0])
     pc = "per_connection alpha"
     return [
         Claim("natural images: erased half reconstructed from the plastic memory (held-out test images)",
@@ -241,21 +251,22 @@ def figures(result: Result, rows: int = 5) -> dict[str, Path]:
 
 def plot_ablation(runs: dict[str, list[dict]], scores: dict[str, dict[str, np.ndarray]]) -> plt.Figure:
     """Training loss of both variants (trailing mean), raw and as a fraction of predicting zeros."""
-    episodes = len(next(iter(runs.values()))[0]["loss"])
-    window = max(1, min(100, episodes // 10))
+    first = next(iter(runs.values()))[0]
+    batch = first["config"]["batch"]
+    window = max(1, min(100, len(first["loss"]) // 10))  # in updates
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 3.8))
     for alpha, recs in runs.items():
         loss = np.array([r["loss"] for r in recs])
         rel = loss / np.array([r["zero_loss"] for r in recs])
-        x = np.arange(1, loss.shape[1] + 1)
+        x = batch * np.arange(1, loss.shape[1] + 1)  # episodes seen
         band(ax, x, smooth(loss, window), label=f"{alpha} alpha ({len(recs)} seed(s))")
         band(bx, x, smooth(rel, window), label=f"{alpha} alpha")
     for name, style in zip(BASELINES, ("--", ":")):
         ax.axhline(scores[name]["loss"].mean(), color="k", lw=0.9, ls=style, label=f"{name}, held-out")
     bx.axhline(1.0, color="k", lw=0.9, ls="--", label="zeros (no memory)")
-    ax.set(xlabel="training episode", ylabel="summed squared error, erased half",
-           title=f"training loss ({window}-episode mean)")
-    bx.set(xlabel="training episode", ylabel="loss / loss of predicting zeros", title="relative training loss")
+    ax.set(xlabel="training episodes seen", ylabel="summed squared error, erased half",
+           title=f"training loss ({window * batch}-episode mean)")
+    bx.set(xlabel="training episodes seen", ylabel="loss / loss of predicting zeros", title="relative training loss")
     ax.legend(frameon=False, fontsize=8), bx.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
