@@ -22,6 +22,7 @@ def test_gpu_check_smoke_on_cpu(tmp_path, monkeypatch):
     equality = (out / "equality.txt").read_text()
     assert "omniglot: largest parameter difference" in equality and "patterns:" in equality
     assert "rnn:" in equality and "lstm_clamp:" in equality
+    assert "needs a CUDA device" in (out / "graphs.txt").read_text() and (out / "graphs.json").exists()
     assert "predicted wall time" in (out / "gpu.txt").read_text() and (out / "gpu.json").exists()
     with tarfile.open(out / "results-omniglot-smoke.tar.gz") as tar:
         assert any(n.endswith(".json") for n in tar.getnames())

@@ -1,13 +1,16 @@
 """The prepared first call of a session that is lent a GPU (issues 13 and 14): one command, bounded time.
 
 On the device machine (torch, numpy, scipy, pandas, matplotlib, seaborn, tqdm, pillow; no pytest, no
-papermill), from the repository root, with the Omniglot zips carried (``make data`` made them here)::
+papermill), from the repository root, with the Omniglot zips and the CIFAR subset carried (``make data`` made
+them here; 23 MB of the 64 MiB a call may carry)::
 
-    run(command="PYTHONUNBUFFERED=1 python tools/gpu_check.py --out $OUT --minutes 4",
-        carry=["data/images_background.zip", "data/images_evaluation.zip"], timeout_s=540)
+    run(command="PYTHONUNBUFFERED=1 python tools/gpu_check.py --out $OUT --minutes 2",
+        carry=["data/images_background.zip", "data/images_evaluation.zip", "data/cifar-10-batches-py"],
+        timeout_s=540)
 
 It writes under ``--out``: ``device.txt`` (the GPU and torch), ``equality.txt`` (batched runs equal
-separate runs on this device, float64, as ``tests/test_batched.py`` checks on the CPU), ``gpu.json`` and
+separate runs on this device, float64, as ``tests/test_batched.py`` checks on the CPU), ``graphs.txt`` and
+``graphs.json`` (``benchmarks/graphs.py``: one update eager vs replayed from a CUDA graph, per case), ``gpu.json`` and
 ``gpu.txt`` (``benchmarks/gpu.py`` at the paper profile: seconds per update, floors, predicted wall
 time), and ``results-omniglot-paper.tar.gz`` (a first chunk of the Omniglot paper profile, resumable:
 ``python -m plasticity_utils.chunks unpack`` it here, or carry it to the next call). Each step is
@@ -102,6 +105,13 @@ def benchmark(device: torch.device, out: Path, smoke: bool) -> None:
     gpu.main(args)
 
 
+def graphs(device: torch.device, out: Path, smoke: bool) -> None:
+    import graphs as cuda_graphs  # benchmarks/graphs.py
+
+    args = ["--device", str(device), "--json", str(out / "graphs.json")]
+    cuda_graphs.main(args + (["--smoke", "--repeat", "1"] if smoke else []))
+
+
 def chunk(device: torch.device, out: Path, minutes: float, smoke: bool) -> None:
     from plasticity_utils import chunks
 
@@ -117,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=4.0, help="time for the Omniglot training chunk")
     parser.add_argument("--device", default=None)
     parser.add_argument("--smoke", action="store_true", help="tiny settings everywhere (a CPU check)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["equality", "benchmark", "chunk"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["equality", "graphs", "benchmark", "chunk"])
     args = parser.parse_args(argv)
     from plasticity_utils.config import pick_device
 
@@ -127,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     results = [step("device", args.out, lambda: device_info(device))]
     if "equality" not in args.skip:
         results.append(step("equality", args.out, lambda: equality(device)))
+    if "graphs" not in args.skip:
+        results.append(step("graphs", args.out, lambda: graphs(device, args.out, args.smoke)))
     if "benchmark" not in args.skip:
         results.append(step("gpu", args.out, lambda: benchmark(device, args.out, args.smoke)))
     if "chunk" not in args.skip:
