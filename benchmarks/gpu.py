@@ -212,14 +212,15 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
                                                                     seeds, None, device, progress=False),
             (len(seeds) * b, len(seeds) * f), cfg.episodes // cfg.batch, batched_runs=len(seeds),
             full_runs=len(paper.seeds_for(model)))
-    # natural images: per-connection and shared alpha, 1 seed x 100,000 episodes each
+    # natural images: per-connection and shared alpha, 1 seed x 100,000 episodes each, in updates of 16
     paper = ni.PROFILES["paper"]
     pools = ni.image_pools(data_dir()) if not only or "natural_images" in only else None
     cfg = paper.configs["per_connection"]
     n = cfg.task.side ** 2 + 1
-    add(f"natural_images per_connection (N={n}, T={cfg.task.steps})", ni,
-        lambda k: ni.train_seed(dataclasses.replace(cfg, episodes=k), 0, None, device, pools, progress=False),
-        plastic_cost(n, cfg.task.steps, cfg.batch), len(paper.configs) * paper.seeds * cfg.episodes)
+    add(f"natural_images per_connection (N={n}, T={cfg.task.steps}), batch {cfg.batch}", ni,
+        lambda k: ni.train_seed(dataclasses.replace(cfg, episodes=k * cfg.batch), 0, None, device, pools, progress=False),
+        plastic_cost(n, cfg.task.steps, cfg.batch), len(paper.configs) * paper.seeds * cfg.episodes // cfg.batch,
+        note="the shared-alpha variant counted at the per-connection one's cost")
     # maze: 3 conditions x 15 runs x 6,700 updates of 30 episodes, as many runs batched as the memory holds
     paper = mz.PROFILES["paper"]
     group = mz.runs_per_batch(device, paper.seeds)

@@ -69,6 +69,14 @@ def stop_at() -> float | None:
         raise ValueError(f"${STOP_AT} must be a Unix time in seconds, got {value!r}") from None
 
 
+def sqrt_scaled_lr(lr: float, batch: int) -> float:
+    """The papers' one-episode learning rate for ``batch`` episodes per update: Adam's step has about
+    the same size whatever the batch, and the gradient noise falls as 1/sqrt(batch), so the
+    square-root rule keeps the noise injected per episode seen about constant. Used where a profile
+    batches what the papers trained one episode at a time (notebooks 02 and 03)."""
+    return lr * math.sqrt(batch)
+
+
 def train(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,

@@ -264,3 +264,12 @@ def test_training_in_batches_counts_episodes_seen():
     assert ni.episodes_of({**record, "config": {"batch": 3}}) == 6
     with pytest.raises(ValueError, match="multiple of batch"):
         ni.Config(task=SMALL, episodes=7, batch=3)
+
+
+def test_paper_profile_plan_for_one_gpu():
+    for alpha in ni.VARIANTS:
+        paper, batch1 = ni.PROFILES["paper"].configs[alpha], ni.PAPER_BATCH1.configs[alpha]
+        assert (paper.episodes, paper.batch) == (100_000, 16) and paper.lr == pytest.approx(4e-4)
+        assert (batch1.episodes, batch1.batch, batch1.lr) == (100_000, 1, 1e-4)  # the authors' schedule
+        # the cpu profile is the authors' schedule cut short: its stored runs keep their names
+        assert ni.PROFILES["cpu"].configs[alpha] == ni.Config(episodes=1500, alpha=alpha)

@@ -22,7 +22,6 @@ used one. Curves are indexed by episodes seen, so runs with different batches sh
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -38,7 +37,7 @@ from ..batched import Generators, Runs, finish_runs, stack, train_runs
 from ..config import check_seeds, figures_dir, pick_device, results_dir, seed_everything
 from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
-from ..training import RunStore, elapsed, train
+from ..training import RunStore, elapsed, sqrt_scaled_lr, train
 from ..validation import check, label
 from . import binary_patterns as bp
 from .contract import Claim, Profile, Reported, Result, episodes_to_threshold, select_profile, verdict
@@ -85,13 +84,6 @@ LABELS = {"plastic": "plastic, 51 neurons, η learned", "plastic_eta05": "plasti
           "plastic_642": "plastic, 51 neurons, η learned, 6/4/2 schedule",
           "rnn": "non-plastic RNN, 2051 neurons", "lstm_clamp": "LSTM, 2000 units, clamped",
           "lstm": "LSTM, 2000 units, no clamp"}
-
-
-def sqrt_scaled_lr(lr: float, batch: int) -> float:
-    """The papers' one-episode learning rate for ``batch`` episodes per update: Adam's step has about
-    the same size whatever the batch, and the gradient noise falls as 1/sqrt(batch), so the
-    square-root rule keeps the noise injected per episode seen about constant."""
-    return lr * math.sqrt(batch)
 
 
 def _profile(plastic: tuple[int, int], baselines: dict[str, tuple[int, int, int]], window: int, note: str,
