@@ -270,9 +270,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="batch at most this many runs in the batched probes (a CPU's memory); the prediction "
                              "then holds for that many runs, not the profile's")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
-    parser.add_argument("--assume", nargs=3, type=float, default=None, metavar=("BYTES_PER_S", "FLOPS", "LAUNCH_S"),
+    parser.add_argument("--assume", nargs=3, type=float, action="append", default=[],
+                        metavar=("BYTES_PER_S", "FLOPS", "LAUNCH_S"),
                         help="also print the plan's floor on a device with this bandwidth, float32 rate and "
-                             "time per kernel launch (a device not at hand: assumed, not measured)")
+                             "time per kernel launch (a device not at hand: assumed, not measured); repeatable")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -298,8 +299,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"predicted wall time of the probed paper profile on this device: {total / 3600:.1f} h "
           f"(BOHP not probed: its paper profile equals cpu, measured at 6.5 min on the 2-core CPU)")
     print(f"floor of the probed paper profile on this device: {plan_floor(rows, limits) / 3600:.2f} h")
-    if args.assume:
-        assumed = dict(zip(("bandwidth", "peak", "launch"), args.assume))
+    for assume in args.assume:
+        assumed = dict(zip(("bandwidth", "peak", "launch"), assume))
         print(f"floor of the probed paper profile on the assumed device ({assumed['bandwidth'] / 1e12:g} TB/s, "
               f"{assumed['peak'] / 1e12:g} TFLOP/s, {assumed['launch'] * 1e6:g} us per launch; not measured): "
               f"{plan_floor(rows, assumed) / 60:.1f} min, of which launches {plan_floor(rows, {**assumed, 'bandwidth': float('inf'), 'peak': float('inf')}) / 60:.1f} min")
