@@ -15,8 +15,8 @@ update (forward, loss, backward, Adam step) from static inputs:
   kernels    operations that compute in one update (``benchmarks/gpu.py``'s counter)
   speed-up   eager / graph
 
-The cases are the launch-bound updates of the paper profile, one run each: the 1000-bit network, the
-CIFAR network (random images: the timing does not depend on them), the maze agent's replay with a
+The cases are the launch-bound updates of the paper profile: the 1000-bit network (one run, and the plan's
+10 seeds as one batched model), the CIFAR network (random images: the timing does not depend on them), the maze agent's replay (one run, and 5 runs batched) with a
 stand-in loss (the A2C loss reads its parts on the host for logging; the closed-loop rollout, which reads
 on the host at every step, is not capturable as a whole and is not timed here) and Omniglot (random
 images). On a CPU only the eager column is measured (``--smoke`` shrinks every case, for the tests).
@@ -39,6 +39,7 @@ from torch import Tensor, nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gpu  # noqa: E402  (the dispatch counter, sync, the experiment modules)
 
+from plasticity_utils.batched import Runs  # noqa: E402
 from plasticity_utils.config import pick_device, seed_everything  # noqa: E402
 from plasticity_utils.tasks.maze import MazeBatch  # noqa: E402
 from plasticity_utils.tasks.images import image_episode, reconstruction_loss  # noqa: E402
@@ -63,6 +64,13 @@ def cases(device: torch.device, smoke: bool) -> list[Case]:
         net = bp.build(cfg).to(device)
         out.append((f"1000-bit released (N={cfg.task.n_bits + 1}, T={cfg.task.steps}), {impl}, batch 1", net,
                     lambda net=net, impl=impl: ((net(inputs, impl=impl)[0][:, -1, :-1] - target) ** 2).sum(-1).mean()))
+
+    runs = 2 if smoke else bp.PROFILES["paper"].seeds  # the plan's batched model: 10 seeds through vmap
+    batched = Runs([bp.build(cfg) for _ in range(runs)]).to(device)
+    stacked = (inputs.expand(runs, *inputs.shape).contiguous(), target.expand(runs, *target.shape).contiguous())
+    out.append((f"1000-bit released, {runs} seeds batched (vmap, reference), batch 1", batched,
+                lambda net=batched: ((net(stacked[0], impl="reference")[0][:, :, -1, :-1] - stacked[1]) ** 2)
+                .sum(-1).mean(-1).sum()))
 
     cfg = ni.PROFILES["paper"].configs["per_connection"]
     if smoke:
@@ -91,6 +99,15 @@ def cases(device: torch.device, smoke: bool) -> list[Case]:
 
         out.append((f"maze replay (hidden {cfg.hidden}, T={cfg.task.steps}, batch {cfg.batch}), {impl}",
                     agent, replay_loss))
+    runs = 2 if smoke else 5  # 5 of the plan's 15 per batch: ~7.5 GB each
+    batched = Runs([mz.build(cfg) for _ in range(runs)]).to(device)
+    obs_runs = obs.expand(runs, *obs.shape).contiguous()
+
+    def batched_replay_loss(net=batched) -> Tensor:
+        logits, values = net.call("replay", obs_runs, impl="reference")
+        return logits.square().mean() + values.square().mean()
+
+    out.append((f"maze replay, {runs} runs batched (vmap, reference)", batched, batched_replay_loss))
 
     cfg = om.PROFILES["paper"].configs["plastic"]
     images = torch.rand(40, 20, 31, 31, generator=g)
