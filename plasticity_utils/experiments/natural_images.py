@@ -132,8 +132,8 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
         zero_loss = reconstruction_loss(torch.zeros_like(target), target, erased).mean()
         return loss, {"zero_loss": zero_loss.item(), "eta": net.connection.eta.item()}
 
-    history = train(net, optimizer, episode, config.episodes // config.batch, generator=generator, checkpoint=checkpoint,
-                    desc=f"{config.alpha} alpha, seed {seed}", progress=progress)
+    history = train(net, optimizer, episode, config.episodes // config.batch, generator=generator,
+                    checkpoint=checkpoint, desc=f"{config.alpha} alpha, seed {seed}", progress=progress)
     record = {
         "loss": [h["loss"] for h in history],
         "zero_loss": [h["zero_loss"] for h in history],
@@ -441,7 +441,8 @@ def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: 
 
 
 __all__ = [
-    "Config", "PROFILES", "PAPER_BATCH1", "VARIANTS", "EVAL_SEED", "episodes_of", "profile_config", "build", "final_output", "stored_config",
+    "Config", "PROFILES", "PAPER_BATCH1", "VARIANTS", "EVAL_SEED", "episodes_of", "profile_config", "build",
+    "final_output", "stored_config",
     "train_seed", "train_variant", "run", "claims", "figures", "memory_verdict", "ablation_verdict", "trained", "held_out_episodes", "network_predictor", "constant_predictor", "evaluate",
     "predictors", "held_out_table", "plot_reconstructions", "displacement_profile",
     "plot_matrices", "plot_ablation",

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from ..baselines import LSTMBaseline, RecurrentBaseline, n_trainable
 from ..batched import Generators, Runs, finish_runs, stack, train_runs
-from ..config import check_seeds, figures_dir, pick_device, results_dir, seed_everything
+from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir, seed_everything
 from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
 from ..training import RunStore, elapsed, sqrt_scaled_lr, train
@@ -254,7 +254,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     dev = pick_device(device)
     store = RunStore(results_dir("plastic_vs_lstm", profile))
     runs = {}
-    batched = PROFILES[profile].options["batched"] if batched is None else batched
+    batched = PROFILES[profile].options["batched"] if batched is None else check_flag("batched", batched)
     for name in models:
         config, default_seeds = table[name]
         chosen = default_seeds if seeds is None else check_seeds(seeds)
@@ -397,6 +397,6 @@ def figures(result: Result) -> dict[str, Path]:
 
 
 __all__ = ["TASK", "SLOW_TASK", "MODELS", "LABELS", "BaselineConfig", "PLASTIC", "PLASTICS", "BASELINES", "PROFILES",
-           "PAPER", "RELEASED", "sqrt_scaled_lr", "profile_config", "build_baseline", "make_optimizer", "baseline_episode",
-           "readout_loss", "baseline_step", "train_baseline_seed", "train_baseline_batch", "run", "claims", "figures", "table", "baseline_verdict", "curves", "error_at",
-           "landmarks"]
+           "PAPER", "RELEASED", "sqrt_scaled_lr", "profile_config", "build_baseline", "make_optimizer",
+           "baseline_episode", "readout_loss", "baseline_step", "train_baseline_seed", "train_baseline_batch", "run",
+           "claims", "figures", "table", "baseline_verdict", "curves", "error_at", "landmarks"]
