@@ -19,6 +19,7 @@ step), the last is run under a dispatch counter. Printed per probe:
   floor      max(MB / bandwidth, GFLOP / peak), both measured on this device (a large copy, a large matmul)
   launch fl. kernels x the measured time of one tiny operation: the floor of a launch-bound update
   ratio      s/upd over max(floor, launch floor)
+  peak GB    (CUDA only, in the --json rows and the progress lines) the most memory the probe allocated
   predicted  the paper profile's plan (runs x updates; runs trained as one batched model count once)
              times s/upd
 
@@ -172,8 +173,11 @@ def probe(module, call: Callable[[int], object], updates: int) -> dict:
     return {"s_per_update": statistics.median(walls), "ops": count.ops, "kernels": count.kernels, "syncs": count.syncs}
 
 
-def probes(device: torch.device, updates: int, only: set[str] | None, runs: int | None = None) -> list[dict]:
+def probes(device: torch.device, updates: int, only: set[str] | None, runs: int | None = None,
+           failed: list[str] | None = None) -> list[dict]:
+    """One row per probe that ran; a probe that raised is listed in ``failed`` (name: error) instead."""
     rows = []
+    failed = [] if failed is None else failed
 
     def add(name, module, call, cost, plan, batched_runs=1, full_runs=None, note=""):
         """``cost`` (bytes, flops) of the probed update; ``plan`` updates of the profile's batched model,
@@ -181,10 +185,22 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
         if only and name.split()[0] not in only:
             return
         t0 = time.perf_counter()
-        m = probe(module, call, updates)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
+        try:
+            m = probe(module, call, updates)
+        except Exception as error:  # one probe's failure (say, out of memory) must not lose the others
+            failed.append(f"{name}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+            print(f"  FAILED {failed[-1]}", file=sys.stderr, flush=True)
+            return
+        if device.type == "cuda":
+            m["peak_gb"] = torch.cuda.max_memory_allocated(device) / 1e9
         rows.append({"probe": name, **m, "bytes": cost[0], "flops": cost[1], "plan_updates": plan,
-                     "batched_runs": batched_runs, "full_runs": full_runs or batched_runs, "note": note, "probe_seconds": time.perf_counter() - t0})
-        print(f"  probed {name} in {rows[-1]['probe_seconds']:.0f} s", file=sys.stderr, flush=True)
+                     "batched_runs": batched_runs, "full_runs": full_runs or batched_runs, "note": note,
+                     "probe_seconds": time.perf_counter() - t0})
+        print(f"  probed {name} in {rows[-1]['probe_seconds']:.0f} s" +
+              (f", peak {m['peak_gb']:.1f} GB allocated" if "peak_gb" in m else ""), file=sys.stderr, flush=True)
 
     # 1000-bit patterns: two schedules x 10 seeds x 1,000 episodes, batch 1, each schedule's seeds batched
     paper = bp.PROFILES["paper"]
@@ -282,7 +298,8 @@ def main(argv: list[str] | None = None) -> None:
     limits = device_limits(device)
     print(f"device: {name}; torch {torch.__version__}; measured: copy {limits['bandwidth'] / 1e9:.1f} GB/s, "
           f"float32 matmul {limits['peak'] / 1e12:.2f} TFLOP/s, one tiny op {1e6 * limits['launch']:.1f} us")
-    rows = probes(device, args.updates, set(args.only) if args.only else None, args.runs)
+    failed: list[str] = []
+    rows = probes(device, args.updates, set(args.only) if args.only else None, args.runs, failed)
     header = (f"{'probe':58s} {'s/upd':>9s} {'ops':>6s} {'kernels':>7s} {'syncs':>5s} {'MB':>8s} {'GFLOP':>8s} {'floor s':>9s} "
               f"{'launch fl.':>10s} {'ratio':>7s} {'updates':>10s} {'predicted':>10s}")
     print(header)
@@ -304,10 +321,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"floor of the probed paper profile on the assumed device ({assumed['bandwidth'] / 1e12:g} TB/s, "
               f"{assumed['peak'] / 1e12:g} TFLOP/s, {assumed['launch'] * 1e6:g} us per launch; not measured): "
               f"{plan_floor(rows, assumed) / 60:.1f} min, of which launches {plan_floor(rows, {**assumed, 'bandwidth': float('inf'), 'peak': float('inf')}) / 60:.1f} min")
+    for line in failed:
+        print(f"FAILED probe (not in the totals): {line}")
     if args.runs:
         print(f"batched probes cut to {args.runs} runs (--runs): their rows predict {args.runs} runs, not the profile's")
     if args.json:
-        args.json.write_text(json.dumps({"device": name, "limits": limits, "rows": rows}, indent=1))
+        args.json.write_text(json.dumps({"device": name, "limits": limits, "rows": rows, "failed": failed}, indent=1))
 
 
 if __name__ == "__main__":

@@ -177,7 +177,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = []
     print(f"{'case':66s} {'eager s':>9s} {'graph s':>9s} {'speed-up':>8s} {'kernels':>7s}")
     for name, model, loss_fn in cases(device, args.smoke):
-        r = measure(name, model, loss_fn, device, args.repeat)
+        try:
+            r = measure(name, model, loss_fn, device, args.repeat)
+        except Exception as error:  # say, out of memory: report it and measure the other cases
+            print(f"{name:66s} FAILED eager: {type(error).__name__}: {str(error).splitlines()[0][:160]}", flush=True)
+            rows.append({"case": name, "error": f"{type(error).__name__}: {error}"})
+            continue
         rows.append(r)
         graph = f"{r['graph_s']:9.5f} {r['speedup']:8.1f}" if "graph_s" in r else f"{'-':>9s} {'-':>8s}"
         print(f"{name:66s} {r['eager_s']:9.5f} {graph} {r['kernels']:7d}" + (f"  {r['graph']}" if "graph" in r else ""),

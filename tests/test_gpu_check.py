@@ -8,6 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
@@ -37,3 +38,21 @@ def test_a_failing_step_is_reported_and_the_rest_runs(tmp_path):
     assert "no GPU here" in text and "FAILED" in text
     with pytest.raises(SystemExit):
         gpu_check.main(["--out", str(tmp_path), "--skip", "nothing"])
+
+
+def test_a_failing_probe_is_listed_and_the_others_run(monkeypatch):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import gpu  # benchmarks/gpu.py
+
+    real = gpu.probe
+
+    def probe(module, call, updates):
+        if module is gpu.pl:  # the baselines' probes
+            raise RuntimeError("CUDA out of memory. Tried to allocate 1 GB")
+        return real(module, call, updates)
+
+    monkeypatch.setattr(gpu, "probe", probe)
+    failed: list[str] = []
+    rows = gpu.probes(torch.device("cpu"), 1, {"plastic_vs_lstm"}, 1, failed)
+    assert [r["probe"].split(",")[0] for r in rows] == ["plastic_vs_lstm plastic (N=51)"]
+    assert len(failed) == 3 and all("out of memory" in f for f in failed)

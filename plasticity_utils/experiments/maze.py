@@ -78,22 +78,24 @@ class Config:
         return self.updates * self.batch
 
 
-# Batched, the replay keeps every step's 200 x 200 trace per episode for autograd: peak memory 7.3 GB for one
-# run and 14.4 GB for two at batch 30 x 250 steps (measured on the CPU, float32), ~7.5 GB per run.
-RUN_BYTES_FLOAT32 = 7.5e9
+# Batched, the replay keeps every step's 200 x 200 trace per episode for autograd. Measured on the CPU
+# (float32, batch 30 x 250 steps, one run): peak RSS 7.3 GB in the first update (14.4 GB for two runs), the
+# live set a GPU's caching allocator would have to hold (unmeasured on a GPU); from the third update on
+# the RSS stays at 14.3 GB for one run, the C allocator keeping what the first backward freed.
+RUN_BYTES_FLOAT32 = {"cuda": 7.5e9, "cpu": 14.5e9}
 
 
 def runs_per_batch(device: torch.device, runs: int, share: float = 0.8) -> int:
     """How many runs of the paper's agent (hidden 200, batch 30, 250 steps) one batched model may hold on
-    ``device``: ``share`` of its memory (a GPU's, or the machine's for the CPU) over the measured memory per
-    run at the default dtype; at least 1, at most ``runs``. 15 runs (a whole condition) on a 139 GiB H200, 9
-    on an 80 GB H100, 2 on the 24 GiB CPU machine. The batch's checkpoint is named by its seeds, so an
-    interrupted batch resumes only on a device that forms the same groups."""
+    ``device``: ``share`` of its memory (a GPU's, or the machine's for the CPU) over the memory per run
+    measured above at the default dtype; at least 1, at most ``runs``. 15 runs (a whole condition) on a
+    139 GiB H200, 9 on an 80 GB H100, 1 on the 24 GiB CPU machine. The batch's checkpoint is named by its
+    seeds, so an interrupted batch resumes only on a device that forms the same groups."""
     if device.type == "cuda":
         memory = torch.cuda.get_device_properties(device).total_memory
     else:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    per_run = RUN_BYTES_FLOAT32 * torch.get_default_dtype().itemsize / 4
+    per_run = RUN_BYTES_FLOAT32["cuda" if device.type == "cuda" else "cpu"] * torch.get_default_dtype().itemsize / 4
     return max(1, min(runs, int(share * memory // per_run)))
 
 
