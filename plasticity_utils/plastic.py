@@ -224,12 +224,16 @@ class PlasticRNNFunction(torch.autograd.Function):
         hebb = inputs.new_zeros(batch, n, n)
         buf = torch.empty_like(hebb)
         checkpoints = []
+        clamped = inputs != 0 if clamp else None  # once for the episode, not once per step
         for t in range(steps):
             if t % k == 0:
                 checkpoints.append(hebb.clone())
             _effective_weight(w, alpha, hebb, out=buf)
             pre = torch.bmm(xs[t].unsqueeze(1), buf).squeeze(1)
-            _activate(pre, inputs[:, t], clamp, out=xs[t + 1])
+            if clamp:
+                torch.where(clamped[:, t], inputs[:, t], torch.tanh(pre), out=xs[t + 1])
+            else:
+                torch.tanh(pre + inputs[:, t], out=xs[t + 1])
             hebb_update_(hebb, xs[t], xs[t + 1], eta_f, rule)
         ctx.save_for_backward(inputs, w, alpha, eta, xs, *checkpoints)
         ctx.rule, ctx.clamp, ctx.k = rule, clamp, k
@@ -245,10 +249,17 @@ class PlasticRNNFunction(torch.autograd.Function):
         shared = alpha.dim() == 0
         grad_out = grad_out.transpose(0, 1)  # (T, B, n)
 
-        g_pre_all = inputs.new_zeros(steps, batch, n)  # dL/d(pre-activation), for dL/dw at the end
-        g_inputs = torch.zeros_like(inputs) if ctx.needs_input_grad[0] else None
+        g_pre_all = inputs.new_empty(steps, batch, n)  # dL/d(pre-activation), for dL/dw at the end
+        # dx(t)/dpre(t) for every step at once: 1 - x(t)^2, zero where the input clamps the neuron
+        slope = 1 - xs[1:] * xs[1:]
+        free = (inputs == 0).transpose(0, 1) if clamp else None  # (T, B, n)
+        if clamp:
+            slope = torch.where(free, slope, 0.0)
+        g_inputs = None
+        if ctx.needs_input_grad[0] and clamp:
+            g_inputs = torch.zeros_like(inputs)
         g_alpha = torch.zeros_like(alpha)
-        g_eta = inputs.new_zeros(())
+        g_eta_steps = inputs.new_zeros(steps)  # each step's share of dL/deta, summed at the end
         g_hebb = inputs.new_zeros(batch, n, n)  # dL/dHebb(t), carried backwards
         g_x = grad_out[steps - 1].clone()  # dL/dx(t), carried backwards
         segment = inputs.new_empty(min(k, steps) + 1, batch, n, n)
@@ -261,40 +272,36 @@ class PlasticRNNFunction(torch.autograd.Function):
                 _trace_step(segment[t - start], xs[t], xs[t + 1], eta_f, rule, out=segment[t - start + 1])
             for t in reversed(range(start, stop)):
                 hebb, x, y = segment[t - start], xs[t], xs[t + 1]
-                g_x_prev = grad_out[t - 1].clone() if t > 0 else None
+                # dL/dx(t-1): starts as the loss's own gradient (not copied: every update below is out of place)
+                g_x_prev = grad_out[t - 1] if t > 0 else None
                 # -- trace update Hebb(t) -> Hebb(t+1) (skipped at the last step: Hebb(T) is not used)
                 if t < steps - 1:
                     gH_y = torch.bmm(g_hebb, y.unsqueeze(2)).squeeze(2)  # sum_j gH_ij y_j
                     xT_gH = torch.bmm(x.unsqueeze(1), g_hebb).squeeze(1)  # sum_i x_i gH_ij
                     if rule == "hebb":
-                        g_eta += (x * gH_y).sum() - g_hebb.reshape(-1) @ hebb.reshape(-1)
-                        g_x += eta_f * xT_gH
+                        torch.sub(torch.dot(x.reshape(-1), gH_y.reshape(-1)),
+                                  torch.dot(g_hebb.reshape(-1), hebb.reshape(-1)), out=g_eta_steps[t])
+                        g_x.add_(xT_gH, alpha=eta_f)
                         g_hebb.mul_(1 - eta_f)
                     else:
                         diag = (g_hebb * hebb).sum(1)  # sum_i gH_ij H_ij, (B, n)
-                        g_eta += (x * gH_y).sum() - (y * y * diag).sum()
-                        g_x += eta_f * (xT_gH - 2 * y * diag)
+                        torch.sub(torch.dot(x.reshape(-1), gH_y.reshape(-1)),
+                                  torch.dot((y * y).reshape(-1), diag.reshape(-1)), out=g_eta_steps[t])
+                        g_x.add_(xT_gH - 2 * y * diag, alpha=eta_f)
                         g_hebb.mul_((1 - eta_f * y * y).unsqueeze(1))
                     if g_x_prev is not None:
-                        g_x_prev += eta_f * gH_y
+                        g_x_prev = torch.add(g_x_prev, gH_y, alpha=eta_f)
                 # -- activation
-                if clamp:
-                    free = inputs[:, t] == 0
-                    if g_inputs is not None:
-                        g_inputs[:, t] = torch.where(free, 0.0, g_x)
-                    g_pre = torch.where(free, g_x * (1 - y * y), 0.0)
-                else:
-                    g_pre = g_x * (1 - y * y)
-                    if g_inputs is not None:
-                        g_inputs[:, t] = g_pre
-                g_pre_all[t] = g_pre
+                if g_inputs is not None:
+                    g_inputs[:, t] = torch.where(free[t], 0.0, g_x)
+                g_pre = torch.mul(g_x, slope[t], out=g_pre_all[t])
                 # -- Eq. 1: pre = x (w + alpha * Hebb)
                 if g_x_prev is not None:
                     if shared:
-                        g_x_prev += g_pre @ w.t() + alpha * torch.bmm(hebb, g_pre.unsqueeze(2)).squeeze(2)
+                        g_x_prev = g_x_prev + g_pre @ w.t() + alpha * torch.bmm(hebb, g_pre.unsqueeze(2)).squeeze(2)
                     else:
                         _effective_weight(w, alpha, hebb, out=buf)
-                        g_x_prev += torch.bmm(buf, g_pre.unsqueeze(2)).squeeze(2)
+                        g_x_prev = torch.baddbmm(g_x_prev.unsqueeze(2), buf, g_pre.unsqueeze(2)).squeeze(2)
                 if shared:
                     g_alpha += torch.bmm(torch.bmm(x.unsqueeze(1), hebb), g_pre.unsqueeze(2)).sum()
                     g_hebb.baddbmm_(x.unsqueeze(2), g_pre.unsqueeze(1), alpha=float(alpha))
@@ -307,6 +314,9 @@ class PlasticRNNFunction(torch.autograd.Function):
                     g_hebb.addcmul_(alpha, buf)
                 if g_x_prev is not None:
                     g_x = g_x_prev
+        if ctx.needs_input_grad[0] and not clamp:  # dL/dinput(t) = dL/dpre(t) when the input is added
+            g_inputs = g_pre_all.transpose(0, 1).clone()
+        g_eta = g_eta_steps.sum()
         # dL/dw = sum_t x(t-1) g(t)^T, one matrix product over all steps and episodes
         g_w = xs[:-1].reshape(-1, n).t() @ g_pre_all.reshape(-1, n)
         return g_inputs, g_w, g_alpha, g_eta.reshape(eta.shape), None, None, None
@@ -315,13 +325,6 @@ class PlasticRNNFunction(torch.autograd.Function):
 def _effective_weight(w: Tensor, alpha: Tensor, hebb: Tensor, out: Tensor) -> Tensor:
     """w + alpha * Hebb, written into ``out`` (B, n, n)."""
     return torch.addcmul(w, alpha, hebb, out=out)
-
-
-def _activate(pre: Tensor, inputs: Tensor, clamp: bool, out: Tensor) -> None:
-    if clamp:
-        torch.where(inputs != 0, inputs, torch.tanh(pre), out=out)
-    else:
-        torch.tanh(pre + inputs, out=out)
 
 
 def hebb_update_(hebb: Tensor, x: Tensor, y: Tensor, eta: float, rule: str) -> None:
