@@ -99,7 +99,7 @@ def cases(device: torch.device, smoke: bool) -> list[Case]:
 
         out.append((f"maze replay (hidden {cfg.hidden}, T={cfg.task.steps}, batch {cfg.batch}), {impl}",
                     agent, replay_loss))
-    runs = 2 if smoke else 5  # 5 of the plan's 15 per batch: ~7.5 GB each
+    runs = 2 if smoke else mz.runs_per_batch(device, 5)  # up to 5 of the plan's batch, as memory allows
     batched = Runs([mz.build(cfg) for _ in range(runs)]).to(device)
     obs_runs = obs.expand(runs, *obs.shape).contiguous()
 
