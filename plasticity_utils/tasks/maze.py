@@ -88,6 +88,9 @@ class MazeBatch:
         self._centre_index = int((self.free == centre).all(1).nonzero())
         self._moves = torch.tensor(MOVES, device=self.device)
         self._actions = torch.arange(N_ACTIONS, device=self.device)
+        # (time t / steps, bias 1) for every t, made once: a tensor built from Python numbers at every step
+        # would be a host-to-device copy, which on a GPU waits for the queue
+        self._clock = torch.tensor([[t / task.steps, 1.0] for t in range(task.steps + 1)], device=self.device)
         offsets = torch.arange(-1, 2, device=self.device)
         self._window = torch.cartesian_prod(offsets, offsets)  # (9, 2), row by row
         self.reset()
@@ -139,7 +142,7 @@ class MazeBatch:
         """(batch, n_obs) float observation, columns as in :data:`OBS`."""
         cells = self.pos.unsqueeze(1) + self._window  # (B, 9, 2)
         neighbourhood = self.grid[cells[..., 0], cells[..., 1]].float()
-        extra = torch.tensor([self.t / self.task.steps, 1.0], device=self.device).expand(self.batch, 2)
+        extra = self._clock[self.t].expand(self.batch, 2)
         parts = [neighbourhood, self.last_reward.unsqueeze(1), extra]
         if self.task.previous_action:  # one-hot by comparison: one_hot() checks its range on the host
             parts.append((self.last_action.unsqueeze(1) == self._actions).float())
