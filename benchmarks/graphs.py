@@ -66,11 +66,12 @@ def cases(device: torch.device, smoke: bool) -> list[Case]:
                     lambda net=net, impl=impl: ((net(inputs, impl=impl)[0][:, -1, :-1] - target) ** 2).sum(-1).mean()))
 
     runs = 2 if smoke else bp.PROFILES["paper"].seeds  # the plan's batched model: 10 seeds through vmap
-    batched = Runs([bp.build(cfg) for _ in range(runs)]).to(device)
     stacked = (inputs.expand(runs, *inputs.shape).contiguous(), target.expand(runs, *target.shape).contiguous())
-    out.append((f"1000-bit released, {runs} seeds batched (vmap, reference), batch 1", batched,
-                lambda net=batched: ((net(stacked[0], impl="reference")[0][:, :, -1, :-1] - stacked[1]) ** 2)
-                .sum(-1).mean(-1).sum()))
+    for impl in ("reference", "fused"):
+        batched = Runs([bp.build(cfg) for _ in range(runs)]).to(device)
+        out.append((f"1000-bit released, {runs} seeds batched (vmap), {impl}, batch 1", batched,
+                    lambda net=batched, impl=impl: ((net(stacked[0], impl=impl)[0][:, :, -1, :-1] - stacked[1]) ** 2)
+                    .sum(-1).mean(-1).sum()))
 
     cfg = ni.PROFILES["paper"].configs["per_connection"]
     if smoke:
@@ -100,14 +101,15 @@ def cases(device: torch.device, smoke: bool) -> list[Case]:
         out.append((f"maze replay (hidden {cfg.hidden}, T={cfg.task.steps}, batch {cfg.batch}), {impl}",
                     agent, replay_loss))
     runs = 2 if smoke else mz.runs_per_batch(device, 5)  # up to 5 of the plan's batch, as memory allows
-    batched = Runs([mz.build(cfg) for _ in range(runs)]).to(device)
     obs_runs = obs.expand(runs, *obs.shape).contiguous()
+    for impl in ("reference", "fused"):
+        batched = Runs([mz.build(cfg) for _ in range(runs)]).to(device)
 
-    def batched_replay_loss(net=batched) -> Tensor:
-        logits, values = net.call("replay", obs_runs, impl="reference")
-        return logits.square().mean() + values.square().mean()
+        def batched_replay_loss(net=batched, impl=impl) -> Tensor:
+            logits, values = net.call("replay", obs_runs, impl=impl)
+            return logits.square().mean() + values.square().mean()
 
-    out.append((f"maze replay, {runs} runs batched (vmap, reference)", batched, batched_replay_loss))
+        out.append((f"maze replay, {runs} runs batched (vmap), {impl}", batched, batched_replay_loss))
 
     cfg = om.PROFILES["paper"].configs["plastic"]
     images = torch.rand(40, 20, 31, 31, generator=g)

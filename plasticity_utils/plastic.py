@@ -15,7 +15,9 @@ Two implementations of the recurrent layer are kept side by side:
 * ``impl="fused"``: :class:`PlasticRNNFunction`, a custom autograd function with a hand-written
   backward pass. The forward keeps only the activities and a trace checkpoint every
   ``checkpoint_every`` steps; the backward recomputes the traces segment by segment, so memory is
-  O(T*N + sqrt(T)*N^2) instead of O(T*N^2), and works in place on a few N x N buffers.
+  O(T*N + sqrt(T)*N^2) instead of O(T*N^2), and works in place on a few N x N buffers. Under
+  ``torch.func.vmap`` (independent runs trained as one model) it runs :class:`PlasticRunsFunction`, the
+  same computation for R runs at once.
 """
 
 from __future__ import annotations
@@ -184,9 +186,10 @@ class PlasticRecurrent(nn.Module):
         c = self.connection
         if not torch.is_grad_enabled():  # evaluation: no backward, so keep no trace checkpoints
             checkpoint_every = inputs.shape[1]
-        return PlasticRNNFunction.apply(
+        xs, hebb, _ = PlasticRNNFunction.apply(
             inputs, c.w, c.alpha, c.eta, c.rule, self.input_mode == "clamp", checkpoint_every
         )
+        return xs, hebb
 
 
 class PlasticRNNFunction(torch.autograd.Function):
@@ -203,128 +206,219 @@ class PlasticRNNFunction(torch.autograd.Function):
                        dL/deta += <gH, (x - y H) y>;  gH <- gH * (1 - eta y^2) (column-wise)
         Eq. 1:         g = dL/dy * (1 - y^2);  dL/dx += (w + alpha H) g;  dL/dw += x g^T;
                        dL/dalpha += (x g^T) * H;  gH += alpha * (x g^T)
+
+    It also returns the trace checkpoints the backward starts from (non-differentiable). Under
+    ``torch.func.vmap`` (independent runs batched, :mod:`plasticity_utils.batched`) its :meth:`vmap` rule
+    runs :class:`PlasticRunsFunction`, the same computation with a leading run axis, so batched runs keep
+    this backward and its memory instead of autograd through every step.
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
-        ctx,
-        inputs: Tensor,
-        w: Tensor,
-        alpha: Tensor,
-        eta: Tensor,
-        rule: str,
-        clamp: bool,
-        checkpoint_every: int | None,
-    ) -> tuple[Tensor, Tensor]:
-        batch, steps, n = inputs.shape
-        k = checkpoint_every or max(1, math.ceil(math.sqrt(steps)))
-        eta_f = float(eta)
-        xs = inputs.new_empty(steps + 1, batch, n)
-        xs[0].zero_()
-        hebb = inputs.new_zeros(batch, n, n)
-        buf = torch.empty_like(hebb)
-        checkpoints = []
-        clamped = inputs != 0 if clamp else None  # once for the episode, not once per step
-        for t in range(steps):
-            if t % k == 0:
-                checkpoints.append(hebb.clone())
-            _effective_weight(w, alpha, hebb, out=buf)
-            pre = torch.bmm(xs[t].unsqueeze(1), buf).squeeze(1)
-            if clamp:
-                torch.where(clamped[:, t], inputs[:, t], torch.tanh(pre), out=xs[t + 1])
-            else:
-                torch.tanh(pre + inputs[:, t], out=xs[t + 1])
-            hebb_update_(hebb, xs[t], xs[t + 1], eta_f, rule)
-        ctx.save_for_backward(inputs, w, alpha, eta, xs, *checkpoints)
-        ctx.rule, ctx.clamp, ctx.k = rule, clamp, k
-        ctx.mark_non_differentiable(hebb)
-        return xs[1:].transpose(0, 1), hebb
+    def forward(inputs: Tensor, w: Tensor, alpha: Tensor, eta: Tensor, rule: str, clamp: bool,  # type: ignore[override]
+                checkpoint_every: int | None) -> tuple[Tensor, Tensor, Tensor]:
+        out, hebb, checkpoints = _forward_runs(inputs[None], w[None], alpha[None], eta[None], rule, clamp,
+                                               checkpoint_every)
+        return out[0], hebb[0], checkpoints[0]
 
     @staticmethod
-    def backward(ctx, grad_out: Tensor, _grad_hebb: Tensor | None):  # type: ignore[override]
-        inputs, w, alpha, eta, xs, *checkpoints = ctx.saved_tensors
-        rule, clamp, k = ctx.rule, ctx.clamp, ctx.k
-        batch, steps, n = inputs.shape
-        eta_f = float(eta)
-        shared = alpha.dim() == 0
-        grad_out = grad_out.transpose(0, 1)  # (T, B, n)
+    def setup_context(ctx, inputs, output):  # type: ignore[override]
+        x, w, alpha, eta, rule, clamp, checkpoint_every = inputs
+        out, hebb, checkpoints = output
+        ctx.save_for_backward(x, w, alpha, eta, out, checkpoints)
+        ctx.rule, ctx.clamp, ctx.k = rule, clamp, _interval(x.shape[1], checkpoint_every)
+        ctx.mark_non_differentiable(hebb, checkpoints)
 
-        g_pre_all = inputs.new_empty(steps, batch, n)  # dL/d(pre-activation), for dL/dw at the end
-        # dx(t)/dpre(t) for every step at once: 1 - x(t)^2, zero where the input clamps the neuron
-        slope = 1 - xs[1:] * xs[1:]
-        free = (inputs == 0).transpose(0, 1) if clamp else None  # (T, B, n)
+    @staticmethod
+    def backward(ctx, grad_out: Tensor, _grad_hebb: Tensor | None, _grad_checkpoints: Tensor | None):  # type: ignore[override]
+        x, w, alpha, eta, out, checkpoints = ctx.saved_tensors
+        grads = _backward_runs(x[None], w[None], alpha[None], eta[None], out[None], checkpoints[None],
+                               grad_out[None], ctx.rule, ctx.clamp, ctx.k, ctx.needs_input_grad[0])
+        g_inputs, g_w, g_alpha, g_eta = (None if g is None else g[0] for g in grads)
+        return g_inputs, g_w, g_alpha, g_eta, None, None, None
+
+    @staticmethod
+    def vmap(info, in_dims, inputs, w, alpha, eta, rule, clamp, checkpoint_every):  # type: ignore[override]
+        """R independent runs: every tensor argument gets a leading run axis (an unbatched one is shared
+        by every run), and :class:`PlasticRunsFunction` computes them together."""
+        runs = info.batch_size
+
+        def leading(t: Tensor, dim: int | None) -> Tensor:
+            return t.unsqueeze(0).expand(runs, *t.shape) if dim is None else t.movedim(dim, 0)
+
+        args = [leading(t, d) for t, d in zip((inputs, w, alpha, eta), in_dims[:4])]
+        return PlasticRunsFunction.apply(*args, rule, clamp, checkpoint_every), (0, 0, 0)
+
+
+class PlasticRunsFunction(torch.autograd.Function):
+    """:class:`PlasticRNNFunction` for R independent runs at once: ``inputs`` (R, B, T, n), ``w`` (R, n, n),
+    ``alpha`` (R, n, n) or (R,), ``eta`` (R,); returns (R, B, T, n), (R, B, n, n) and the checkpoints.
+    Run r's outputs and gradients are those of run r alone (``tests/test_plastic.py``)."""
+
+    @staticmethod
+    def forward(ctx, inputs, w, alpha, eta, rule, clamp, checkpoint_every):  # type: ignore[override]
+        out, hebb, checkpoints = _forward_runs(inputs, w, alpha, eta, rule, clamp, checkpoint_every)
+        ctx.save_for_backward(inputs, w, alpha, eta, out, checkpoints)
+        ctx.rule, ctx.clamp, ctx.k = rule, clamp, _interval(inputs.shape[2], checkpoint_every)
+        ctx.mark_non_differentiable(hebb, checkpoints)
+        return out, hebb, checkpoints
+
+    @staticmethod
+    def backward(ctx, grad_out, _grad_hebb, _grad_checkpoints):  # type: ignore[override]
+        inputs, w, alpha, eta, out, checkpoints = ctx.saved_tensors
+        grads = _backward_runs(inputs, w, alpha, eta, out, checkpoints, grad_out, ctx.rule, ctx.clamp, ctx.k,
+                               ctx.needs_input_grad[0])
+        return (*grads, None, None, None)
+
+
+def _interval(steps: int, checkpoint_every: int | None) -> int:
+    """Steps between trace checkpoints: ``checkpoint_every``, or about sqrt(T) (memory O(sqrt(T) N^2))."""
+    return checkpoint_every or max(1, math.ceil(math.sqrt(steps)))
+
+
+def _per_episode(t: Tensor, runs: int, batch: int) -> Tensor | float:
+    """A per-run scalar (eta, a shared alpha) as what the per-step kernels take: a Python number for one
+    run (the scalar arguments of ``baddbmm``/``add``), else one value per episode row (R * B, 1)."""
+    return float(t[0]) if runs == 1 else t.repeat_interleave(batch).unsqueeze(1)
+
+
+def _axpy(y: Tensor, x: Tensor, a: Tensor | float, inplace: bool = False) -> Tensor:
+    """y + a * x (into ``y`` if ``inplace``), ``a`` a number or one value per row."""
+    if isinstance(a, float):
+        return y.add_(x, alpha=a) if inplace else torch.add(y, x, alpha=a)
+    return y.addcmul_(x, a) if inplace else torch.addcmul(y, x, a)
+
+
+def _run_dots(a: Tensor, b: Tensor, runs: int) -> Tensor:
+    """<a_r, b_r> for each run r (a and b carry R * B rows); one run: BLAS's dot, ~2x a batched product's speed."""
+    if runs == 1:
+        return torch.dot(a.reshape(-1), b.reshape(-1)).view(1)
+    return torch.bmm(a.reshape(runs, 1, -1), b.reshape(runs, -1, 1)).view(runs)
+
+
+def _forward_runs(inputs: Tensor, w: Tensor, alpha: Tensor, eta: Tensor, rule: str, clamp: bool,
+                  checkpoint_every: int | None) -> tuple[Tensor, Tensor, Tensor]:
+    """The forward of R runs (shapes as in :class:`PlasticRunsFunction`): x(1..T) (R, B, T, n), Hebb(T)
+    and the trace every ``k`` steps (R, C, B, n, n). Episodes of all runs are rows of one (R * B) batch."""
+    runs, batch, steps, n = inputs.shape
+    rows = runs * batch
+    k = _interval(steps, checkpoint_every)
+    eta_s = _per_episode(eta, runs, batch)
+    u = inputs.reshape(rows, steps, n)
+    xs = inputs.new_empty(steps + 1, rows, n)
+    xs[0].zero_()
+    hebb = inputs.new_zeros(rows, n, n)
+    buf = torch.empty_like(hebb)
+    checkpoints = inputs.new_empty(-(-steps // k), rows, n, n)
+    clamped = u != 0 if clamp else None  # once for the episode, not once per step
+    for t in range(steps):
+        if t % k == 0:
+            checkpoints[t // k].copy_(hebb)
+        _effective_weight(w, alpha, hebb, out=buf)
+        pre = torch.bmm(xs[t].unsqueeze(1), buf).squeeze(1)
         if clamp:
-            slope = torch.where(free, slope, 0.0)
-        g_inputs = None
-        if ctx.needs_input_grad[0] and clamp:
-            g_inputs = torch.zeros_like(inputs)
-        g_alpha = torch.zeros_like(alpha)
-        g_eta_steps = inputs.new_zeros(steps)  # each step's share of dL/deta, summed at the end
-        g_hebb = inputs.new_zeros(batch, n, n)  # dL/dHebb(t), carried backwards
-        g_x = grad_out[steps - 1].clone()  # dL/dx(t), carried backwards
-        segment = inputs.new_empty(min(k, steps) + 1, batch, n, n)
-        buf = torch.empty_like(g_hebb)
+            torch.where(clamped[:, t], u[:, t], torch.tanh(pre), out=xs[t + 1])
+        else:
+            torch.tanh(pre + u[:, t], out=xs[t + 1])
+        _trace_step(hebb, xs[t], xs[t + 1], eta_s, rule, out=hebb)
+    out = xs[1:].transpose(0, 1).reshape(runs, batch, steps, n)
+    return out, hebb.view(runs, batch, n, n), checkpoints.view(-1, runs, batch, n, n).transpose(0, 1)
 
-        for s in reversed(range(len(checkpoints))):
-            start, stop = s * k, min((s + 1) * k, steps)
-            segment[0].copy_(checkpoints[s])  # recompute Hebb(start..stop-1)
-            for t in range(start, stop - 1):
-                _trace_step(segment[t - start], xs[t], xs[t + 1], eta_f, rule, out=segment[t - start + 1])
-            for t in reversed(range(start, stop)):
-                hebb, x, y = segment[t - start], xs[t], xs[t + 1]
-                # dL/dx(t-1): starts as the loss's own gradient (not copied: every update below is out of place)
-                g_x_prev = grad_out[t - 1] if t > 0 else None
-                # -- trace update Hebb(t) -> Hebb(t+1) (skipped at the last step: Hebb(T) is not used)
-                if t < steps - 1:
-                    gH_y = torch.bmm(g_hebb, y.unsqueeze(2)).squeeze(2)  # sum_j gH_ij y_j
-                    xT_gH = torch.bmm(x.unsqueeze(1), g_hebb).squeeze(1)  # sum_i x_i gH_ij
-                    if rule == "hebb":
-                        torch.sub(torch.dot(x.reshape(-1), gH_y.reshape(-1)),
-                                  torch.dot(g_hebb.reshape(-1), hebb.reshape(-1)), out=g_eta_steps[t])
-                        g_x.add_(xT_gH, alpha=eta_f)
-                        g_hebb.mul_(1 - eta_f)
-                    else:
-                        diag = (g_hebb * hebb).sum(1)  # sum_i gH_ij H_ij, (B, n)
-                        torch.sub(torch.dot(x.reshape(-1), gH_y.reshape(-1)),
-                                  torch.dot((y * y).reshape(-1), diag.reshape(-1)), out=g_eta_steps[t])
-                        g_x.add_(xT_gH - 2 * y * diag, alpha=eta_f)
-                        g_hebb.mul_((1 - eta_f * y * y).unsqueeze(1))
-                    if g_x_prev is not None:
-                        g_x_prev = torch.add(g_x_prev, gH_y, alpha=eta_f)
-                # -- activation
-                if g_inputs is not None:
-                    g_inputs[:, t] = torch.where(free[t], 0.0, g_x)
-                g_pre = torch.mul(g_x, slope[t], out=g_pre_all[t])
-                # -- Eq. 1: pre = x (w + alpha * Hebb)
-                if g_x_prev is not None:
-                    if shared:
-                        g_x_prev = g_x_prev + g_pre @ w.t() + alpha * torch.bmm(hebb, g_pre.unsqueeze(2)).squeeze(2)
-                    else:
-                        _effective_weight(w, alpha, hebb, out=buf)
-                        g_x_prev = torch.baddbmm(g_x_prev.unsqueeze(2), buf, g_pre.unsqueeze(2)).squeeze(2)
-                if shared:
-                    g_alpha += torch.bmm(torch.bmm(x.unsqueeze(1), hebb), g_pre.unsqueeze(2)).sum()
-                    g_hebb.baddbmm_(x.unsqueeze(2), g_pre.unsqueeze(1), alpha=float(alpha))
+
+def _backward_runs(inputs: Tensor, w: Tensor, alpha: Tensor, eta: Tensor, out: Tensor, checkpoints: Tensor,
+                   grad_out: Tensor, rule: str, clamp: bool, k: int, needs_input_grad: bool):
+    """Gradients (inputs, w, alpha, eta) of R runs, each with its run axis; see :class:`PlasticRNNFunction`."""
+    runs, batch, steps, n = inputs.shape
+    rows = runs * batch
+    n_checkpoints = checkpoints.shape[1]
+    shared = alpha.dim() == 1
+    eta_s = _per_episode(eta, runs, batch)
+    alpha_s = _per_episode(alpha, runs, batch) if shared else None
+    u = inputs.reshape(rows, steps, n)
+    xs = torch.cat([out.new_zeros(1, rows, n), out.reshape(rows, steps, n).transpose(0, 1)])  # x(0..T)
+    checkpoints = checkpoints.transpose(0, 1).reshape(n_checkpoints, rows, n, n)
+    grad_out = grad_out.reshape(rows, steps, n).transpose(0, 1)  # (T, R * B, n)
+
+    g_pre_all = inputs.new_empty(steps, rows, n)  # dL/d(pre-activation), for dL/dw at the end
+    # dx(t)/dpre(t) for every step at once: 1 - x(t)^2, zero where the input clamps the neuron
+    slope = 1 - xs[1:] * xs[1:]
+    free = (u == 0).transpose(0, 1) if clamp else None  # (T, R * B, n)
+    if clamp:
+        slope = torch.where(free, slope, 0.0)
+    g_inputs = torch.zeros_like(u) if needs_input_grad and clamp else None
+    g_alpha = torch.zeros_like(alpha)
+    g_eta_steps = inputs.new_zeros(steps, runs)  # each step's share of dL/deta, summed at the end
+    g_hebb = inputs.new_zeros(rows, n, n)  # dL/dHebb(t), carried backwards
+    g_x = grad_out[steps - 1].clone()  # dL/dx(t), carried backwards
+    segment = inputs.new_empty(min(k, steps) + 1, rows, n, n)
+    buf = torch.empty_like(g_hebb)
+
+    for s in reversed(range(n_checkpoints)):
+        start, stop = s * k, min((s + 1) * k, steps)
+        segment[0].copy_(checkpoints[s])  # recompute Hebb(start..stop-1)
+        for t in range(start, stop - 1):
+            _trace_step(segment[t - start], xs[t], xs[t + 1], eta_s, rule, out=segment[t - start + 1])
+        for t in reversed(range(start, stop)):
+            hebb, x, y = segment[t - start], xs[t], xs[t + 1]
+            # dL/dx(t-1): starts as the loss's own gradient (not copied: every update below is out of place)
+            g_x_prev = grad_out[t - 1] if t > 0 else None
+            # -- trace update Hebb(t) -> Hebb(t+1) (skipped at the last step: Hebb(T) is not used)
+            if t < steps - 1:
+                gH_y = torch.bmm(g_hebb, y.unsqueeze(2)).squeeze(2)  # sum_j gH_ij y_j
+                xT_gH = torch.bmm(x.unsqueeze(1), g_hebb).squeeze(1)  # sum_i x_i gH_ij
+                if rule == "hebb":
+                    torch.sub(_run_dots(x, gH_y, runs), _run_dots(g_hebb, hebb, runs), out=g_eta_steps[t])
+                    _axpy(g_x, xT_gH, eta_s, inplace=True)
+                    g_hebb.mul_(1 - eta_s if isinstance(eta_s, float) else (1 - eta_s).unsqueeze(2))
                 else:
-                    torch.bmm(x.unsqueeze(2), g_pre.unsqueeze(1), out=buf)  # x g^T
-                    if batch == 1:
-                        g_alpha.addcmul_(buf[0], hebb[0])
-                    else:
-                        g_alpha += (buf * hebb).sum(0)
-                    g_hebb.addcmul_(alpha, buf)
+                    diag = (g_hebb * hebb).sum(1)  # sum_i gH_ij H_ij, (R * B, n)
+                    torch.sub(_run_dots(x, gH_y, runs), _run_dots(y * y, diag, runs), out=g_eta_steps[t])
+                    _axpy(g_x, xT_gH - 2 * y * diag, eta_s, inplace=True)
+                    g_hebb.mul_((1 - eta_s * y * y).unsqueeze(1))
                 if g_x_prev is not None:
-                    g_x = g_x_prev
-        if ctx.needs_input_grad[0] and not clamp:  # dL/dinput(t) = dL/dpre(t) when the input is added
-            g_inputs = g_pre_all.transpose(0, 1).clone()
-        g_eta = g_eta_steps.sum()
-        # dL/dw = sum_t x(t-1) g(t)^T, one matrix product over all steps and episodes
-        g_w = xs[:-1].reshape(-1, n).t() @ g_pre_all.reshape(-1, n)
-        return g_inputs, g_w, g_alpha, g_eta.reshape(eta.shape), None, None, None
+                    g_x_prev = _axpy(g_x_prev, gH_y, eta_s)
+            # -- activation
+            if g_inputs is not None:
+                g_inputs[:, t] = torch.where(free[t], 0.0, g_x)
+            g_pre = torch.mul(g_x, slope[t], out=g_pre_all[t])
+            # -- Eq. 1: pre = x (w + alpha * Hebb)
+            if g_x_prev is not None:
+                if shared:
+                    through_w = torch.bmm(g_pre.view(runs, batch, n), w.transpose(1, 2)).view(rows, n)
+                    g_x_prev = g_x_prev + through_w + alpha_s * torch.bmm(hebb, g_pre.unsqueeze(2)).squeeze(2)
+                else:
+                    _effective_weight(w, alpha, hebb, out=buf)
+                    g_x_prev = torch.baddbmm(g_x_prev.unsqueeze(2), buf, g_pre.unsqueeze(2)).squeeze(2)
+            if shared:
+                g_alpha += torch.bmm(torch.bmm(x.unsqueeze(1), hebb), g_pre.unsqueeze(2)).view(runs, batch).sum(1)
+                if isinstance(alpha_s, float):
+                    g_hebb.baddbmm_(x.unsqueeze(2), g_pre.unsqueeze(1), alpha=alpha_s)
+                else:
+                    g_hebb.baddbmm_(x.unsqueeze(2), (alpha_s * g_pre).unsqueeze(1))
+            else:
+                torch.bmm(x.unsqueeze(2), g_pre.unsqueeze(1), out=buf)  # x g^T
+                if batch == 1:
+                    g_alpha.addcmul_(buf, hebb)
+                else:
+                    g_alpha += (buf * hebb).view(runs, batch, n, n).sum(1)
+                g_hebb.view(runs, batch, n, n).addcmul_(alpha.unsqueeze(1), buf.view(runs, batch, n, n))
+            if g_x_prev is not None:
+                g_x = g_x_prev
+    if needs_input_grad and not clamp:  # dL/dinput(t) = dL/dpre(t) when the input is added
+        g_inputs = g_pre_all.transpose(0, 1)
+    g_inputs = None if g_inputs is None else g_inputs.reshape(runs, batch, steps, n)
+    # dL/dw = sum_t x(t-1) g(t)^T per run, one batched matrix product over all steps and episodes
+    x_prev = xs[:-1].view(steps, runs, batch, n).permute(1, 3, 0, 2).reshape(runs, n, steps * batch)
+    g_w = torch.bmm(x_prev, g_pre_all.view(steps, runs, batch, n).transpose(0, 1).reshape(runs, steps * batch, n))
+    return g_inputs, g_w, g_alpha, g_eta_steps.sum(0)
 
 
 def _effective_weight(w: Tensor, alpha: Tensor, hebb: Tensor, out: Tensor) -> Tensor:
-    """w + alpha * Hebb, written into ``out`` (B, n, n)."""
-    return torch.addcmul(w, alpha, hebb, out=out)
+    """w + alpha * Hebb per run, written into ``out`` (R * B, n, n): ``w`` (R, n, n), ``alpha`` (R, n, n) or
+    (R,), ``hebb`` and ``out`` with the R runs' B episodes as rows."""
+    runs, n = w.shape[0], w.shape[-1]
+    a = alpha.view(runs, 1, 1, 1) if alpha.dim() == 1 else alpha.unsqueeze(1)
+    torch.addcmul(w.unsqueeze(1), a, hebb.view(runs, -1, n, n), out=out.view(runs, -1, n, n))
+    return out
 
 
 def hebb_update_(hebb: Tensor, x: Tensor, y: Tensor, eta: float, rule: str) -> None:
@@ -332,10 +426,18 @@ def hebb_update_(hebb: Tensor, x: Tensor, y: Tensor, eta: float, rule: str) -> N
     _trace_step(hebb, x, y, eta, rule, out=hebb)
 
 
-def _trace_step(hebb: Tensor, x: Tensor, y: Tensor, eta: float, rule: str, out: Tensor) -> None:
-    """Eq. 2 / Eq. 3 from ``hebb`` into ``out`` (which may be ``hebb`` itself)."""
+def _trace_step(hebb: Tensor, x: Tensor, y: Tensor, eta: float | Tensor, rule: str, out: Tensor) -> None:
+    """Eq. 2 / Eq. 3 from ``hebb`` into ``out`` (which may be ``hebb`` itself); ``eta`` a number, or one
+    value per row (B, 1) when the rows belong to runs with their own eta."""
+    if isinstance(eta, float):
+        if rule == "hebb":
+            torch.baddbmm(hebb, x.unsqueeze(2), y.unsqueeze(1), beta=1 - eta, alpha=eta, out=out)
+        else:
+            torch.mul(hebb, (1 - eta * y * y).unsqueeze(1), out=out)
+            out.baddbmm_(x.unsqueeze(2), y.unsqueeze(1), alpha=eta)
+        return
     if rule == "hebb":
-        torch.baddbmm(hebb, x.unsqueeze(2), y.unsqueeze(1), beta=1 - eta, alpha=eta, out=out)
+        torch.mul(hebb, (1 - eta).unsqueeze(2), out=out)
     else:
         torch.mul(hebb, (1 - eta * y * y).unsqueeze(1), out=out)
-        out.baddbmm_(x.unsqueeze(2), y.unsqueeze(1), alpha=eta)
+    out.baddbmm_(x.unsqueeze(2), (eta * y).unsqueeze(1))

@@ -255,16 +255,16 @@ def test_profiles_name_every_condition_with_the_same_budget():
 def test_runs_per_batch_follows_the_device_memory(monkeypatch):
     from types import SimpleNamespace
 
-    for gib, runs in ((139, 15), (80, 9), (16, 1)):
+    for gib, runs in ((139, 15), (16, 15), (4, 5), (1, 1)):
         monkeypatch.setattr(torch.cuda, "get_device_properties", lambda _, gib=gib: SimpleNamespace(total_memory=gib * 2**30))
         assert mz.runs_per_batch(torch.device("cuda"), 15) == runs
-    assert mz.runs_per_batch(torch.device("cuda"), 4) == 1  # 16 GiB holds one run
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda _: SimpleNamespace(total_memory=139 * 2**30))
     assert mz.runs_per_batch(torch.device("cuda"), 4) == 4  # never more than the runs asked for
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda _: SimpleNamespace(total_memory=4 * 2**30))
     old = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        assert mz.runs_per_batch(torch.device("cuda"), 15) == 7  # twice the bytes per run
+        assert mz.runs_per_batch(torch.device("cuda"), 15) == 2  # twice the bytes per run
     finally:
         torch.set_default_dtype(old)
     assert 1 <= mz.runs_per_batch(torch.device("cpu"), 15) <= 15

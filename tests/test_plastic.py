@@ -94,7 +94,7 @@ def test_fused_gradients_match_finite_differences(rule, alpha, mode):
     weights = torch.randn(2, 5, 4, dtype=torch.float64)
 
     def f(u, w, a, eta):
-        xs, _ = PlasticRNNFunction.apply(u, w, a, eta, rule, mode == "clamp", 2)
+        xs, *_ = PlasticRNNFunction.apply(u, w, a, eta, rule, mode == "clamp", 2)
         return (xs * weights).sum()
 
     params = (u, c.w.detach().clone().requires_grad_(True), c.alpha.detach().clone().requires_grad_(True),
@@ -161,3 +161,28 @@ def test_bad_inputs_fail_clearly():
         net(torch.zeros(1, 3, 4), impl="fast")
     with pytest.raises(ValueError, match="input_mode"):
         PlasticRecurrent(4, input_mode="multiply")
+
+
+@pytest.mark.parametrize("rule,alpha,mode", list(itertools.product(["hebb", "oja"], ["per_connection", "shared"],
+                                                                  ["add", "clamp"])))
+@pytest.mark.parametrize("batch", [1, 2])
+def test_fused_layer_under_vmap_equals_each_run(rule, alpha, mode, batch):
+    """Batched runs (torch.func.vmap through plasticity_utils.batched.Runs) take the fused layer's vmap
+    rule: each run's activities, trace and gradients are those of the run alone."""
+    from plasticity_utils.batched import Runs
+
+    nets = [make_net(rule, alpha, mode, seed=seed) for seed in range(3)]
+    with torch.no_grad():
+        nets[1].connection.eta.fill_(0.1)  # runs differ in eta too
+    runs = Runs(nets)
+    u = torch.stack([episode_inputs(mode, batch=batch, seed=s) for s in range(3)])
+    target = torch.randn(u.shape, dtype=torch.float64)
+    xs, hebb = runs(u, impl="fused", checkpoint_every=3)
+    ((xs - target) ** 2).sum().backward()
+    for r, net in enumerate(nets):
+        x1, h1 = net(u[r], impl="fused", checkpoint_every=3)
+        ((x1 - target[r]) ** 2).sum().backward()
+        torch.testing.assert_close(xs[r], x1, rtol=0, atol=1e-12)
+        torch.testing.assert_close(hebb[r], h1, rtol=0, atol=1e-12)
+        for name, p in net.named_parameters():
+            torch.testing.assert_close(runs.parameter(name).grad[r], p.grad, rtol=1e-10, atol=1e-12, msg=name)

@@ -121,15 +121,15 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
 def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device,
                 progress: bool = True) -> list[tuple[dict, dict]]:
     """Train the networks of ``seeds`` together as one batched model (:func:`~plasticity_utils.batched.train_runs`);
-    each run equals its separate :func:`train_seed` (``tests/test_batched.py``). Under ``vmap`` the layer
-    runs its reference implementation (autograd through the steps), whatever ``config.impl``."""
+    each run equals its separate :func:`train_seed` (``tests/test_batched.py``). Under ``vmap`` the fused
+    layer runs its batched form (:class:`~plasticity_utils.plastic.PlasticRunsFunction`)."""
     n = config.task.n_bits
 
     def step(_: int, net: Runs, gens: Generators):
         episodes = [pattern_episode(config.task, config.batch, g) for g in gens]
         inputs = stack([e[0] for e in episodes]).to(device) * config.input_scale
         target = stack([e[1] for e in episodes]).to(device)
-        xs, _ = net(inputs, impl="reference")
+        xs, _ = net(inputs, impl=config.impl)
         out = xs[:, :, -1, :n]
         losses = ((out - target) ** 2).sum(-1).mean(-1)
         eta = (net.parameter("connection.eta").detach().cpu().tolist() if config.learn_eta

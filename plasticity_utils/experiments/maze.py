@@ -78,24 +78,23 @@ class Config:
         return self.updates * self.batch
 
 
-# Batched, the replay keeps every step's 200 x 200 trace per episode for autograd. Measured on the CPU
-# (float32, batch 30 x 250 steps, one run): peak RSS 7.3 GB in the first update (14.4 GB for two runs), the
-# live set a GPU's caching allocator would have to hold (unmeasured on a GPU); from the third update on
-# the RSS stays at 14.3 GB for one run, the C allocator keeping what the first backward freed.
-RUN_BYTES_FLOAT32 = {"cuda": 7.5e9, "cpu": 14.5e9}
+# Memory of one batched run (float32, batch 30 x 250 steps), measured on the CPU as peak RSS: 1.30 GB for
+# one run and 1.83 GB for two over 2 updates (1.36 GB for one over 3): ~0.55 GB per run, the fused layer's
+# batched replay keeping a trace checkpoint every ~16 steps. (Through the reference layer it was ~7 GB per run.)
+RUN_BYTES_FLOAT32 = 0.6e9
 
 
 def runs_per_batch(device: torch.device, runs: int, share: float = 0.8) -> int:
     """How many runs of the paper's agent (hidden 200, batch 30, 250 steps) one batched model may hold on
     ``device``: ``share`` of its memory (a GPU's, or the machine's for the CPU) over the memory per run
-    measured above at the default dtype; at least 1, at most ``runs``. 15 runs (a whole condition) on a
-    139 GiB H200, 9 on an 80 GB H100, 1 on the 24 GiB CPU machine. The batch's checkpoint is named by its
-    seeds, so an interrupted batch resumes only on a device that forms the same groups."""
+    measured above at the default dtype; at least 1, at most ``runs``. A whole condition (15 runs) on any
+    GPU of 16 GB or more and on the 24 GiB CPU machine. The batch's checkpoint is named by its seeds, so an
+    interrupted batch resumes only on a device that forms the same groups."""
     if device.type == "cuda":
         memory = torch.cuda.get_device_properties(device).total_memory
     else:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    per_run = RUN_BYTES_FLOAT32["cuda" if device.type == "cuda" else "cpu"] * torch.get_default_dtype().itemsize / 4
+    per_run = RUN_BYTES_FLOAT32 * torch.get_default_dtype().itemsize / 4
     return max(1, min(runs, int(share * memory // per_run)))
 
 
@@ -113,7 +112,7 @@ PROFILES = {
     "cpu": _profile(120, 4, "4 runs x 120 updates of 30 episodes = 3,600 episodes per run and condition"),
     "paper": _profile(6700, 15, "15 runs x 6,700 updates of 30 episodes = 201,000 episodes per run and condition; "
                                 "the runs of a condition trained as one batched model, as many at a time as the "
-                                "device's memory holds (all 15 on a 139 GiB GPU)", batched=True),
+                                "device's memory holds (all 15 on any GPU of 16 GB or more)", batched=True),
 }
 
 # What others report (see :mod:`.contract`).
@@ -342,7 +341,7 @@ def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, devic
                 progress: bool = True) -> list[tuple[dict, dict]]:
     """Train the agents of ``seeds`` together as one batched model (:func:`~plasticity_utils.batched.train_runs`):
     one :class:`~plasticity_utils.tasks.maze.MazeRuns` holds every run's mazes, each run draws from its own
-    generator, the replay runs the reference layer under ``vmap``; each run equals its separate
+    generator, the replay runs the fused layer's batched form under ``vmap``; each run equals its separate
     :func:`train_seed` (``tests/test_batched.py``). Returns one (record, parameters) per seed."""
     runs, b, env = len(seeds), config.batch, {}
 
@@ -352,7 +351,7 @@ def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, devic
     def step(_: int, net: Runs, gens: Generators):
         ep = rollout_runs(net, env["mazes"], gens)
         t = ep.obs.shape[1]
-        logits, values = net.call("replay", ep.obs.view(runs, b, t, -1), impl="reference")
+        logits, values = net.call("replay", ep.obs.view(runs, b, t, -1))
         actions, rewards = ep.actions.view(runs, b, t), ep.rewards.view(runs, b, t)
         losses, parts = [], []
         for r in range(runs):
