@@ -4,7 +4,7 @@ The paper profile of :mod:`plasticity_utils.experiments.natural_images` cannot t
 one-episode updates per variant on one GPU in minutes (0.142 s per update on an H100, issue 13: ~4 h per
 variant), so it would take them in batches. This trains the ``cpu`` profile's per-connection network
 (seed 0, the same 1,500 episodes) once at the papers' batch 1, lr 1e-4, and once per ``--batch`` at the
-square-root-scaled rate (:func:`~plasticity_utils.experiments.plastic_vs_lstm.sqrt_scaled_lr`, the rule
+square-root-scaled rate (:func:`~plasticity_utils.training.sqrt_scaled_lr`, the rule
 the 50-bit baselines use), and prints each run's training loss as a fraction of the zeros baseline's
 loss over the last ``--window`` episodes seen, at a few points along the way.
 
@@ -51,7 +51,7 @@ def fraction(run: dict, episodes: int, window: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from plasticity_utils.experiments.plastic_vs_lstm import sqrt_scaled_lr
+    from plasticity_utils.training import sqrt_scaled_lr
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, nargs="+", default=[16])
