@@ -15,6 +15,7 @@ import time
 from plasticity_utils.config import pick_device
 from plasticity_utils.experiments import bohp2016 as bohp
 from plasticity_utils.tasks.bohp2016 import Episode
+from plasticity_utils.training import fixed_threads
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
         optimizer = bohp.make_optimizer(config, nets)
         e = bohp.sample_runs(bohp.TASKS[config.task], seeds, bohp.PURPOSE_TRAIN, 0, 1)
         e = Episode(e.inputs.to(device), e.targets.to(device), e.scored.to(device))
-        with bohp.one_thread(device):
+        with fixed_threads():
             for i in range(args.updates + 10):
                 if i == 10:  # warm-up done
                     wall, cpu = time.perf_counter(), time.process_time()

@@ -69,6 +69,28 @@ def stop_at() -> float | None:
         raise ValueError(f"${STOP_AT} must be a Unix time in seconds, got {value!r}") from None
 
 
+THREADS = 1
+"""CPU threads every run trains (and is scored) with, wherever it trains. A sum split over n threads is
+added in another order than on one, so with torch's default (the machine's core count) a run's numbers would
+depend on the machine and on where it trains (this process, a local worker process, a Dask worker). One
+fixed setting makes them the same everywhere; one thread, because the plastic layers are memory-bound: on a
+2-core CPU two one-thread runs side by side train about twice as fast as one run on two threads."""
+
+
+@contextlib.contextmanager
+def fixed_threads() -> Iterator[None]:
+    """Compute on :data:`THREADS` CPU threads inside the block (also a decorator), then restore the
+    process's setting. :meth:`RunStore.run` and :meth:`RunStore.run_batch` train every run inside it, and each
+    experiment's ``run()`` scores its stored runs inside it, so stored and reported numbers do not depend on the
+    machine's core count. On a GPU it changes only the host's threads."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def sqrt_scaled_lr(lr: float, batch: int) -> float:
     """The papers' one-episode learning rate for ``batch`` episodes per update: Adam's step has about
     the same size whatever the batch, and the gradient noise falls as 1/sqrt(batch), so the
@@ -337,7 +359,8 @@ class RunStore:
                 checkpoint.unlink(missing_ok=True)
             elif (stored := self.load(seed, config, tag)) is not None:
                 return stored  # trained by another process while this one waited
-            record, params = train_seed(seed, checkpoint)
+            with fixed_threads():
+                record, params = train_seed(seed, checkpoint)
             return self.save(seed, config, record, params, tag)
 
     def run_batch(self, seeds: list[int], config: Any, train_batch: Callable[[list[int], Path], list],
@@ -363,7 +386,8 @@ class RunStore:
                     checkpoint = self.root / f"{tag}batch-seeds{'-'.join(map(str, batch))}-{config_digest(config)}.ckpt"
                     if force:
                         checkpoint.unlink(missing_ok=True)
-                    results = train_batch(batch, checkpoint)
+                    with fixed_threads():
+                        results = train_batch(batch, checkpoint)
                     if len(results) != len(batch):
                         raise ValueError(f"train_batch returned {len(results)} runs for {len(batch)} seeds")
                     for s, (record, params) in zip(batch, results):
@@ -382,9 +406,8 @@ class RunStore:
                  executor: Any = None) -> list[dict]:
         """:meth:`run` for every job (seed, config, train_seed, tag), stored records in order, on the
         executor of :func:`plasticity_utils.executors.resolve`: locally in ``workers`` processes of one
-        thread each (default ``$PLASTICITY_WORKERS`` or 1; the plastic layers are memory-bound, so on a
-        2-core CPU two single-threaded runs side by side train about twice as fast as one run on two
-        threads), or one Dask task per job. ``train_seed`` must then be picklable (a module-level
+        thread each (default ``$PLASTICITY_WORKERS`` or 1; every run trains on :data:`THREADS` threads,
+        see :func:`fixed_threads`), or one Dask task per job. ``train_seed`` must then be picklable (a module-level
         function or a ``functools.partial`` of one)."""
         from . import executors
 
@@ -398,8 +421,7 @@ class RunStore:
             raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
         if workers == 1 or len(jobs) < 2:
             return [self.run(j.seed, j.config, j.train_seed, force=force, tag=j.tag) for j in jobs]
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn"),
-                                 initializer=torch.set_num_threads, initargs=(1,)) as pool:
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
             futures = [pool.submit(self.run, j.seed, j.config, j.train_seed, force=force, tag=j.tag) for j in jobs]
             tags = sorted({j.tag for j in jobs})
             return [f.result() for f in tqdm(futures, desc=f"{','.join(tags) or 'runs'} ({workers} workers)")]
@@ -415,6 +437,6 @@ class Job(NamedTuple):
 
 
 def _run_job(root: Path, force: bool, job: Job) -> dict:
-    """A Dask task: train or load one run in the store at ``root``, single-threaded like a local worker."""
-    torch.set_num_threads(1)
+    """A Dask task: train or load one run in the store at ``root`` (on :data:`THREADS` threads, like
+    every run)."""
     return RunStore(root).run(job.seed, job.config, job.train_seed, force=force, tag=job.tag)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from plasticity_utils import training
 from plasticity_utils.training import CorruptFileWarning, RunStore, elapsed, train
 
 
@@ -122,10 +123,37 @@ def test_parallel_workers_give_the_same_runs(tmp_path):
     serial = RunStore(tmp_path / "a").run_many([0, 1], Cfg(), tiny_train_seed, workers=1)
     parallel = RunStore(tmp_path / "b").run_many([0, 1], Cfg(), tiny_train_seed, workers=2)
     assert [r["seed"] for r in parallel] == [0, 1]
-    for s, p in zip(serial, parallel):
-        assert p["mse"] == pytest.approx(s["mse"], rel=1e-5)
+    assert parallel == serial  # bit for bit: every run trains on training.THREADS threads, wherever it trains
     with pytest.raises(ValueError):
         RunStore(tmp_path / "c").run_many([0, 1], Cfg(), tiny_train_seed, workers=-1)
+
+
+def thread_counting_train_seed(seed, checkpoint):
+    """A run that records the thread count it trained with, beside its curve."""
+    record, params = tiny_train_seed(seed, checkpoint)
+    return {**record, "threads": torch.get_num_threads()}, params
+
+
+@pytest.mark.parametrize("process_threads", [1, 2, 4])
+def test_runs_train_on_the_fixed_thread_count_whatever_the_process_default(tmp_path, process_threads):
+    before = torch.get_num_threads()
+    torch.set_num_threads(process_threads)
+    try:
+        store = RunStore(tmp_path / str(process_threads))
+        (alone,) = store.run_many([0], Cfg(), thread_counting_train_seed, workers=1)
+        (batch,) = store.run_batch([1], Cfg(), lambda seeds, ck: [thread_counting_train_seed(s, ck) for s in seeds])
+        assert torch.get_num_threads() == process_threads  # restored afterwards
+    finally:
+        torch.set_num_threads(before)
+    assert alone["threads"] == batch["threads"] == training.THREADS
+
+
+def test_fixed_threads_restores_the_setting_after_an_error():
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError), training.fixed_threads():
+        assert torch.get_num_threads() == training.THREADS
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before
 
 
 # ------------------------------------------------------------------ the run store: keys, files, locks

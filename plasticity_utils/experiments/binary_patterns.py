@@ -20,7 +20,7 @@ from ..config import check_flag, check_seeds, figures_dir, pick_device, results_
 from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
-from ..training import RunStore, elapsed, train
+from ..training import RunStore, elapsed, fixed_threads, train
 from ..validation import IMPLS, check
 from .contract import Claim, Profile, Reported, Result, below, episodes_to_threshold, select_profile, verdict
 
@@ -144,6 +144,7 @@ def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, devic
     return finish_runs(net, seeds, records, seconds, device)
 
 
+@fixed_threads()  # stored and scored numbers independent of the machine's core count
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
         schedules: tuple[str, ...] = tuple(SCHEDULES), batched: bool | None = None) -> Result:
     """Train (or load) every seed of both schedules at ``profile`` (see the contract). ``batched``: train

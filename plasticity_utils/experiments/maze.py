@@ -42,7 +42,7 @@ from ..config import check_flag, check_seeds, figures_dir, pick_device, results_
 from ..plastic import RULES, PlasticRecurrent, hebb_update_
 from ..plotting import band, save, smooth
 from ..tasks.maze import N_ACTIONS, MazeBatch, MazeRuns, MazeTask, maze_grid
-from ..training import RunStore, elapsed, train
+from ..training import RunStore, elapsed, fixed_threads, train
 from ..validation import check
 from .contract import Claim, Profile, Reported, Result, select_profile, verdict
 
@@ -406,6 +406,7 @@ def train_conditions(profile: str, seeds: list[int] | None = None, force: bool =
 EVAL_SEED, CHANCE_SEED = 12345, 54321
 
 
+@fixed_threads()  # stored and scored numbers independent of the machine's core count
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
         batched: bool | None = None) -> Result:
     """Train (or load) every run of the three conditions, then evaluate (see the contract).

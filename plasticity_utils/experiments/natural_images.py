@@ -30,7 +30,7 @@ from ..plotting import band, save, smooth
 from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
                             reconstruction_loss)
 from ..stats import compare, paired_difference
-from ..training import RunStore, elapsed, sqrt_scaled_lr, train
+from ..training import RunStore, elapsed, fixed_threads, sqrt_scaled_lr, train
 from ..validation import IMPLS, check, label
 from .contract import Claim, Profile, Reported, Result, select_profile, verdict
 
@@ -162,6 +162,7 @@ CONTROL = "per_connection alpha, probe not stored (control)"
 BASELINES = ("zeros (no memory)", "mean training image (no memory)")
 
 
+@fixed_threads()  # stored and scored numbers independent of the machine's core count
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
         pools: ImagePools | None = None) -> Result:
     """Train (or load) both variants, then score the first seed's networks, both memory-free

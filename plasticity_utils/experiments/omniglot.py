@@ -37,7 +37,7 @@ from ..plastic import PlasticConnection
 from ..plotting import band, save
 from ..stats import compare, paired_difference, wilson_interval
 from ..tasks.omniglot import Episode, OmniglotTask, class_split, omniglot_episode
-from ..training import RunStore, elapsed, train
+from ..training import RunStore, elapsed, fixed_threads, train
 from ..validation import check
 from .contract import Claim, Profile, Reported, Result, select_profile, verdict
 
@@ -331,6 +331,7 @@ def load_images(root: Path | None = None) -> tuple[Tensor, list[str]]:
     return torch.from_numpy(images), names
 
 
+@fixed_threads()  # stored and scored numbers independent of the machine's core count
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
         batched: bool | None = None, config: Config | None = None, images: Tensor | None = None,
         progress: bool = True) -> Result:

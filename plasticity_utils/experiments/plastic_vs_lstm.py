@@ -37,7 +37,7 @@ from ..batched import Generators, Runs, finish_runs, stack, train_runs
 from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir, seed_everything
 from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
-from ..training import RunStore, elapsed, sqrt_scaled_lr, train
+from ..training import RunStore, elapsed, fixed_threads, sqrt_scaled_lr, train
 from ..validation import check, label
 from . import binary_patterns as bp
 from .contract import Claim, Profile, Reported, Result, episodes_to_threshold, select_profile, verdict
@@ -241,6 +241,7 @@ def _name(config: BaselineConfig) -> str:
     return config.model + ("+clamp" if config.clamp else "")
 
 
+@fixed_threads()  # stored and scored numbers independent of the machine's core count
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
         models: tuple[str, ...] = MODELS, batched: bool | None = None) -> Result:
     """Train (or load) every seed of every model of ``profile`` (see the contract). ``seeds`` replaces

@@ -25,7 +25,7 @@ from .network import PlasticNets, build, step_errors
 from .optim import (PAPER_OPTIMISER, RECORDED_OPTIMISER, RMSPROP2016, ClippedAdam, ClippedRMSprop2016, RMSprop2016,
                     describe, make_optimizer)
 from .plots import figure_learning_curves, figure_network, figure_signs, figure_step_errors, figures
-from .runs import Result, Runs, evaluate, one_thread, run, train_runs
+from .runs import Result, Runs, evaluate, run, train_runs
 from .sampling import PURPOSE_FROZEN, PURPOSE_INIT, PURPOSE_TRAIN, sample, sample_runs, stream
 from .variants import N_HIDDEN, OPTIMIZERS, PROFILES, TASKS, VARIANTS, Config
 from .verdicts import (AUDIT_ADAM, AUDIT_RMSPROP, PAPER_CLIPPED, PAPER_LEARNED, PAPER_SIGN_ONE_SHOT,
@@ -38,7 +38,7 @@ __all__ = [
     # setup, networks, optimisers, training
     "Config", "VARIANTS", "TASKS", "OPTIMIZERS", "N_HIDDEN", "PlasticNets", "build", "step_errors", "RMSprop2016",
     "ClippedAdam", "ClippedRMSprop2016", "RMSPROP2016", "PAPER_OPTIMISER", "RECORDED_OPTIMISER", "make_optimizer",
-    "describe", "stream", "sample", "sample_runs", "PURPOSE_INIT", "PURPOSE_TRAIN", "PURPOSE_FROZEN", "one_thread",
+    "describe", "stream", "sample", "sample_runs", "PURPOSE_INIT", "PURPOSE_TRAIN", "PURPOSE_FROZEN",
     "train_runs", "evaluate", "Runs",
     # analysis and verdicts
     "SOLVED", "RELIABLE", "STRONG", "success", "pattern_alpha", "unit_signs", "unit_counts", "sign_counts",

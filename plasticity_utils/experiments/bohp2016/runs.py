@@ -9,7 +9,6 @@ gives the same networks as training each one alone (tested). One episode per upd
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,27 +18,12 @@ from torch import Tensor
 
 from ...config import check_seeds, pick_device, results_dir
 from ...tasks.bohp2016 import Episode
-from ...training import RunStore, elapsed, train
+from ...training import RunStore, elapsed, fixed_threads, train
 from .. import contract
 from .network import PlasticNets, build, step_errors
 from .optim import make_optimizer
 from .sampling import PURPOSE_FROZEN, PURPOSE_TRAIN, sample_runs
 from .variants import PROFILES, TASKS, Config
-
-
-@contextmanager
-def one_thread(device: torch.device):
-    """Run on one CPU thread: the networks are so small that intra-op threads only add
-    synchronisation (5x the CPU time per update measured with 2 threads on a 2-core machine)."""
-    if device.type != "cpu":
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def train_runs(config: Config, seeds: list[int], checkpoint: Path | None = None, device: torch.device | None = None,
@@ -72,7 +56,7 @@ def train_runs(config: Config, seeds: list[int], checkpoint: Path | None = None,
 
     desc = config.task + (" clipped" if config.clip_alpha else "") + \
         (f" {config.optimizer}" if config.optimizer != "adam" else "")
-    with one_thread(device):
+    with fixed_threads():  # the networks are so small that more threads only add synchronisation
         history = train(nets, optimizer, episode, config.trained, generator=torch.Generator().manual_seed(seeds[0]),
                         checkpoint=checkpoint, desc=desc, progress=progress)
         train_seconds, cpu_seconds = elapsed(history)
@@ -166,6 +150,7 @@ class Result(contract.Result):
         return cls("bohp2016", profile, {n: b.per_run() for n, b in batches.items()}, device, batches=batches)
 
 
+@fixed_threads()  # stored and scored numbers independent of the machine's core count
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
         variants: tuple[str, ...] | None = None, progress: bool = True) -> Result:
     """Train (or load the stored) runs of every variant at ``profile`` (see the contract); each
