@@ -30,7 +30,8 @@ def test_version_is_a_release_number():
 
 
 def test_importing_the_package_does_not_load_torch():
-    code = "import sys, plasticity_utils; print('torch' in sys.modules); plasticity_utils.PlasticCell; print('torch' in sys.modules)"
+    code = ("import sys, plasticity_utils; print('torch' in sys.modules); "
+            "plasticity_utils.PlasticCell; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True"]
 

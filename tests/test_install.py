@@ -77,7 +77,8 @@ def test_requirements_admit_the_environment_pins(metadata):
     assert set(declared) == set(pins), (f"in environment.yml only: {sorted(set(pins) - set(declared))}; "
                                         f"in pyproject.toml only: {sorted(set(declared) - set(pins))}")
     for name, (spec, _) in declared.items():
-        assert spec and pins[name] in spec, f"{name}: environment.yml pins {pins[name]}, pyproject.toml declares '{spec}'"
+        assert spec and pins[name] in spec, (f"{name}: environment.yml pins {pins[name]}, "
+                                             f"pyproject.toml declares '{spec}'")
     runtime = {n for n, (_, extra) in declared.items() if extra is None}
     assert {"torch", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "tqdm", "pillow", "pooch"} <= runtime
     assert {n for n, (_, e) in declared.items() if e == "dask"} == {"dask", "distributed"}

@@ -21,7 +21,8 @@ find "$tmp/src" -name __pycache__ -prune -exec rm -rf {} +
 run "$python" -m venv "$tmp/venv"
 py="$tmp/venv/bin/python"
 (cd "$tmp/src" && run "$py" -m pip install --quiet .)
-run "$py" -m pip list --format=freeze | grep -iE '^(plasticity.utils|torch|numpy|scipy|pandas|matplotlib)=='
+echo "+ $py -m pip list --format=freeze | grep (the package and its main dependencies)"
+"$py" -m pip list --format=freeze | grep -iE '^(plasticity.utils|torch|numpy|scipy|pandas|matplotlib)=='
 
 # the README section's python blocks, in order, as one script
 "$py" - "$root/README.md" "$tmp/example.py" <<'PY'
