@@ -8,6 +8,10 @@ Notation follows "Differentiable plasticity" (Miconi, Clune, Stanley, ICML 2018)
 
 Traces have shape (batch, n_pre, n_post) and are reset to zero at the start of each episode.
 
+The public modules (exported by the package): :class:`PlasticConnection` (one plastic connection, for
+feed-forward plastic layers), :class:`PlasticRecurrent` (a recurrent plastic tanh layer run a whole episode
+at a time) and :class:`PlasticCell` (the same layer one time step at a time, for closed-loop models).
+
 Two implementations of the recurrent layer are kept side by side:
 
 * ``impl="reference"``: a plain Python loop over :meth:`PlasticRecurrent.step`, differentiated by
@@ -73,6 +77,27 @@ class PlasticConnection(nn.Module):
         whole connection, the papers' "homogeneous" network) or ``"none"`` (non-plastic: ``w`` only).
     eta: initial plasticity rate (a scalar, 0.01 in the papers); ``learn_eta`` makes it trainable.
     w_init / alpha_init: ``"normal"`` or ``"uniform"`` (on [0, 1)), times ``init_scale`` (0.01).
+
+    The caller chooses the activation and which activities are pre- and postsynaptic: a feed-forward
+    plastic layer uses it directly (the Omniglot network's softmax output layer); :class:`PlasticCell` and
+    :class:`PlasticRecurrent` wrap it as a recurrent tanh layer.
+
+    Example: a plastic softmax layer over 3 steps of an episode (pre = the input, post = the output).
+
+    >>> import torch
+    >>> from plasticity_utils import PlasticConnection
+    >>> _ = torch.manual_seed(0)
+    >>> layer = PlasticConnection(6, 3, rule="oja")
+    >>> xs = torch.randn(4, 3, 6)  # (batch, time, n_pre)
+    >>> hebb = layer.initial_trace(4)
+    >>> for t in range(3):
+    ...     y = torch.softmax(layer(xs[:, t], hebb), dim=-1)  # Eq. 1 with a softmax
+    ...     hebb = layer.update(hebb, xs[:, t], y)             # Eq. 3
+    >>> y.shape, hebb.shape
+    (torch.Size([4, 3]), torch.Size([4, 6, 3]))
+    >>> y[:, 0].sum().backward()
+    >>> layer.w.grad.shape, layer.alpha.grad.shape, layer.eta.grad.shape
+    (torch.Size([6, 3]), torch.Size([6, 3]), torch.Size([]))
     """
 
     def __init__(
@@ -136,13 +161,9 @@ class PlasticConnection(nn.Module):
         return f"{self.n_pre} -> {self.n_post}, rule={self.rule}, alpha={self.alpha_mode}"
 
 
-class PlasticRecurrent(nn.Module):
-    """A fully recurrent, plastic tanh network (Eq. 1 with a recurrent connection).
-
-    ``input_mode="add"``: the input is added to the pre-activation (the binary-pattern tasks).
-    ``input_mode="clamp"``: a neuron whose input is non-zero outputs that input instead of tanh
-    (the natural-image task). All other options go to :class:`PlasticConnection`.
-    """
+class _PlasticTanhLayer(nn.Module):
+    """What :class:`PlasticRecurrent` and :class:`PlasticCell` share: a recurrent :class:`PlasticConnection`
+    (``connection``), one time step (:meth:`step`) and whole episodes (:meth:`episode`)."""
 
     def __init__(self, n: int, *, input_mode: InputMode = "add", **connection: object) -> None:
         super().__init__()
@@ -156,18 +177,28 @@ class PlasticRecurrent(nn.Module):
         trace = self.connection.initial_trace(batch) if self.connection.plastic else None
         return self.connection.w.new_zeros(batch, self.n), trace
 
-    def step(self, x: Tensor, hebb: Tensor | None, inputs: Tensor) -> tuple[Tensor, Tensor | None]:
-        """One time step: x(t) from x(t-1) by Eq. 1, then the trace by Eq. 2/3."""
-        drive = self.connection(x, hebb)
+    def step(self, x: Tensor, hebb: Tensor | None, inputs: Tensor, *, inplace: bool = False,
+             eta: float | None = None) -> tuple[Tensor, Tensor | None]:
+        """One time step: x(t) from x(t-1) by Eq. 1, then the trace by Eq. 2/3.
+
+        ``inplace``: when autograd is off (``torch.no_grad``), update the trace in place (``hebb`` is
+        overwritten; several times faster for large traces); ``eta``: the rate that update uses, as a Python
+        number (default: read from ``connection.eta``; pass it once per episode to spare a read per step).
+        """
+        c = self.connection
+        drive = c(x, hebb)
         if self.input_mode == "add":
             new_x = torch.tanh(drive + inputs)
         else:
             new_x = torch.where(inputs != 0, inputs, torch.tanh(drive))
-        if self.connection.plastic:
-            hebb = self.connection.update(hebb, x, new_x)
+        if c.plastic:
+            if inplace and not torch.is_grad_enabled():
+                hebb_update_(hebb, x, new_x, c.eta.item() if eta is None else eta, c.rule)
+            else:
+                hebb = c.update(hebb, x, new_x)
         return new_x, hebb
 
-    def forward(
+    def episode(
         self, inputs: Tensor, impl: Literal["fused", "reference"] = "fused", checkpoint_every: int | None = None
     ) -> tuple[Tensor, Tensor | None]:
         """Run a whole episode from rest. ``inputs``: (B, T, n). Returns x(1..T) as (B, T, n) and Hebb(T)
@@ -190,6 +221,77 @@ class PlasticRecurrent(nn.Module):
             inputs, c.w, c.alpha, c.eta, c.rule, self.input_mode == "clamp", checkpoint_every
         )
         return xs, hebb
+
+
+class PlasticRecurrent(_PlasticTanhLayer):
+    """A fully recurrent, plastic tanh network (Eq. 1 with a recurrent connection), run a whole episode
+    at a time: for open-loop tasks, whose inputs are known before the episode starts.
+
+    ``input_mode="add"``: the input is added to the pre-activation (the binary-pattern tasks).
+    ``input_mode="clamp"``: a neuron whose input is non-zero outputs that input instead of tanh
+    (the natural-image task). All other options go to :class:`PlasticConnection`. The forward
+    (:meth:`episode`) runs the fused :class:`PlasticRNNFunction` by default.
+
+    Example: 10 neurons, 4 episodes of 20 steps, a loss on the last step, and backpropagation.
+
+    >>> import torch
+    >>> from plasticity_utils import PlasticRecurrent
+    >>> _ = torch.manual_seed(0)
+    >>> net = PlasticRecurrent(10, rule="oja", alpha="per_connection")
+    >>> xs, hebb = net(torch.randn(4, 20, 10))
+    >>> xs.shape, hebb.shape
+    (torch.Size([4, 20, 10]), torch.Size([4, 10, 10]))
+    >>> xs[:, -1].pow(2).mean().backward()
+    >>> sorted(name for name, p in net.named_parameters() if p.grad is not None)
+    ['connection.alpha', 'connection.eta', 'connection.w']
+    """
+
+    def forward(
+        self, inputs: Tensor, impl: Literal["fused", "reference"] = "fused", checkpoint_every: int | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """:meth:`episode`: x(1..T) as (B, T, n) and Hebb(T) from ``inputs`` (B, T, n)."""
+        return self.episode(inputs, impl, checkpoint_every)
+
+
+class PlasticCell(_PlasticTanhLayer):
+    """The plastic recurrent layer one time step at a time, for closed-loop models (an agent whose next
+    input depends on its last output): ``cell(inputs, (x, hebb)) -> (x, hebb)``, Eq. 1 then Eq. 2 / 3:
+
+        x_j(t) = tanh( u_j(t) + sum_i [w_ij + alpha_ij * Hebb_ij(t)] * x_i(t-1) ),   Hebb(t) -> Hebb(t+1)
+
+    with u(t) = ``inputs`` (B, n). Options as :class:`PlasticRecurrent` (``input_mode``, and ``rule``,
+    ``alpha``, ``eta``, ``learn_eta``, inits for the :class:`PlasticConnection`), and the same parameter
+    names, so a state dict moves between the two. A state of ``None`` starts from rest (x = 0, Hebb = 0).
+    Autograd through a loop of cell steps stores one trace per step; :meth:`episode` runs a whole recorded
+    episode through the fused function instead (the maze agent plays without a graph, then replays).
+
+    Example: an agent loop whose next input depends on the output, then backpropagation.
+
+    >>> import torch
+    >>> from plasticity_utils import PlasticCell
+    >>> _ = torch.manual_seed(0)
+    >>> cell = PlasticCell(8, rule="hebb", alpha="shared", learn_eta=False)
+    >>> state, u, outputs = None, torch.randn(2, 8), []
+    >>> for t in range(5):
+    ...     state = cell(u, state)
+    ...     x, hebb = state
+    ...     u = x.roll(1, dims=1)  # closed loop: the next input depends on this output
+    ...     outputs.append(x)
+    >>> x.shape, hebb.shape
+    (torch.Size([2, 8]), torch.Size([2, 8, 8]))
+    >>> torch.stack(outputs, 1).sum().backward()
+    >>> cell.connection.alpha.grad is not None, cell.connection.eta.requires_grad
+    (True, False)
+    """
+
+    def forward(self, inputs: Tensor, state: tuple[Tensor, Tensor | None] | None = None, *, inplace: bool = False,
+                eta: float | None = None) -> tuple[Tensor, Tensor | None]:
+        """One step (:meth:`step`): the new (x, Hebb) from ``inputs`` (B, n) and the state (x, Hebb), ``None``
+        for rest. ``inplace`` and ``eta``: the in-place trace update of rollouts without autograd."""
+        if inputs.dim() != 2 or inputs.shape[1] != self.n:
+            raise ValueError(f"inputs must be (batch, {self.n}), got {tuple(inputs.shape)}")
+        x, hebb = self.initial_state(inputs.shape[0]) if state is None else state
+        return self.step(x, hebb, inputs, inplace=inplace, eta=eta)
 
 
 class PlasticRNNFunction(torch.autograd.Function):

@@ -1,7 +1,8 @@
 """Maze exploration with reinforcement learning (ICML 2018 §4.4): plastic vs non-plastic vs homogeneous.
 
 Agent: observations -> input layer ``i2h`` -> 200 recurrent tanh units with plastic recurrent
-connections (Eq. 1 with Oja's rule, Eq. 3) -> a softmax policy over the 4 actions and a value head:
+connections (Eq. 1 with Oja's rule, Eq. 3; a :class:`~plasticity_utils.plastic.PlasticCell`) -> a
+softmax policy over the 4 actions and a value head:
 
     h(t) = tanh( i2h(obs(t)) + sum_i [w_ij + alpha_ij Hebb_ij(t)] h_i(t-1) )
     Hebb_ij(t+1) = Hebb_ij(t) + eta h_j(t) (h_i(t-1) - h_j(t) Hebb_ij(t))
@@ -39,7 +40,7 @@ from torch import Tensor, nn
 
 from ..batched import Generators, Runs, finish_runs, train_runs
 from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir, seed_everything
-from ..plastic import RULES, PlasticRecurrent, hebb_update_
+from ..plastic import RULES, PlasticCell
 from ..plotting import band, save, smooth
 from ..tasks.maze import N_ACTIONS, MazeBatch, MazeRuns, MazeTask, maze_grid
 from ..training import RunStore, elapsed, fixed_threads, train
@@ -137,7 +138,7 @@ class Agent(nn.Module):
         super().__init__()
         alpha = CONDITIONS[config.condition]
         self.i2h = nn.Linear(config.task.n_obs, config.hidden)
-        self.rnn = PlasticRecurrent(
+        self.rnn = PlasticCell(
             config.hidden, input_mode="add", rule=config.rule, alpha=alpha, eta=config.eta,
             learn_eta=alpha != "none", w_init="uniform", alpha_init="uniform", init_scale=config.init_scale,
         )
@@ -161,18 +162,12 @@ class Agent(nn.Module):
         takes eta as a Python number: pass ``eta`` (read once per episode) to spare reading it from the
         device at every step. (A batch of runs under ``vmap`` passes ``inplace=False``.)
         """
-        conn = self.rnn.connection
-        h_new = torch.tanh(self.i2h(obs.to(self.i2h.weight.dtype)) + conn(h, hebb))
-        if hebb is not None:
-            if torch.is_grad_enabled() or not inplace:
-                hebb = conn.update(hebb, h, h_new)
-            else:
-                hebb_update_(hebb, h, h_new, conn.eta.item() if eta is None else eta, conn.rule)
+        h_new, hebb = self.rnn(self.i2h(obs.to(self.i2h.weight.dtype)), (h, hebb), inplace=inplace, eta=eta)
         return self.policy(h_new), self.value(h_new).squeeze(-1), h_new, hebb
 
     def replay(self, obs: Tensor, impl: str = "fused") -> tuple[Tensor, Tensor]:
         """Policy logits (B, T, 4) and values (B, T) for a recorded episode of observations (B, T, n_obs)."""
-        xs, _ = self.rnn(self.i2h(obs.to(self.i2h.weight.dtype)), impl=impl)
+        xs, _ = self.rnn.episode(self.i2h(obs.to(self.i2h.weight.dtype)), impl=impl)
         return self.policy(xs), self.value(xs).squeeze(-1)
 
 
