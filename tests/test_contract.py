@@ -51,20 +51,36 @@ def _judge(cutoff: float) -> str:
 
 
 def test_sensitivity_rule_keeps_a_word_that_holds_from_half_to_twice_the_cutoff():
-    v = c.sensitive(_judge, 0.7, "cut-off")  # 0.35, 0.7, 1.4: all below 1.5
+    v = c.sensitive(_judge, {"cut-off": 0.7})  # 0.35, 0.7, 1.4: all below 1.5
     assert v == "reproduced: 1.5 > 0.7"
 
 
 def test_sensitivity_rule_qualifies_a_word_that_changes_within_the_range():
-    v = c.sensitive(_judge, 1.0, "cut-off")  # at 2.0 the claim fails
+    v = c.sensitive(_judge, {"cut-off": 1.0})  # at 2.0 the claim fails
     assert v.startswith("partly reproduced (threshold-dependent): ") and c.word_of(v) == "partly reproduced"
-    assert "at cut-off 0.5: reproduced" in v and "at cut-off 1 (ours): reproduced" in v
-    assert "at cut-off 2: partly reproduced" in v  # every cut-off's verdict, with its numbers
-    up = c.sensitive(_judge, 2.0, "cut-off")  # fails at the cut-off, holds at half of it
+    assert "[ours: cut-off 1] reproduced: 1.5 > 1" in v and "[cut-off 0.5] reproduced" in v
+    assert "[cut-off 2] partly reproduced: 1.5 <= 2" in v  # every setting's verdict, with its numbers
+    up = c.sensitive(_judge, {"cut-off": 2.0})  # fails at the cut-off, holds at half of it
     assert up.startswith("partly reproduced (threshold-dependent): ")
-    down = c.sensitive(_judge, 4.0, "cut-off")  # 2, 4, 8: partly, not, not: no "reproduced" anywhere
-    assert down.startswith("not reproduced (threshold-dependent): ") and "at cut-off 2: partly reproduced" in down
-    assert c.sensitive(_judge, 12.0, "cut-off") == "not reproduced: 1.5 <= 12"  # 6, 12, 24: the same word
+    down = c.sensitive(_judge, {"cut-off": 4.0})  # 2, 4, 8: partly, not, not: no "reproduced" anywhere
+    assert down.startswith("not reproduced (threshold-dependent): ") and "[cut-off 2] partly reproduced" in down
+    assert c.sensitive(_judge, {"cut-off": 12.0}) == "not reproduced: 1.5 <= 12"  # 6, 12, 24: the same word
+
+
+def test_sensitivity_rule_varies_each_cutoff_in_turn():
+    seen = []
+
+    def judge(a, b):
+        seen.append((a, b))
+        return c.verdict("reproduced" if a * b <= 2 else "not reproduced", f"a*b = {a * b:g}")
+
+    assert c.sensitive(judge, {"a": 1.0, "b": 1.0}) == "reproduced: a*b = 1"
+    assert seen == [(1, 1), (0.5, 1), (2, 1), (1, 0.5), (1, 2)]  # one at a time, the other kept
+    v = c.sensitive(judge, {"a": 2.0, "b": 1.0})
+    assert v.startswith("partly reproduced (threshold-dependent): [ours: a 2, b 1] reproduced: a*b = 2")
+    assert "[a 4] not reproduced: a*b = 4" in v and "[b 2] not reproduced" in v
+    with pytest.raises(ValueError, match="cut-off"):
+        c.sensitive(judge, {})
 
 
 def test_qualified_verdicts_are_known_words():

@@ -200,26 +200,35 @@ def below(value: float, bound: float, what: str, *, released: str = "") -> str:
 SENSITIVITY = (0.5, 2.0)  # a threshold-dependent verdict is recomputed at half and twice its cut-off
 
 
-def sensitive(judge: Callable[[float], str], cutoff: float, name: str, *, factors: tuple[float, ...] = SENSITIVITY,
-              fmt: str = "g") -> str:
-    """A threshold-dependent verdict checked across its cut-off's plausible range.
+def sensitive(judge: Callable[..., str], cutoffs: Mapping[str, float], *,
+              factors: tuple[float, ...] = SENSITIVITY) -> str:
+    """A threshold-dependent verdict checked across its cut-offs' plausible range.
 
-    ``judge(c)`` is the verdict (a :func:`verdict` string) with the cut-off set to ``c``; ``name`` names the
-    cut-off in the reason ("|mean pattern alpha| >"). The verdict is computed at ``cutoff`` and at
-    ``cutoff * f`` for each of ``factors`` (half and twice by default):
+    ``judge(*values)`` is the verdict (a :func:`verdict` string) with the cut-offs set to ``values``, in the
+    order of ``cutoffs`` (name in the reason -> the value the verdict uses, e.g. ``{"|mean pattern alpha| >":
+    1.0}``). The verdict is computed at the cut-offs and with each cut-off in turn set to ``value * f`` for
+    each of ``factors`` (half and twice by default), the others kept:
 
-    * the same word at every cut-off: that word, with ``judge(cutoff)``'s reason;
+    * the same word everywhere: that word, with the reason of the verdict at the cut-offs;
     * different words, one of them *reproduced*: *partly reproduced (threshold-dependent)*, since the claim
       holds at some cut-offs only;
-    * different words, none *reproduced*: the word at ``cutoff``, qualified as threshold-dependent.
+    * different words, none *reproduced*: the word at the cut-offs, qualified as threshold-dependent.
 
-    When the words differ, the reason lists every cut-off with its verdict, so the row shows the numbers.
+    When the words differ, the reason lists each setting with its verdict, so the row shows the numbers.
     """
-    cutoffs = sorted({cutoff, *(cutoff * f for f in factors)})
-    judged = {c: judge(c) for c in cutoffs}
-    words = {c: word_of(v) for c, v in judged.items()}
-    if len(set(words.values())) == 1:
-        return judged[cutoff]
-    shown = "; ".join(f"at {name} {c:{fmt}}{' (ours)' if c == cutoff else ''}: {judged[c]}" for c in cutoffs)
-    word = "partly reproduced" if "reproduced" in words.values() else words[cutoff]
+    if not cutoffs:
+        raise ValueError("sensitive: name at least one cut-off")
+    base = tuple(cutoffs.values())
+    settings: list[tuple[str, tuple[float, ...]]] = [("ours: " + ", ".join(f"{n} {v:g}" for n, v in cutoffs.items()),
+                                                      base)]
+    for k, (name, value) in enumerate(cutoffs.items()):
+        for f in factors:
+            values = base[:k] + (value * f,) + base[k + 1:]
+            settings.append((f"{name} {value * f:g}", values))
+    judged = [(label, judge(*values)) for label, values in settings]
+    words = [word_of(v) for _, v in judged]
+    if len(set(words)) == 1:
+        return judged[0][1]
+    shown = "; ".join(f"[{label}] {v}" for label, v in judged)
+    word = "partly reproduced" if "reproduced" in words else words[0]
     return verdict(word, shown, THRESHOLD_DEPENDENT)
