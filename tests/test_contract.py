@@ -60,8 +60,10 @@ def test_sensitivity_rule_qualifies_a_word_that_changes_within_the_range():
     assert v.startswith("partly reproduced (threshold-dependent): ") and c.word_of(v) == "partly reproduced"
     assert "[ours: cut-off 1] reproduced: 1.5 > 1" in v and "[cut-off 0.5] reproduced" in v
     assert "[cut-off 2] partly reproduced: 1.5 <= 2" in v  # every setting's verdict, with its numbers
-    up = c.sensitive(_judge, {"cut-off": 2.0})  # fails at the cut-off, holds at half of it
-    assert up.startswith("partly reproduced (threshold-dependent): ")
+    up = c.sensitive(_judge, {"cut-off": 2.0})  # partly at the cut-off, reproduced at half of it: not upgraded
+    assert up.startswith("partly reproduced (threshold-dependent): ") and "[cut-off 1] reproduced" in up
+    not_up = c.sensitive(lambda x: c.verdict("reproduced" if x < 1 else "not reproduced", f"{x:g}"), {"cut-off": 1.5})
+    assert not_up.startswith("not reproduced (threshold-dependent): ") and "[cut-off 0.75] reproduced: 0.75" in not_up
     down = c.sensitive(_judge, {"cut-off": 4.0})  # 2, 4, 8: partly, not, not: no "reproduced" anywhere
     assert down.startswith("not reproduced (threshold-dependent): ") and "[cut-off 2] partly reproduced" in down
     assert c.sensitive(_judge, {"cut-off": 12.0}) == "not reproduced: 1.5 <= 12"  # 6, 12, 24: the same word

@@ -210,9 +210,10 @@ def sensitive(judge: Callable[..., str], cutoffs: Mapping[str, float], *,
     each of ``factors`` (half and twice by default), the others kept:
 
     * the same word everywhere: that word, with the reason of the verdict at the cut-offs;
-    * different words, one of them *reproduced*: *partly reproduced (threshold-dependent)*, since the claim
-      holds at some cut-offs only;
-    * different words, none *reproduced*: the word at the cut-offs, qualified as threshold-dependent.
+    * different words, *reproduced* at the cut-offs: *partly reproduced (threshold-dependent)*, since the
+      claim holds at some cut-offs only;
+    * different words, another word at the cut-offs: that word, qualified as threshold-dependent (a claim
+      missed at our cut-offs is not upgraded because a looser one would pass it).
 
     When the words differ, the reason lists each setting with its verdict, so the row shows the numbers.
     """
@@ -230,5 +231,5 @@ def sensitive(judge: Callable[..., str], cutoffs: Mapping[str, float], *,
     if len(set(words)) == 1:
         return judged[0][1]
     shown = "; ".join(f"[{label}] {v}" for label, v in judged)
-    word = "partly reproduced" if "reproduced" in words else words[0]
+    word = "partly reproduced" if words[0] == "reproduced" else words[0]
     return verdict(word, shown, THRESHOLD_DEPENDENT)
