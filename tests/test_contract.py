@@ -5,12 +5,94 @@ import pytest
 from plasticity_utils.experiments import contract as c
 
 
-@pytest.mark.parametrize("first, word", [(180, "reproduced"), (250, "reproduced"), (251, "partly reproduced"),
-                                        (None, "not reached within our budget")])
-def test_episodes_to_threshold(first, word):
-    v = c.episodes_to_threshold(first, 200, 400, released="released code: later too")
-    assert v.startswith(word + ":")
+@pytest.mark.parametrize("first, budget, word", [(180, 400, "reproduced"), (250, 400, "reproduced"),
+                                                (251, 400, "partly reproduced"), (None, 400, "not reproduced"),
+                                                (None, 200, "not reproduced"), (None, 199, "not reached within our budget")])
+def test_episodes_to_threshold(first, budget, word):
+    v = c.episodes_to_threshold(first, 200, budget, released="released code: later too")
+    assert c.word_of(v) == word and v.startswith(word + ":")
     assert ("released code: later too" in v) == (word != "reproduced")  # attribution explains shortfalls
+
+
+@pytest.mark.parametrize("ours, theirs, word", [
+    (5_000, 2_000_000, "not reached within our budget"),  # below the paper's budget
+    (1_999, 2_000, "not reached within our budget"),  # just below
+    (2_000, 2_000, "not reproduced"),  # as long as the paper: the miss is the claim's
+    (5_000, 2_000, "not reproduced"),  # longer
+    (5_000, None, "not reproduced")])  # the paper gives no budget: decided conservatively
+def test_budget_rule_on_both_sides_of_the_boundary(ours, theirs, word):
+    v = c.missed("not below the threshold", ours, theirs)
+    assert c.word_of(v) == word
+    assert f"{ours:,}" in v
+    if word == "not reached within our budget":
+        assert f"of the paper's {theirs:,} episodes" in v
+    if theirs is None:
+        assert "gives no budget" in v
+
+
+def test_budget_rule_states_the_fraction_and_whose_budget():
+    v = c.missed("not below 0.01", 5_000, 2_000_000, released="the released code misses it too")
+    assert v == ("not reached within our budget: not below 0.01 after 5,000 of the paper's 2,000,000 episodes "
+                 "(0.25%); the released code misses it too")
+    assert c.missed("no interval", 1, 2, unit="seeds", of="the").endswith("after 1 of the 2 seeds (50%)")
+    assert c.missed("x", 300, 300, of="the released code's").startswith("not reproduced: x after 300 episodes, at least")
+    assert [c.share(a, b) for a, b in ((96_000, 5_000_000), (3_600, 200_000), (1, 2), (1, 3))] == \
+        ["1.9%", "1.8%", "50%", "33%"]
+
+
+def _judge(cutoff: float) -> str:
+    """A hand-made threshold-dependent verdict on a measured 1.5: reproduced above the cut-off, partly
+    when it exceeds a tenth of the cut-off by 0.3 / 1.5, else not reproduced."""
+    if 1.5 > cutoff:
+        return c.verdict("reproduced", f"1.5 > {cutoff:g}")
+    if 0.3 > cutoff / 10:
+        return c.verdict("partly reproduced", f"1.5 <= {cutoff:g}")
+    return c.verdict("not reproduced", f"1.5 <= {cutoff:g}")
+
+
+def test_sensitivity_rule_keeps_a_word_that_holds_from_half_to_twice_the_cutoff():
+    v = c.sensitive(_judge, {"cut-off": 0.7})  # 0.35, 0.7, 1.4: all below 1.5
+    assert v == "reproduced: 1.5 > 0.7"
+
+
+def test_sensitivity_rule_qualifies_a_word_that_changes_within_the_range():
+    v = c.sensitive(_judge, {"cut-off": 1.0})  # at 2.0 the claim fails
+    assert v.startswith("partly reproduced (threshold-dependent): ") and c.word_of(v) == "partly reproduced"
+    assert "[ours: cut-off 1] reproduced: 1.5 > 1" in v and "[cut-off 0.5] reproduced" in v
+    assert "[cut-off 2] partly reproduced: 1.5 <= 2" in v  # every setting's verdict, with its numbers
+    up = c.sensitive(_judge, {"cut-off": 2.0})  # partly at the cut-off, reproduced at half of it: not upgraded
+    assert up.startswith("partly reproduced (threshold-dependent): ") and "[cut-off 1] reproduced" in up
+    not_up = c.sensitive(lambda x: c.verdict("reproduced" if x < 1 else "not reproduced", f"{x:g}"), {"cut-off": 1.5})
+    assert not_up.startswith("not reproduced (threshold-dependent): ") and "[cut-off 0.75] reproduced: 0.75" in not_up
+    down = c.sensitive(_judge, {"cut-off": 4.0})  # 2, 4, 8: partly, not, not: no "reproduced" anywhere
+    assert down.startswith("not reproduced (threshold-dependent): ") and "[cut-off 2] partly reproduced" in down
+    assert c.sensitive(_judge, {"cut-off": 12.0}) == "not reproduced: 1.5 <= 12"  # 6, 12, 24: the same word
+
+
+def test_sensitivity_rule_varies_each_cutoff_in_turn():
+    seen = []
+
+    def judge(a, b):
+        seen.append((a, b))
+        return c.verdict("reproduced" if a * b <= 2 else "not reproduced", f"a*b = {a * b:g}")
+
+    assert c.sensitive(judge, {"a": 1.0, "b": 1.0}) == "reproduced: a*b = 1"
+    assert seen == [(1, 1), (0.5, 1), (2, 1), (1, 0.5), (1, 2)]  # one at a time, the other kept
+    v = c.sensitive(judge, {"a": 2.0, "b": 1.0})
+    assert v.startswith("partly reproduced (threshold-dependent): [ours: a 2, b 1] reproduced: a*b = 2")
+    assert "[a 4] not reproduced: a*b = 4" in v and "[b 2] not reproduced" in v
+    with pytest.raises(ValueError, match="cut-off"):
+        c.sensitive(judge, {})
+
+
+def test_qualified_verdicts_are_known_words():
+    v = c.verdict("partly reproduced", "x", c.THRESHOLD_DEPENDENT)
+    c.Claim("x", "p", "", "o", "b", v)
+    assert c.word_of("not reproduced: x") == "not reproduced" and c.word_of("reproduced") == "reproduced"
+    with pytest.raises(ValueError, match="qualifier"):
+        c.verdict("reproduced", "x", "roughly")
+    with pytest.raises(ValueError, match="verdict"):
+        c.Claim("x", "p", "", "o", "b", "reproduced (roughly): x")
 
 
 @pytest.mark.parametrize("value, word", [(0.009, "reproduced"), (0.01, "not reproduced"), (0.3, "not reproduced")])

@@ -239,13 +239,19 @@ def test_real_pools_keep_train_and_test_apart():
 ])
 def test_memory_verdict(baselines, control, word):
     v = ni.memory_verdict(baselines, control, 1500)
-    assert v.startswith(word + ":") and "50% of the ~3,000" in v
+    assert v.startswith(word + ":")
+    assert ("50% of the ~3,000" in v) or ("after 1,500 of the authors' 'acceptable' 3,000 episodes (50%)" in v)
 
 
-@pytest.mark.parametrize("comparison, word", [("lower", "reproduced"), ("higher", "not reproduced"),
-                                              ("not different", "not reached within our budget")])
-def test_ablation_verdict(comparison, word):
-    assert ni.ablation_verdict(comparison).startswith(word + ":")
+def test_a_missed_memory_claim_at_the_acceptable_budget_is_not_reproduced():
+    assert ni.memory_verdict(["lower", "not different"], "lower", 3000).startswith("not reproduced:")
+
+
+@pytest.mark.parametrize("comparison, episodes, word", [("lower", 1500, "reproduced"), ("higher", 1500, "not reproduced"),
+                                                        ("not different", 1500, "not reached within our budget"),
+                                                        ("not different", 100_000, "not reproduced")])
+def test_ablation_verdict(comparison, episodes, word):
+    assert ni.ablation_verdict(comparison, episodes).startswith(word + ":")
 
 
 def test_profiles_train_both_variants_at_the_same_budget():

@@ -235,12 +235,19 @@ def test_plot_episode_marks_every_find():
 def test_comparison_verdict(a, b, p, word):
     v = mz.comparison_verdict(a, b, p, 4, 3600)
     assert v.startswith(word + ":") and "4 vs 4 runs" in v
+    if word == "not reached within our budget":
+        assert "after 3,600 of the paper's 200,000 episodes per run (1.8%)" in v
+
+
+def test_a_miss_at_the_papers_budget_is_not_reproduced():
+    assert mz.comparison_verdict(5.0, 3.0, 0.3, 15, 201_000).startswith("not reproduced:")
+    assert mz.returns_verdict(1, False, 6, 200_000).startswith("not reproduced:")
 
 
 @pytest.mark.parametrize("best, above, word", [(3, True, "reproduced"), (5, False, "not reached within our budget"),
                                                (1, False, "not reached within our budget")])
 def test_returns_verdict(best, above, word):
-    v = mz.returns_verdict(best, above, 6)
+    v = mz.returns_verdict(best, above, 6, 3600)
     assert v.startswith(word + ":") and (("random policy does as much" in v) == (best >= 2 and not above))
 
 

@@ -27,12 +27,17 @@ seeds as one batched model for a GPU (:func:`plasticity_utils.batched.train_runs
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+import numpy as np
 
 from ..config import check_profile
 
-# A verdict is one of these words, followed by a sentence that says whose claim fails where.
+# A verdict is one of these words, followed by a sentence that says whose claim fails where. A word may carry
+# one qualifier in brackets (QUALIFIERS), e.g. "partly reproduced (threshold-dependent): ...".
 VERDICTS = ("reproduced", "partly reproduced", "not reproduced", "not reached within our budget")
+THRESHOLD_DEPENDENT = "threshold-dependent"  # the word changes within half to twice a verdict's cut-off
+QUALIFIERS = (THRESHOLD_DEPENDENT,)
 
 
 @dataclass(frozen=True)
@@ -107,28 +112,77 @@ class Claim:
     verdict: str
 
     def __post_init__(self) -> None:
-        if not any(self.verdict == v or self.verdict.startswith(v + ":") for v in VERDICTS):
-            raise ValueError(f"verdict {self.verdict!r} must start with one of {VERDICTS}")
+        try:
+            word_of(self.verdict)
+        except ValueError:
+            raise ValueError(f"verdict {self.verdict!r} must start with one of {VERDICTS}") from None
 
     def row(self) -> dict[str, str]:
         return {k: str(v) for k, v in asdict(self).items()}
 
 
-def verdict(word: str, why: str = "") -> str:
-    """``word`` (one of :data:`VERDICTS`) followed by the reason, e.g. ``"not reproduced: ..."``."""
+def verdict(word: str, why: str = "", qualifier: str = "") -> str:
+    """``word`` (one of :data:`VERDICTS`), its ``qualifier`` if any (one of :data:`QUALIFIERS`), then the
+    reason, e.g. ``"not reproduced: ..."`` or ``"partly reproduced (threshold-dependent): ..."``."""
     if word not in VERDICTS:
         raise ValueError(f"{word!r} is not one of {VERDICTS}")
-    return f"{word}: {why}" if why else word
+    if qualifier and qualifier not in QUALIFIERS:
+        raise ValueError(f"qualifier {qualifier!r} is not one of {QUALIFIERS}")
+    head = f"{word} ({qualifier})" if qualifier else word
+    return f"{head}: {why}" if why else head
+
+
+def word_of(text: str) -> str:
+    """The verdict word that starts ``text`` (a :func:`verdict`), without its qualifier or reason."""
+    for w in sorted(VERDICTS, key=len, reverse=True):  # "not reproduced" before "reproduced"
+        for head in (w, *(f"{w} ({q})" for q in QUALIFIERS)):
+            if text == head or text.startswith(head + ":"):
+                return w
+    raise ValueError(f"{text!r} does not start with one of {VERDICTS}")
+
+
+# --------------------------------------------------------------------------------- the budget rule
+def share(ours: float, theirs: float) -> str:
+    """``ours / theirs`` as a percentage with two significant digits ("0.25%", "1.9%", "50%")."""
+    text = np.format_float_positional(100 * ours / theirs, precision=2, fractional=False, trim="-")
+    return f"{text}%"
+
+
+def missed(what: str, ours: int, theirs: int | None, *, unit: str = "episodes", of: str = "the paper's",
+           released: str = "") -> str:
+    """The one verdict for a claim our runs miss, from our budget and the budget the claim was made at.
+
+    * ``ours >= theirs``: *not reproduced*, we trained at least as long as the claim needs;
+    * ``ours < theirs``: *not reached within our budget*, with the fraction ("after 5,000 of the paper's
+      2,000,000 episodes (0.25%)");
+    * ``theirs is None`` (the paper gives no budget): *not reproduced*, and the reason says the paper
+      gives none. This is the conservative reading: a miss is blamed on our budget only when the paper
+      shows that it trained longer.
+
+    ``what`` says what was missed ("not below the threshold"); ``unit`` what is counted (episodes, seeds,
+    updates); ``of`` whose budget ``theirs`` is ("the paper's", "the released code's"); ``released``
+    (what the authors' released code does, if known) is added to the reason.
+    """
+    also = f"; {released}" if released else ""
+    if theirs is None:
+        return verdict("not reproduced", f"{what} after {ours:,} {unit}; the paper gives no budget, so the miss is "
+                                         f"not put down to ours{also}")
+    if ours >= theirs:
+        return verdict("not reproduced", f"{what} after {ours:,} {unit}, at least {of} {theirs:,}{also}")
+    return verdict("not reached within our budget",
+                   f"{what} after {ours:,} of {of} {theirs:,} {unit} ({share(ours, theirs)}){also}")
 
 
 def episodes_to_threshold(first: int | None, paper: int, budget: int, *, slack: float = 1.25,
                           released: str = "") -> str:
     """Verdict on "below the threshold after about ``paper`` episodes": reproduced if ours gets there
-    within ``slack`` x ``paper``; reproduced later (partly) if within the budget; else not reached.
-    ``released`` (what the authors' released code does, if known) is added to a shortfall's reason."""
+    within ``slack`` x ``paper``; reproduced later (partly) if within the budget; a miss goes through
+    :func:`missed` with ``paper`` as the paper's budget (so 5,000 episodes without reaching what the
+    paper reaches within 2,000 is *not reproduced*). ``released`` (what the authors' released code does,
+    if known) is added to a shortfall's reason."""
     also = f"; {released}" if released else ""
     if first is None:
-        return verdict("not reached within our budget", f"not below the threshold in {budget:,} episodes{also}")
+        return missed("not below the threshold", budget, paper, released=released)
     if first <= slack * paper:
         return verdict("reproduced", f"episode {first:,} vs the paper's ~{paper:,}")
     return verdict("partly reproduced", f"reached at episode {first:,}, later than the paper's ~{paper:,}{also}")
@@ -140,3 +194,42 @@ def below(value: float, bound: float, what: str, *, released: str = "") -> str:
     if value < bound:
         return verdict("reproduced", f"{what} {value:.3g} < {bound:g}")
     return verdict("not reproduced", f"{what} {value:.3g} >= {bound:g}{also}")
+
+
+# ---------------------------------------------------------------------------- the sensitivity rule
+SENSITIVITY = (0.5, 2.0)  # a threshold-dependent verdict is recomputed at half and twice its cut-off
+
+
+def sensitive(judge: Callable[..., str], cutoffs: Mapping[str, float], *,
+              factors: tuple[float, ...] = SENSITIVITY) -> str:
+    """A threshold-dependent verdict checked across its cut-offs' plausible range.
+
+    ``judge(*values)`` is the verdict (a :func:`verdict` string) with the cut-offs set to ``values``, in the
+    order of ``cutoffs`` (name in the reason -> the value the verdict uses, e.g. ``{"|mean pattern alpha| >":
+    1.0}``). The verdict is computed at the cut-offs and with each cut-off in turn set to ``value * f`` for
+    each of ``factors`` (half and twice by default), the others kept:
+
+    * the same word everywhere: that word, with the reason of the verdict at the cut-offs;
+    * different words, *reproduced* at the cut-offs: *partly reproduced (threshold-dependent)*, since the
+      claim holds at some cut-offs only;
+    * different words, another word at the cut-offs: that word, qualified as threshold-dependent (a claim
+      missed at our cut-offs is not upgraded because a looser one would pass it).
+
+    When the words differ, the reason lists each setting with its verdict, so the row shows the numbers.
+    """
+    if not cutoffs:
+        raise ValueError("sensitive: name at least one cut-off")
+    base = tuple(cutoffs.values())
+    settings: list[tuple[str, tuple[float, ...]]] = [("ours: " + ", ".join(f"{n} {v:g}" for n, v in cutoffs.items()),
+                                                      base)]
+    for k, (name, value) in enumerate(cutoffs.items()):
+        for f in factors:
+            values = base[:k] + (value * f,) + base[k + 1:]
+            settings.append((f"{name} {value * f:g}", values))
+    judged = [(label, judge(*values)) for label, values in settings]
+    words = [word_of(v) for _, v in judged]
+    if len(set(words)) == 1:
+        return judged[0][1]
+    shown = "; ".join(f"[{label}] {v}" for label, v in judged)
+    word = "partly reproduced" if words[0] == "reproduced" else words[0]
+    return verdict(word, shown, THRESHOLD_DEPENDENT)

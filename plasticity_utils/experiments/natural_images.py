@@ -32,7 +32,7 @@ from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, 
 from ..stats import compare, paired_difference
 from ..training import RunStore, elapsed, fixed_threads, sqrt_scaled_lr, train
 from ..validation import IMPLS, check, label
-from .contract import Claim, Profile, Reported, Result, select_profile, verdict
+from .contract import Claim, Profile, Reported, Result, missed, select_profile, verdict
 
 EXPERIMENT = "natural_images"
 VARIANTS = ("per_connection", "shared")
@@ -91,7 +91,9 @@ PAPER_MEMORY = Reported("the erased half is reconstructed from the stored images
                         "episodes, trained for 100,000", "NIPS 2017 workshop Fig. 3; ICML 2018 §4.2")
 PAPER_ABLATION = Reported("per-connection alpha learns the task better than one shared alpha",
                           "ICML 2018 §4.2")
-ACCEPTABLE_EPISODES = 3000
+ACCEPTABLE_EPISODES = 3000  # the authors' "acceptable after ~3,000 episodes": the budget a missed memory claim is
+# judged against (the smaller of the two, so a miss is put down to our budget as rarely as possible)
+AUTHORS_EPISODES = 100_000  # the authors' training length (PAPER_BATCH1): the budget of the ablation claim
 
 
 def profile_config(profile: str, alpha: str = "per_connection") -> tuple[Config, list[int], int]:
@@ -196,15 +198,20 @@ def memory_verdict(vs_baselines: list[str], vs_control: str, episodes: int) -> s
     if all(v == "lower" for v in vs_baselines):
         return verdict("partly reproduced", f"beats both baselines, but an unstored probe is completed as well: "
                                             f"no evidence that the memory is used, {share}")
-    return verdict("not reached within our budget", f"not better than both memory-free baselines {share}")
+    return missed("not better than both memory-free baselines", episodes, ACCEPTABLE_EPISODES,
+                  of="the authors' 'acceptable'")
 
 
-def ablation_verdict(per_connection_vs_shared: str) -> str:
-    """Verdict on the ICML 2018 ablation from the paired comparison (per-connection minus shared)."""
-    return {"lower": verdict("reproduced", "per-connection alpha is better on held-out episodes"),
-            "higher": verdict("not reproduced", "shared alpha is better on held-out episodes at this budget"),
-            "not different": verdict("not reached within our budget", "no significant difference at this budget"),
-            }[per_connection_vs_shared]
+def ablation_verdict(per_connection_vs_shared: str, episodes: int) -> str:
+    """Verdict on the ICML 2018 ablation from the paired comparison (per-connection minus shared); no
+    difference after ``episodes`` goes through the budget rule (:func:`.contract.missed`)."""
+    if per_connection_vs_shared == "lower":
+        return verdict("reproduced", "per-connection alpha is better on held-out episodes")
+    if per_connection_vs_shared == "higher":
+        return verdict("not reproduced", "shared alpha is better on held-out episodes at this budget")
+    if per_connection_vs_shared == "not different":
+        return missed("no significant difference", episodes, AUTHORS_EPISODES, of="the authors'")
+    raise ValueError(f"per_connection_vs_shared={per_connection_vs_shared!r} is not a comparison word")
 
 
 def episodes_of(record: dict) -> int:
@@ -242,7 +249,7 @@ def claims(result: Result) -> list[Claim]:
               (f"held-out loss {t.loc[pc, 'loss']:.1f} vs {t.loc['shared alpha', 'loss']:.1f} (paired difference "
                f"{d['shared alpha'][0]:+.2f} ± {d['shared alpha'][1]:.2f}); correlation "
                f"{t.loc[pc, 'correlation']:.2f} vs {t.loc['shared alpha', 'correlation']:.2f}"),
-              budget(result), ablation_verdict(compare(d["shared alpha"]))),
+              budget(result), ablation_verdict(compare(d["shared alpha"]), episodes)),
     ]
 
 

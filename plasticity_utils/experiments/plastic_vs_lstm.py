@@ -40,7 +40,7 @@ from ..tasks.patterns import PatternTask, pattern_episode, sign_error
 from ..training import RunStore, elapsed, fixed_threads, sqrt_scaled_lr, train
 from ..validation import check, label
 from . import binary_patterns as bp
-from .contract import Claim, Profile, Reported, Result, episodes_to_threshold, select_profile, verdict
+from .contract import Claim, Profile, Reported, Result, episodes_to_threshold, missed, select_profile, verdict
 
 TASK = PatternTask(n_bits=50, n_patterns=2, cycles=1, show=3, gap=1, test_show=3)
 
@@ -327,7 +327,8 @@ def baseline_verdict(first_below: int | None, episodes: int, plastic_episodes: i
         return verdict("partly reproduced", f"{final:.3f} after {episodes:,} episodes, {episodes / plastic_episodes:.0f}x "
                                             f"the plastic nets' training; the long-run claim is untested "
                                             f"({share:.1%} of the paper's budget)")
-    return verdict("not reached within our budget", f"{episodes:,} episodes are too few to compare")
+    return missed(f"not trained longer than the plastic nets' {plastic_episodes:,} episodes", episodes,
+                  PAPER_BASELINE_EPISODES)
 
 
 def budget(m: dict) -> str:

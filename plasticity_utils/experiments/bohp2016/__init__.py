@@ -10,7 +10,8 @@ The package, by concern:
 
 * :mod:`.variants`: :class:`Config`, the paper's variants (``VARIANTS``) and the profiles (``PROFILES``);
 * :mod:`.sampling`: per-run random streams and episodes; :mod:`.network`: the networks (Eq. 1-2);
-* :mod:`.optim`: Adam and the 2016 paper's optimiser (RMSprop, every update clipped, an L1 penalty);
+* :mod:`.optim`: Adam, our RMSprop (decay 0.9, L1 in the loss) and the released scripts' RMSprop (decay 0.99
+  from g^2, updates clipped, a decoupled L1 step);
 * :mod:`.runs`: training each variant's runs as one batch, the stored :class:`Result` and :func:`run`;
 * :mod:`.analysis`: which runs learned, the sign of their plasticity (per unit and per run);
 * :mod:`.verdicts`: what the paper reports, the verdict functions and :func:`claims`;
@@ -19,31 +20,35 @@ The package, by concern:
 The experiment contract (:mod:`..contract`): ``PROFILES``, ``run``, ``claims``, ``figures``.
 """
 
-from .analysis import (RELIABLE, SOLVED, STRONG, after_reversal_miss, budget, iqr, median_run, pattern_alpha,
+from .analysis import (FAILURES_TOLERATED, RELIABLE, SOLVED, STRONG, after_reversal_miss, budget, iqr, median_run, pattern_alpha,
                        sign_counts, sign_stats, success, unit_counts, unit_signs)
 from .network import PlasticNets, build, step_errors
-from .optim import (PAPER_OPTIMISER, RECORDED_OPTIMISER, RMSPROP2016, ClippedAdam, ClippedRMSprop2016, RMSprop2016,
-                    describe, make_optimizer)
+from .optim import (PAPER_OPTIMISER, RELEASED2016, RELEASED_OPTIMISER, RMSPROP2016, ClippedAdam,
+                    ClippedReleasedRMSprop2016, ClippedRMSprop2016, ReleasedRMSprop2016, RMSprop2016, describe,
+                    make_optimizer)
 from .plots import figure_learning_curves, figure_network, figure_signs, figure_step_errors, figures
 from .runs import Result, Runs, evaluate, run, train_runs
 from .sampling import PURPOSE_FROZEN, PURPOSE_INIT, PURPOSE_TRAIN, sample, sample_runs, stream
 from .variants import N_HIDDEN, OPTIMIZERS, PROFILES, TASKS, VARIANTS, Config
-from .verdicts import (AUDIT_ADAM, AUDIT_RMSPROP, PAPER_CLIPPED, PAPER_LEARNED, PAPER_SIGN_ONE_SHOT,
-                       PAPER_SIGN_REVERSAL, claims, clipped_verdict, learned_verdict, one_shot_sign_verdict,
-                       strict_sign_verdict, unit_sign_verdict)
+from .verdicts import (ABOVE_CHANCE, AUDIT_ADAM, AUDIT_RMSPROP, CONTRAST, PAPER_CLIPPED, PAPER_LEARNED,
+                       PAPER_SIGN_ONE_SHOT, PAPER_SIGN_REVERSAL, PREVENTED_MARGIN, RELEASED_CLIPPED, RELEASED_LEARNED,
+                       RELEASED_SIGN_ONE_SHOT, RELEASED_SIGN_REVERSAL, claims, clipped_verdict, learned_verdict,
+                       one_shot_sign_verdict, strict_sign_verdict, unit_sign_verdict)
 
 __all__ = [
     # the contract
     "PROFILES", "run", "claims", "figures", "Result",
     # setup, networks, optimisers, training
     "Config", "VARIANTS", "TASKS", "OPTIMIZERS", "N_HIDDEN", "PlasticNets", "build", "step_errors", "RMSprop2016",
-    "ClippedAdam", "ClippedRMSprop2016", "RMSPROP2016", "PAPER_OPTIMISER", "RECORDED_OPTIMISER", "make_optimizer",
+    "ClippedAdam", "ClippedRMSprop2016", "RMSPROP2016", "ReleasedRMSprop2016", "ClippedReleasedRMSprop2016",
+    "RELEASED2016", "PAPER_OPTIMISER", "RELEASED_OPTIMISER", "make_optimizer",
     "describe", "stream", "sample", "sample_runs", "PURPOSE_INIT", "PURPOSE_TRAIN", "PURPOSE_FROZEN",
     "train_runs", "evaluate", "Runs",
     # analysis and verdicts
-    "SOLVED", "RELIABLE", "STRONG", "success", "pattern_alpha", "unit_signs", "unit_counts", "sign_counts",
+    "SOLVED", "RELIABLE", "FAILURES_TOLERATED", "STRONG", "CONTRAST", "PREVENTED_MARGIN", "ABOVE_CHANCE", "success", "pattern_alpha", "unit_signs", "unit_counts", "sign_counts",
     "sign_stats", "after_reversal_miss", "median_run", "iqr", "budget", "PAPER_LEARNED", "PAPER_SIGN_REVERSAL",
-    "PAPER_SIGN_ONE_SHOT", "PAPER_CLIPPED", "AUDIT_ADAM", "AUDIT_RMSPROP", "learned_verdict", "unit_sign_verdict",
+    "PAPER_SIGN_ONE_SHOT", "PAPER_CLIPPED", "RELEASED_LEARNED", "RELEASED_SIGN_REVERSAL", "RELEASED_SIGN_ONE_SHOT",
+    "RELEASED_CLIPPED", "AUDIT_ADAM", "AUDIT_RMSPROP", "learned_verdict", "unit_sign_verdict",
     "one_shot_sign_verdict", "strict_sign_verdict", "clipped_verdict",
     # figures
     "figure_learning_curves", "figure_step_errors", "figure_network", "figure_signs",

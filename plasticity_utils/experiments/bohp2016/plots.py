@@ -12,13 +12,14 @@ from ...config import figures_dir
 from ...plotting import band, save, smooth
 from ...tasks.bohp2016 import CompletionTask
 from .analysis import STRONG, median_run, success, unit_signs
+from .optim import OPTIMISER_LABELS
 from .runs import Result, Runs
 from .variants import N_HIDDEN, TASKS
 
 
 def variant_label(runs: Runs) -> str:
     """How a variant differs from the others of its task: optimiser, and alpha clipped or not."""
-    optimiser = "Adam" if runs.config.optimizer == "adam" else "2016 RMSprop"
+    optimiser = OPTIMISER_LABELS[runs.config.optimizer]
     return optimiser + (", alpha clipped >= 0" if runs.config.clip_alpha else "")
 
 
@@ -101,8 +102,8 @@ def figure_network(runs: Runs, run: int | None = None):
     return fig
 
 
-SIGN_VARIANTS = ("one_shot", "reversal", "one_shot_rmsprop2016", "reversal_rmsprop2016", "one_shot_clipped",
-                 "reversal_clipped")
+SIGN_VARIANTS = ("one_shot", "reversal", "one_shot_rmsprop2016", "reversal_rmsprop2016", "one_shot_released2016",
+                 "reversal_released2016", "one_shot_clipped", "reversal_clipped")
 
 
 def figure_signs(result: Result, names=SIGN_VARIANTS):
@@ -125,7 +126,8 @@ def figure_signs(result: Result, names=SIGN_VARIANTS):
     for y in (-STRONG, STRONG):
         ax.axhline(y, color="0.5", lw=0.8, ls="--")
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels([n.replace("_rmsprop2016", "\n2016 RMSprop").replace("_clipped", "\nclipped")
+    ax.set_xticklabels([n.replace("_rmsprop2016", "\nour RMSprop").replace("_released2016", "\nreleased RMSprop")
+                        .replace("_clipped", "\nclipped")
                         .replace("_", "-") for n in names], fontsize=8)
     ax.set(ylabel="mean alpha of a hidden unit's\npattern inputs", title="Sign of plasticity across runs "
            "(hollow: run did not learn)")
@@ -146,13 +148,14 @@ def figures(result: Result) -> dict[str, Path]:
         keep("learning_curves", figure_learning_curves(result))
     if any(n in have for n in ("completion", "one_shot", "reversal")):
         keep("step_errors", figure_step_errors(result))
-    for name in ("completion", "one_shot", "reversal", "reversal_rmsprop2016"):
+    for name in ("completion", "one_shot", "reversal", "reversal_rmsprop2016", "reversal_released2016"):
         if name in have:
             keep(f"network_{name}", figure_network(have[name]))
     if any(n in have for n in SIGN_VARIANTS):
         keep("alpha_signs", figure_signs(result))
     for key, names in (("clipped_alpha", ("one_shot", "one_shot_clipped", "reversal", "reversal_clipped")),
-                       ("optimisers", ("one_shot", "one_shot_rmsprop2016", "reversal", "reversal_rmsprop2016"))):
+                       ("optimisers", ("one_shot", "one_shot_rmsprop2016", "one_shot_released2016", "reversal",
+                                       "reversal_rmsprop2016", "reversal_released2016"))):
         if any(n in have for n in names):
             keep(key, figure_step_errors(result, names=names, metric="miss"))
     return out

@@ -49,8 +49,8 @@ def train_runs(config: Config, seeds: list[int], checkpoint: Path | None = None,
         one = Episode(e.inputs[:, k : k + 1], e.targets[:, k : k + 1], e.scored)
         error, _ = step_errors(nets, one)
         per_run = error[..., one.scored].mean((1, 2))  # (runs,): mean error over the scored steps
-        # Adam: the runs' mean errors over the scored steps. rmsprop2016: the episode's error summed over its
-        # scored steps, the paper's per-episode error (§4.1), to which its L1 coefficient is relative (optim.py).
+        # Adam: the runs' mean errors over the scored steps. Both RMSprops: the episode's error summed over its
+        # scored steps, the paper's per-episode error (§4.1) and the released scripts' loss (optim.py).
         loss = per_run.sum() if config.optimizer == "adam" else error[..., one.scored].sum()
         return loss, {f"run{r}": float(v) for r, v in enumerate(per_run.detach().cpu())}
 

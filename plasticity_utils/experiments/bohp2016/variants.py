@@ -20,7 +20,7 @@ TASKS: dict[str, CompletionTask | LabelTask] = {
     "one_shot": ONE_SHOT,
     "reversal": REVERSAL,
 }
-OPTIMIZERS = ("adam", "rmsprop2016")  # see optim.py
+OPTIMIZERS = ("adam", "rmsprop2016", "released2016")  # see optim.py
 N_HIDDEN = 2  # one-shot / reversal: 2 plastic hidden units
 
 
@@ -31,8 +31,8 @@ class Config:
     frozen: int = 500  # last episodes: no update, these are scored
     retention: float = 0.98  # 1 - gamma of Eq. 1
     clip_alpha: bool = False  # ablation: alpha <- max(alpha, 0) after each optimiser step (and at init)
-    optimizer: str = "adam"  # adam | rmsprop2016 (the 2016 paper's RMSprop, see optim.RMSprop2016)
-    lr: float = 0.01  # Adam's learning rate, or the step size of rmsprop2016
+    optimizer: str = "adam"  # adam | rmsprop2016 (our RMSprop) | released2016 (the released scripts'), see optim.py
+    lr: float = 0.01  # Adam's learning rate, or the step size of either RMSprop
     init_scale: float = 0.1  # w, alpha, biases ~ init_scale * N(0, 1), as in the authors' code
     chunk: int = 100  # episodes sampled at a time per run (each chunk from its own stream, see sampling.stream)
 
@@ -57,9 +57,11 @@ class Config:
 Config.__module__ = __name__.rpartition(".")[0]
 
 # Every variant at the paper's budget. The paper's five experiments (the clipped ones: the ablation, for
-# which it shows no data), then one-shot and reversal again with the 2016 paper's optimiser, so that the
-# sign of plasticity can be compared under both optimisers (Adam's rate / RMSprop's step: 0.03 for
-# completion, 0.01 for the others).
+# which it shows no data), then one-shot and reversal again with our RMSprop (decay 0.9, L1 in the loss), so
+# that the sign of plasticity can be compared under both optimisers, then the three tasks with the released
+# scripts' optimiser as released (optim.ReleasedRMSprop2016; its step, the scripts' ETA, equals the others':
+# 0.03 for completion, 0.01 for the others). The variants' configs key their stored runs: a new variant is
+# added, an existing one never changed.
 VARIANTS = {
     "completion": Config(task="completion", episodes=5_000, retention=0.75, lr=0.03),
     "one_shot": Config(task="one_shot", episodes=10_000, retention=0.98),
@@ -68,6 +70,10 @@ VARIANTS = {
     "reversal_clipped": Config(task="reversal", episodes=10_000, retention=0.98, clip_alpha=True),
     "one_shot_rmsprop2016": Config(task="one_shot", episodes=10_000, retention=0.98, optimizer="rmsprop2016"),
     "reversal_rmsprop2016": Config(task="reversal", episodes=10_000, retention=0.98, optimizer="rmsprop2016"),
+    "completion_released2016": Config(task="completion", episodes=5_000, retention=0.75, lr=0.03,
+                                      optimizer="released2016"),
+    "one_shot_released2016": Config(task="one_shot", episodes=10_000, retention=0.98, optimizer="released2016"),
+    "reversal_released2016": Config(task="reversal", episodes=10_000, retention=0.98, optimizer="released2016"),
 }
 
 
