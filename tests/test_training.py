@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from plasticity_utils.training import CorruptFileWarning, RunStore, elapsed, file_lock, train
+from plasticity_utils import training
+from plasticity_utils.training import CorruptFileWarning, RunStore, elapsed, train
 
 
 @dataclass(frozen=True)
@@ -342,10 +343,10 @@ def test_a_waiting_process_is_told_which_run_holds_it(tmp_path, monkeypatch, cap
     entered = threading.Event()
 
     def second():
-        with file_lock(lock):
+        with training.file_lock(lock):
             entered.set()
 
-    with file_lock(lock):
+    with training.file_lock(lock):
         waiter = threading.Thread(target=second)
         waiter.start()
         deadline = time.monotonic() + 10
