@@ -35,7 +35,7 @@ $(VENV)/.installed: environment.yml pyproject.toml
 data: setup
 	$(PY) -m plasticity_utils.data --dest data $(MIRROR_ARG)
 
-# Each notebook runs into build/notebooks/$(PROFILE)/ and is published (cpu: over notebooks/; paper:
+# Each notebook runs into a staging folder of its own under build/notebooks/$(PROFILE)/ and is published (cpu: over notebooks/; paper:
 # notebooks/paper/; figures/ or figures/paper/) only when it finished; smoke runs are never published.
 figures: setup data
 	PLASTICITY_EXECUTOR=$(EXECUTOR) PLASTICITY_DASK_SCHEDULER=$(DASK_SCHEDULER) \

@@ -21,15 +21,18 @@ Needs only torch, numpy, scipy, pandas, matplotlib, seaborn, tqdm and pillow (wh
 from __future__ import annotations
 
 import argparse
+import gzip
 import importlib
 import inspect
 import os
 import sys
 import tarfile
 import time
+import zlib
 from pathlib import Path
 
-from .config import ROOT, results_dir
+from .cli import one_line_errors
+from .config import ROOT, results_dir, shown
 from .training import STOP_AT, Unfinished
 
 EXPERIMENTS = ("bohp2016", "binary_patterns", "plastic_vs_lstm", "natural_images", "omniglot", "maze")
@@ -68,7 +71,7 @@ def pack(experiment: str, profile: str, archive: Path) -> Path:
     """Write the experiment's run store at ``profile`` (finished runs and checkpoints) into ``archive``."""
     folder = results_dir(experiment, profile)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: nothing stored for {experiment} at profile {profile}")
+        raise FileNotFoundError(f"{shown(folder)}: nothing stored for {experiment} at profile {profile}")
     archive.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archive, "w:gz") as tar:
         for path in sorted(folder.iterdir()):
@@ -80,20 +83,25 @@ def pack(experiment: str, profile: str, archive: Path) -> Path:
 def unpack(archive: Path) -> list[str]:
     """Extract an archive written by :func:`pack` into the results folder; return the members."""
     root = Path(os.environ.get("PLASTICITY_RESULTS", ROOT / "results"))
-    with tarfile.open(archive, "r:gz") as tar:
-        members = tar.getmembers()
-        for m in members:
-            parts = Path(m.name).parts
-            if (not m.isfile() or len(parts) != 3 or parts[0] not in EXPERIMENTS or ".." in parts
-                    or Path(m.name).is_absolute()):
-                raise ValueError(f"{archive}: unexpected member {m.name!r}; not an archive written by pack")
-        try:
-            tar.extractall(root, members=members, filter="data")
-        except TypeError:  # Python < 3.11.4 has no extraction filters; the members were checked above
-            tar.extractall(root, members=members)
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = tar.getmembers()
+            for m in members:
+                parts = Path(m.name).parts
+                if (not m.isfile() or len(parts) != 3 or parts[0] not in EXPERIMENTS or ".." in parts
+                        or Path(m.name).is_absolute()):
+                    raise ValueError(f"{archive}: unexpected member {m.name!r}; not an archive written by pack")
+            try:
+                tar.extractall(root, members=members, filter="data")
+            except TypeError:  # Python < 3.11.4 has no extraction filters; the members were checked above
+                tar.extractall(root, members=members)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as e:  # truncated or not a .tar.gz
+        raise ValueError(f"{archive} is damaged or not a .tar.gz written by pack ({type(e).__name__}: {e}); "
+                         "copy it again") from None
     return [m.name for m in members]
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m plasticity_utils.chunks", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)

@@ -38,6 +38,16 @@ def figures_dir(profile: str) -> Path:
     return base if profile == "cpu" else base / profile
 
 
+def shown(path: Path | str) -> str:
+    """``path`` as messages show it: relative to the working directory when inside it, else to the
+    project when inside it (``results/omniglot/cpu``), else as given: no machine paths in logs."""
+    path = Path(path)
+    for base in (Path.cwd(), ROOT):
+        if path.is_absolute() and path.is_relative_to(base):
+            return str(path.relative_to(base)) or "."
+    return str(path)
+
+
 def check_profile(profile: str) -> str:
     if profile not in PROFILES:
         raise ValueError(f"profile={profile!r} is not one of {PROFILES}")

@@ -38,6 +38,8 @@ from typing import Literal, Sequence
 import numpy as np
 from PIL import Image
 
+from .cli import one_line_errors
+
 CIFAR_DIR = "cifar-10-batches-py"
 CIFAR_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 OMNIGLOT_SETS = ("images_background", "images_evaluation")
@@ -378,7 +380,10 @@ def fetch_cifar10(dest: Path, mirror: Path | None = None) -> dict[str, int]:
         batches, how = check_cifar(target), "already there, verified"
     except DataError as e:  # damaged or incomplete (or not fetched yet)
         problem = f"{e}; re-fetched: " if target.exists() else ""
-        how = problem + _stage_cifar10(dest, mirror)
+        try:
+            how = problem + _stage_cifar10(dest, mirror)
+        except DataError as failed:
+            raise _refetch_failed(problem and f"the local {target} is damaged or incomplete ({e})", failed) from None
         batches = check_cifar(target)
     print(f"CIFAR-10: {_cifar_summary(batches)} in {target} ({how})")
     return _split_counts(batches)
@@ -387,32 +392,43 @@ def fetch_cifar10(dest: Path, mirror: Path | None = None) -> dict[str, int]:
 def fetch_omniglot(dest: Path, mirror: Path | None = None) -> dict[str, int]:
     """Make sure ``dest`` holds both Omniglot zips, verified by :func:`check_omniglot`; return characters per set.
 
-    A zip already there that fails the check is fetched again (copied from the mirror or downloaded).
+    A zip already there that fails the check is removed (a damaged file is never kept as data) and fetched
+    again (copied from the mirror or downloaded); if that fails too, the error says both.
     """
     counts = {}
     for name in OMNIGLOT_SETS:
         src, target = SOURCES[name], dest / f"{name}.zip"
-        checked, how = None, ""
+        checked, how, damage = None, "", ""
         if target.is_file():
             try:
                 checked, how = check_omniglot(target), "already there, verified"
             except DataError as e:
-                how = f"damaged: {e}; "
+                how, damage = f"damaged: {e}; ", f"the local {target} was damaged ({e}) and was removed"
+                target.unlink()
         if checked is None:
-            if mirror is not None:
-                source = _mirror_file(mirror, target.name)
-                _checked_source(check_omniglot, source)
-                _copy_file(source, target)
-                how += f"copied {'again ' if how else ''}from {mirror}"
-            else:
-                _checked_source(check_omniglot, _download(name, dest), _DOWNLOAD_FIX)
-                how += f"downloaded {'again ' if how else ''}from {src.url}"
+            try:
+                if mirror is not None:
+                    source = _mirror_file(mirror, target.name)
+                    _checked_source(check_omniglot, source)
+                    _copy_file(source, target)
+                    how += f"copied {'again ' if how else ''}from {mirror}"
+                else:
+                    _checked_source(check_omniglot, _download(name, dest), _DOWNLOAD_FIX)
+                    how += f"downloaded {'again ' if how else ''}from {src.url}"
+            except DataError as failed:
+                target.unlink(missing_ok=True)  # a damaged download lands there
+                raise _refetch_failed(damage, failed) from None
             checked = check_omniglot(target)
         index, note = checked
         counts[name] = len(index)
         print(f"Omniglot {name}: {len(index)} characters / {len(index) * OMNIGLOT_DRAWERS} images "
               f"in {target} ({how}; {note})")
     return counts
+
+
+def _refetch_failed(damage: str, failed: DataError) -> DataError:
+    """The error of a fetch that failed: after ``damage`` (what was wrong with the local copy) if any."""
+    return DataError(f"{damage}; fetching it again failed: {failed}" if damage else str(failed))
 
 
 def fetch(dest: Path, mirror: Path | None = None) -> None:
@@ -427,16 +443,13 @@ def fetch(dest: Path, mirror: Path | None = None) -> None:
     fetch_omniglot(dest, mirror)
 
 
+@one_line_errors
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fetch CIFAR-10 and Omniglot into DEST (see module docstring).")
     parser.add_argument("--dest", type=Path, default=Path("data"), help="target folder (default: data)")
     parser.add_argument("--mirror", type=Path, default=None, help="local mirror to copy from instead of downloading")
     args = parser.parse_args(argv)
-    try:
-        fetch(args.dest, args.mirror)
-    except (DataError, OSError, tarfile.TarError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    fetch(args.dest, args.mirror)
     return 0
 
 

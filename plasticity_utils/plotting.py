@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .training import atomic_write
+
 
 def setup() -> None:
     """The shared style: seaborn ticks, colour-blind palette, readable sizes."""
@@ -49,8 +51,6 @@ def band(
 
 
 def save(fig: plt.Figure, name: str, figures: Path) -> Path:
-    """Save ``fig`` as ``figures/<name>.png`` and return the path."""
-    figures.mkdir(parents=True, exist_ok=True)
-    path = figures / f"{name}.png"
-    fig.savefig(path, bbox_inches="tight")
-    return path
+    """Save ``fig`` as ``figures/<name>.png`` (whole, by a rename: a reader never sees part of it) and
+    return the path."""
+    return atomic_write(figures / f"{name}.png", lambda f: fig.savefig(f, format="png", bbox_inches="tight"))

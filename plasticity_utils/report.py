@@ -9,6 +9,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from .config import figures_dir
+from .training import atomic_write
 
 COLUMNS = ("claim", "paper", "released", "ours", "budget", "verdict")
 OPTIONAL = ("released",)  # rows written before the released-code column existed leave it blank
@@ -37,7 +38,8 @@ def record(experiment: str, rows: list, profile: str) -> pd.DataFrame:
     figures = figures_dir(profile)
     summary = figures / "summary"
     summary.mkdir(parents=True, exist_ok=True)
-    (summary / f"{experiment}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    text = json.dumps(rows, indent=1) + "\n"
+    atomic_write(summary / f"{experiment}.json", lambda f: f.write(text), mode="w")  # another run may read it
     write_table(figures)
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
@@ -56,14 +58,11 @@ def write_table(figures: Path) -> Path:
     for path in sorted((figures / "summary").glob("*.json")):
         rows = [[row.get(c, "") if c in OPTIONAL else row[c] for c in COLUMNS] for row in json.loads(path.read_text())]
         lines += [f"\n## {path.stem}\n", *markdown_table(COLUMNS, rows)]
-    out = figures / "README.md"
-    out.write_text("\n".join(lines) + "\n")
-    return out
+    return atomic_write(figures / "README.md", lambda f: f.write("\n".join(lines) + "\n"), mode="w")
 
 
 def save_table(table: pd.DataFrame, name: str, figures: Path) -> Path:
     """Write ``table`` (its columns, not its index) as the markdown table ``figures/<name>.md``."""
     figures.mkdir(parents=True, exist_ok=True)
-    path = figures / f"{name}.md"
-    path.write_text("\n".join(markdown_table(list(table.columns), table.itertuples(index=False))) + "\n")
-    return path
+    text = "\n".join(markdown_table(list(table.columns), table.itertuples(index=False))) + "\n"
+    return atomic_write(figures / f"{name}.md", lambda f: f.write(text), mode="w")

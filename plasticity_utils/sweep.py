@@ -5,11 +5,13 @@
         --executor dask --scheduler tcp://host:8786
 
 Each point of the grid replaces those fields of the profile's config (``task.n_way=...`` reaches into a
-nested config) and trains every seed; all (point, seed) runs go to the executor at once
+nested config; an integer field takes a whole number, also written as a float such as ``1e3``, and
+``2.7e0`` is an error, never truncated) and trains every seed; all (point, seed) runs go to the executor at once
 (:mod:`plasticity_utils.executors`: local processes or a Dask cluster), so the points train in parallel.
 Runs land in the experiment's run store, keyed by their config like any other run: re-running a sweep
 loads them, and a point equal to the profile's own config reuses the profile's runs. :func:`table`
-gives the final metric per point with its spread over seeds, :func:`plot` draws it.
+gives the final metric per point with its spread over seeds, :func:`plot` draws it. ``--scheduler``
+alone implies ``--executor dask``; a bad field, value or flag ends the command with one ``error:`` line.
 
 An experiment can be swept when its module has ``trainer(config, device)`` (a picklable
 ``train_seed(seed, checkpoint)`` that loads its own data, so a remote worker needs only the data folder),
@@ -22,6 +24,7 @@ import argparse
 import dataclasses
 import importlib
 import itertools
+import os
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -29,6 +32,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from . import executors
+from .cli import one_line_errors
 from .config import check_seeds, results_dir
 from .experiments.contract import select_profile
 from .training import Job, RunStore
@@ -81,12 +86,30 @@ def convert(base: Any, name: str, text: str) -> Any:
         if text.lower() not in ("true", "false", "1", "0"):
             raise ValueError(f"{name}={text!r}: expected true or false")
         return text.lower() in ("true", "1")
-    if isinstance(current, (int, float, str)):
+    if isinstance(current, int):
+        return whole_number(name, text)
+    if isinstance(current, (float, str)):
         try:
-            return type(current)(float(text)) if isinstance(current, int) and "e" in text.lower() else type(current)(text)
+            return type(current)(text)
         except ValueError:
             raise ValueError(f"{name}={text!r}: expected a {type(current).__name__}") from None
     raise ValueError(f"{name}: only number, flag and string fields can be swept, not {type(current).__name__}")
+
+
+def whole_number(name: str, text: str) -> int:
+    """An integer field's value: ``"300"``, or a number written as a float that is exactly whole
+    (``"1e3"``, ``"2.0"`` -> 1000, 2); anything else (``"2.7e0"``) is an error, never truncated."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r}: expected an integer") from None
+    if not value.is_integer():
+        raise ValueError(f"{name}={text!r}: expected an integer, and {value:g} is not a whole number")
+    return int(value)
 
 
 def replaced(base: Any, point: Mapping[str, Any]) -> Any:
@@ -184,21 +207,37 @@ def plot(sweep: Sweep, x: str, ax=None):
     return ax
 
 
+def executor_of(name: str | None, scheduler: str | None) -> str | None:
+    """The executor of ``--executor`` and ``--scheduler`` (None: the defaults of :func:`executors.resolve`)."""
+    if scheduler and name == "local":
+        raise ValueError("--scheduler is the Dask scheduler's address: use it with --executor dask")
+    if scheduler:
+        return scheduler
+    if name == "dask" and not os.environ.get(executors.SCHEDULER, "").strip():
+        raise ValueError("--executor dask needs the scheduler's address: add --scheduler tcp://host:8786 "
+                         f"(or set ${executors.SCHEDULER})")
+    return name
+
+
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m plasticity_utils.sweep", description=__doc__.split("\n")[0])
     parser.add_argument("experiment", choices=SWEEPABLE)
     parser.add_argument("grid", nargs="+", help="field=v1,v2,... (dotted for nested configs) and seeds=0-4")
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--variant", default=None)
-    parser.add_argument("--executor", default=None, help="local (default) or dask")
-    parser.add_argument("--scheduler", default=None, help="Dask scheduler address (with --executor dask)")
+    parser.add_argument("--executor", default=None, choices=executors.NAMES,
+                        help=f"local (default: ${executors.EXECUTOR} or local) or dask")
+    parser.add_argument("--scheduler", default=None,
+                        help=f"Dask scheduler address, e.g. tcp://host:8786 (with --executor dask; default: "
+                             f"${executors.SCHEDULER})")
     parser.add_argument("--force", action="store_true")
     parser.add_argument("--device", default=None)
     args = parser.parse_args(argv)
     module = module_of(args.experiment)
     p = select_profile(module.PROFILES, args.profile)
     grid, seeds = parse_grid(args.grid, p.configs[args.variant or next(iter(p.configs))])
-    executor = args.scheduler if args.executor == "dask" and args.scheduler else args.executor
+    executor = executor_of(args.executor, args.scheduler)
     sweep = run_sweep(args.experiment, args.profile, grid, seeds, variant=args.variant, executor=executor,
                       force=args.force, device=args.device)
     print(f"{args.experiment} at {args.profile}, variant {sweep.variant}; metric: {sweep.metric}")

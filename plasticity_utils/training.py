@@ -13,6 +13,7 @@ new name is reported) and the run is retrained.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import functools
 import hashlib
@@ -35,7 +36,7 @@ from torch import Tensor, nn
 # an offline HTML export, where a widget without its saved state shows nothing.
 from tqdm.std import tqdm
 
-from .config import check_flag, check_seeds, workers_from_env
+from .config import check_flag, check_seeds, shown, workers_from_env
 
 Metrics = dict[str, float]
 EpisodeFn = Callable[[int], tuple[Tensor, Metrics]]
@@ -144,7 +145,7 @@ def train(
         if not math.isfinite(value):
             raise DivergedError(f"{desc}: the loss is {value} at update {i + 1} of {episodes}; the run is "
                                 "not stored (lower the learning rate or check the config)"
-                                + (f"; last checkpoint: {checkpoint}" if checkpoint is not None and
+                                + (f"; last checkpoint: {shown(checkpoint)}" if checkpoint is not None and
                                    checkpoint.exists() else ""))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -176,7 +177,9 @@ def elapsed(history: list[Metrics]) -> tuple[float, float]:
 def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> Path:
     """Write ``path`` through ``write(file)`` into a uniquely named temporary file beside it, then
     rename it into place: readers see the old file or the new one, never a part, and concurrent
-    writers never share a temporary file."""
+    writers never share a temporary file. The file gets the permissions of any file this process
+    creates (``0o666`` less the umask), not the temporary file's private ``0o600``, so a worker running
+    as another user of a shared store can read it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -184,6 +187,7 @@ def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> 
         with os.fdopen(fd, mode) as f:
             write(f)
             f.flush()
+            os.chmod(f.fileno(), 0o666 & ~_umask())
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -192,16 +196,33 @@ def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> 
     return path
 
 
+def _umask() -> int:
+    """This process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def move_aside(path: Path, error: BaseException) -> Path:
-    """Rename an unreadable ``path`` to ``<path>.corrupt-<time>`` and warn, naming both."""
+    """Rename an unreadable ``path`` to ``<path>.corrupt-<time>`` and warn, naming both. Where it cannot
+    be renamed (a read-only store), an ``OSError`` says that the file is unreadable, and why it stays."""
     target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
     try:
         path.replace(target)
     except FileNotFoundError:  # another process moved it first
         return target
-    warnings.warn(f"{path} could not be read ({type(error).__name__}: {error}); moved to {target.name}, "
+    except OSError as e:
+        raise _cannot_set_aside(path, f"cannot be read ({type(error).__name__}: {error})", e, "moved aside") from None
+    warnings.warn(f"{shown(path)} could not be read ({type(error).__name__}: {error}); moved to {target.name}, "
                   "the run is trained again", CorruptFileWarning, stacklevel=3)
     return target
+
+
+def _cannot_set_aside(path: Path, problem: str, why: OSError, done: str) -> OSError:
+    """The error for a stored ``path`` with a ``problem`` that could not be ``done`` (moved aside, removed)."""
+    return OSError(f"{shown(path)} {problem}, and it could not be {done} to train the "
+                   f"run again ({why.strerror or why}{': the store is read-only' if why.errno == errno.EROFS else ''}); "
+                   "replace or delete it, or set PLASTICITY_RESULTS to a writable folder")
 
 
 def _read_checkpoint(path: Path) -> dict | None:
@@ -239,13 +260,15 @@ def config_digest(config: Any) -> str:
 
 
 @contextlib.contextmanager
-def file_lock(path: Path, what: str) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created if needed); say so when another process holds it."""
+def file_lock(path: Path, what: str | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if needed); say so when another process holds it,
+    naming ``what`` (default: the lock's run, ``<stem> in <store>``, the store shown by :func:`shown`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            what = what or f"{path.stem} in {shown(path.parent)}"
             print(f"{what}: another process is training it; waiting for it to finish", file=sys.stderr)
             fcntl.flock(f, fcntl.LOCK_EX)
         try:
@@ -284,7 +307,9 @@ class RunStore:
         """The stored run for ``seed`` trained with exactly ``config``, or None.
 
         A record or parameter file that cannot be read is moved aside (with a warning naming it)
-        and None is returned, so the caller retrains. Runs stored under the earlier layout
+        and None is returned, so the caller retrains; so is a record that lacks a key its config's
+        class lists in ``RECORD_KEYS`` (the curve its experiment reads). Where the store is read-only,
+        such a file is an ``OSError`` that names it. Runs stored under the earlier layout
         (``<tag>seed<k>.json`` / ``.pt``) with the same config are renamed into this one.
         """
         self._adopt_legacy(seed, config, tag)
@@ -295,6 +320,10 @@ class RunStore:
             record = json.loads(path.read_text())
             if not isinstance(record, dict) or record.get("config") != _jsonable(config):
                 raise ValueError("its config is missing or is not the config it is named for")
+            missing = [k for k in getattr(config, "RECORD_KEYS", ()) if k not in record]
+            if missing:
+                raise ValueError(f"it lacks {', '.join(map(repr, missing))}, which every run of "
+                                 f"{type(config).__name__} records")
         except (ValueError, UnicodeDecodeError) as e:
             move_aside(path, e)
             return None
@@ -304,9 +333,13 @@ class RunStore:
             if params.exists():
                 move_aside(params, e)
             else:
-                warnings.warn(f"{params} is missing beside {path.name}; the run is trained again",
+                warnings.warn(f"{shown(params)} is missing beside {path.name}; the run is trained again",
                               CorruptFileWarning, stacklevel=2)
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as why:
+                raise _cannot_set_aside(path, f"is unusable: its parameters {params.name} are missing or "
+                                        "unreadable", why, "removed") from None
             return None
         return record
 
@@ -336,10 +369,10 @@ class RunStore:
         try:
             return torch.load(path, weights_only=True)
         except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: no stored parameters for this run; train it first with "
+            raise FileNotFoundError(f"{shown(path)}: no stored parameters for this run; train it first with "
                                     "the experiment's run()") from None
         except Exception as e:
-            raise RuntimeError(f"{path} cannot be read ({type(e).__name__}: {e}); delete it and the .json "
+            raise RuntimeError(f"{shown(path)} cannot be read ({type(e).__name__}: {e}); delete it and the .json "
                                "beside it, or run again with force=True, to retrain") from None
 
     def run(self, seed: int, config: Any, train_seed: TrainSeed, *, force: bool = False, tag: str = "") -> dict:

@@ -86,3 +86,20 @@ def test_cli_exit_codes(tiny_omniglot):
     assert chunks.main(["run", "omniglot", "--profile", "smoke", "--minutes", "10"]) == 0
     out = tiny_omniglot / "a.tar.gz"
     assert chunks.main(["pack", "omniglot", "--profile", "smoke", "-o", str(out)]) == 0 and out.exists()
+
+
+def test_a_damaged_archive_is_one_error_line_naming_it(tiny_omniglot, capsys):
+    tmp = tiny_omniglot
+    assert chunks.main(["run", "omniglot", "--profile", "smoke", "--minutes", "10"]) == 0
+    archive = chunks.pack("omniglot", "smoke", tmp / "store.tar.gz")
+    raw = archive.read_bytes()
+    for name, content in [("truncated.tar.gz", raw[: len(raw) // 2]), ("foreign.tar.gz", b"not an archive" * 10)]:
+        (tmp / name).write_bytes(content)
+        with pytest.raises(ValueError, match=f"{name} is damaged"):
+            chunks.unpack(tmp / name)
+        capsys.readouterr()
+        assert chunks.main(["unpack", str(tmp / name)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith(f"error: {tmp / name} is damaged")
+    assert chunks.main(["pack", "maze", "--profile", "smoke", "-o", str(tmp / "x.tar.gz")]) == 1
+    assert "nothing stored for maze" in capsys.readouterr().err

@@ -47,3 +47,12 @@ def test_each_profile_has_its_own_figures(tmp_path, monkeypatch):
     assert config.figures_dir("cpu") == tmp_path / "figures"
     assert config.figures_dir("paper") == tmp_path / "figures" / "paper"
     assert not config.figures_dir("smoke").is_relative_to(tmp_path / "figures")
+
+
+def test_shown_paths_are_relative_where_possible(tmp_path, monkeypatch):
+    from plasticity_utils.config import ROOT, shown
+
+    monkeypatch.chdir(tmp_path)
+    assert shown(tmp_path / "results" / "x") == "results/x" and shown(tmp_path) == "."
+    assert shown(ROOT / "results" / "omniglot") == "results/omniglot"  # outside the working directory
+    assert shown("/elsewhere/file") == "/elsewhere/file" and shown("rel/file") == "rel/file"

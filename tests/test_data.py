@@ -358,6 +358,39 @@ def test_fetch_without_mirror_refetches_damaged_files(tmp_path, monkeypatch, cap
     assert str(dest / "images_background.zip") in err and "download is damaged" in err
 
 
+def test_offline_a_damaged_local_zip_is_reported_and_removed(tmp_path, monkeypatch, capsys):
+    import pooch
+
+    fake_pooch(monkeypatch, tmp_path / "staging")
+    dest = tmp_path / "data"
+    assert data.main(["--dest", str(dest)]) == 0
+    zipped = dest / "images_evaluation.zip"
+    truncate(zipped)
+    (dest / data.CIFAR_DIR / "test_batch").unlink()
+
+    def offline(*a, **k):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(pooch, "retrieve", offline)
+    capsys.readouterr()
+    assert data.main(["--dest", str(dest)]) == 1  # CIFAR first: its damage and the failed download, both said
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ")
+    assert f"the local {dest / data.CIFAR_DIR}" in err and "test_batch missing" in err
+    assert "could not download" in err and "cifar-10-python.tar.gz" in err
+    fake_pooch(monkeypatch, tmp_path / "staging2")
+    data.fetch_cifar10(dest)
+    monkeypatch.setattr(pooch, "retrieve", offline)
+    capsys.readouterr()
+    assert data.main(["--dest", str(dest)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"the local {zipped} was damaged" in err and "removed" in err
+    assert "could not download" in err and "images_evaluation.zip" in err
+    assert not zipped.exists()  # a retry fetches a fresh copy instead of trusting the damaged one
+    assert (dest / "images_background.zip").exists()  # the intact one is kept
+
+
 def test_fetch_cifar_reports_missing_batches(tmp_path, capsys):
     mirror, dest = tmp_path / "mirror", tmp_path / "data"
     args = ["--dest", str(dest), "--mirror", str(mirror)]

@@ -1,6 +1,12 @@
 """tools/notebooks.py: a notebook's committed outputs change only when a run of its profile finished."""
 
 import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
@@ -49,6 +55,12 @@ def run(project, profile, **params):
                           stage=project / "build" / profile)
 
 
+def staged(project, profile) -> Path:
+    """The staged notebook of the one run at ``profile`` so far."""
+    (path,) = (project / "build" / profile).glob("*/tiny.ipynb")
+    return path
+
+
 def outputs(path: Path) -> str:
     return "".join(o.get("text", "") for c in nbformat.read(path, 4).cells if c.cell_type == "code"
                    for o in c.get("outputs", []))
@@ -82,8 +94,8 @@ def test_a_failed_run_leaves_everything_as_it_was(project, capsys):
     assert run(project, "cpu", fail=True, label="'broken'") == 1
     assert (nb.read_bytes(), (project / "figures" / "tiny.txt").read_bytes()) == before
     err = capsys.readouterr().err
-    assert "FAILED tiny.ipynb" in err and "partial output" in err and str(project / "build" / "cpu") in err
-    assert "ran with cpu False broken" in outputs(project / "build" / "cpu" / "tiny.ipynb")
+    assert "FAILED tiny.ipynb" in err and f"partial output: {staged(project, 'cpu')}" in err
+    assert "ran with cpu False broken" in outputs(staged(project, "cpu"))
 
 
 def test_smoke_runs_publish_nothing(project):
@@ -91,7 +103,7 @@ def test_smoke_runs_publish_nothing(project):
     before = nb.read_bytes()
     assert run(project, "smoke") == 0
     assert nb.read_bytes() == before and not (project / "figures").exists()
-    assert "ran with smoke" in outputs(project / "build" / "smoke" / "tiny.ipynb")
+    assert "ran with smoke" in outputs(staged(project, "smoke"))
 
 
 def test_parameters_are_strict(project):
@@ -113,3 +125,49 @@ def test_published_notebooks_record_project_relative_paths(project):
     record = nbformat.read(nb, 4).metadata["papermill"]
     assert record["input_path"] == nbtool.show(nb) and nbtool.show(nbtool.ROOT / "notebooks" / "x.ipynb") == \
         "notebooks/x.ipynb"
+
+
+def test_each_run_stages_in_a_folder_of_its_own(project):
+    tiny_notebook(project / "notebooks" / "tiny.ipynb")
+    first, second = nbtool.new_stage(project / "stage"), nbtool.new_stage(project / "stage")
+    assert first != second and first.parent == second.parent == project / "stage"
+    assert run(project, "cpu") == 0
+    assert not list((project / "build" / "cpu").iterdir())  # published, so its staging folder is gone
+
+
+def _smoke_run(project: str, label: str) -> int:
+    os.environ["PLASTICITY_RESULTS"] = str(Path(project) / "results")
+    return nbtool.execute([Path(project) / "notebooks" / "tiny.ipynb"], "smoke", extra={"label": repr(label)},
+                          stage=Path(project) / "build" / "smoke")
+
+
+def test_two_runs_at_once_do_not_collide(project):
+    tiny_notebook(project / "notebooks" / "tiny.ipynb")
+    with get_context("spawn").Pool(2) as pool:
+        assert pool.starmap(_smoke_run, [(str(project), "one"), (str(project), "two")]) == [0, 0]
+    runs = sorted(outputs(p) for p in (project / "build" / "smoke").glob("*/tiny.ipynb"))
+    assert len(runs) == 2 and "ran with smoke False one" in runs[0] and "ran with smoke False two" in runs[1]
+
+
+def test_ctrl_c_is_one_line(project):
+    nb = tiny_notebook(project / "notebooks" / "tiny.ipynb")
+    started = project / "started"
+    cells = nbformat.read(nb, 4)
+    cells.cells.append(nbformat.v4.new_code_cell(f"open({str(started)!r}, 'w').close()\nimport time\ntime.sleep(120)"))
+    nbformat.write(cells, nb)
+    script = (f"import importlib.util, pathlib, sys\n"
+              f"spec = importlib.util.spec_from_file_location('nbtool', {str(nbtool.__file__)!r})\n"
+              "nbtool = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(nbtool)\n"
+              f"sys.exit(nbtool.execute([pathlib.Path({str(nb)!r})], 'smoke', stage=pathlib.Path({str(project)!r})))")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert started.exists(), proc.communicate()
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("FAILED tiny.ipynb (interrupted); partial output: "), err
+    assert "Traceback" not in out + err and "nothing was published" in lines[0]

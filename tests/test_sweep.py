@@ -67,3 +67,24 @@ def test_cli_prints_the_table(tiny, capsys):
     assert sweep.main(["binary_patterns", "--profile", "smoke", "lr=1e-3,2e-3", "seeds=0"]) == 0
     out = capsys.readouterr().out
     assert "metric: mean sign error" in out and "0.002" in out
+
+
+def test_integer_fields_are_never_truncated():
+    grid, _ = sweep.parse_grid(["episodes=2e0,2.0,1e1,7"], BASE)
+    assert grid["episodes"] == [2, 2, 10, 7] and all(type(v) is int for v in grid["episodes"])
+    for bad in ("episodes=2.7e0", "episodes=1.5", "batch=1.5e0", "task.show=2.5", "episodes=two"):
+        with pytest.raises(ValueError, match="expected an integer"):
+            sweep.parse_grid([bad], BASE)
+
+
+def test_cli_user_errors_are_one_line(tiny, capsys, monkeypatch):
+    monkeypatch.delenv("PLASTICITY_DASK_SCHEDULER", raising=False)
+    for args, words in [(["episodes=2.7e0"], ["episodes='2.7e0'", "whole number"]),
+                        (["momentum=0.9"], ["no field 'momentum'"]),
+                        (["lr=1e-3", "--executor", "dask"], ["--scheduler", "PLASTICITY_DASK_SCHEDULER"]),
+                        (["lr=1e-3", "--executor", "local", "--scheduler", "tcp://h:1"], ["--executor dask"])]:
+        assert sweep.main(["binary_patterns", "--profile", "smoke", *args]) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err
+        assert all(w in err for w in words), err
+    assert sweep.executor_of(None, "tcp://h:1") == "tcp://h:1" and sweep.executor_of(None, None) is None

@@ -1,10 +1,13 @@
 """Resumable training and the per-seed run cache."""
 
+import errno
 import functools
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -308,3 +311,75 @@ def test_one_run_is_trained_by_one_process_at_a_time(tmp_path):
         results = pool.starmap(RunStore(tmp_path / "store").run, [(0, Cfg(), fn), (0, Cfg(), fn)])
     assert len(log.read_text().split()) == 1  # trained once; the other process waited and loaded it
     assert results[0] == results[1]
+
+
+@dataclass(frozen=True)
+class CurveCfg(Cfg):
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("curve",)
+
+
+def test_a_record_without_its_curve_is_moved_aside_and_retrained(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = RunStore(tmp_path / "store")
+    store.run(0, CurveCfg(), lambda s, ck: ({"curve": [1.0]}, {"w": torch.ones(1)}))
+    path = store.json_path(0, CurveCfg())
+    record = json.loads(path.read_text())
+    del record["curve"]
+    path.write_text(json.dumps(record))
+    with pytest.warns(CorruptFileWarning, match=rf"store/{path.name} could not be read .*lacks 'curve'") as caught:
+        assert store.load(0, CurveCfg()) is None
+    assert "/" + str(tmp_path) not in str(caught[0].message)  # shown relative to the working directory
+    again = store.run(0, CurveCfg(), lambda s, ck: ({"curve": [2.0]}, {"w": torch.ones(1)}))
+    assert again["curve"] == [2.0] and len(list((tmp_path / "store").glob("*.corrupt-*"))) == 1
+
+
+def test_an_unreadable_file_of_a_read_only_store_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = RunStore(tmp_path / "store")
+    store.run(0, Cfg(), lambda s, ck: ({"v": 1}, {"w": torch.ones(1)}))
+    path = store.json_path(0, Cfg())
+    path.write_text("{truncated")
+
+    def read_only(self, target):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "replace", read_only)
+    with pytest.raises(OSError) as caught:
+        store.run(0, Cfg(), lambda s, ck: pytest.fail("trained into a read-only store"))
+    message = str(caught.value)
+    assert message.startswith(f"store/{path.name} cannot be read (JSONDecodeError")
+    assert "could not be moved aside" in message and "the store is read-only" in message
+    assert str(tmp_path) not in message
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_stored_files_follow_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        store = RunStore(tmp_path)
+        store.run(0, Cfg(), lambda s, ck: ({"v": 1}, {"w": torch.ones(1)}))
+    finally:
+        os.umask(old)
+    for path in (store.json_path(0, Cfg()), store.params_path(0, Cfg())):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name
+
+
+def test_a_waiting_process_is_told_which_run_holds_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    lock = RunStore(tmp_path / "results" / "x").lock_path(3, Cfg(), "t-")
+    entered = threading.Event()
+
+    def second():
+        with training.file_lock(lock):
+            entered.set()
+
+    with training.file_lock(lock):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        deadline = time.monotonic() + 10
+        while "waiting" not in (err := capsys.readouterr().err) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not entered.is_set()
+    waiter.join(10)
+    assert entered.is_set()
+    assert f"{lock.stem} in results/x: another process is training it" in err and str(tmp_path) not in err

@@ -3,12 +3,15 @@
     python tools/notebooks.py execute --profile cpu [--force 0] [--workers 2] [-p NAME VALUE ...] NOTEBOOK ...
     python tools/notebooks.py smoke-copies OUT_DIR NOTEBOOK ...
 
-``execute`` runs each notebook with papermill into ``build/notebooks/<profile>/`` (its figures and
-summary rows into ``build/notebooks/<profile>/figures/``), and only when the notebook finished does it
-publish them: the executed notebook to its profile's place (``cpu``: over ``notebooks/<name>.ipynb``;
+``execute`` runs each notebook with papermill into a staging folder of its own,
+``build/notebooks/<profile>/<time>-<random>/`` (its figures and summary rows into ``figures/`` there,
+the kernel's own log into ``<name>.kernel.log``), so two runs at the same time never share a file; only
+when the notebook finished does it publish them: the executed notebook to its profile's place (``cpu``: over ``notebooks/<name>.ipynb``;
 ``paper``: ``notebooks/paper/<name>.ipynb``), the figures into ``figures/`` (``figures/paper/`` for
-``paper``), and the summary table ``README.md`` there is rebuilt. A failed or interrupted notebook
-publishes nothing and says where its partial output is. ``smoke`` runs are never published.
+``paper``), and the summary table ``README.md`` there is rebuilt (each file is replaced whole, by a
+rename), and the staging folder is removed. A failed or interrupted (Ctrl-C) notebook publishes nothing
+and says, in one line, where its partial output is. ``smoke`` runs are never published: their staging
+folder is their output.
 
 Parameters are strict: ``--force`` takes 1/0/true/false/yes/no (anything else is an error), and a
 ``-p`` name the notebook's ``parameters`` cell does not declare is an error, not a warning.
@@ -24,13 +27,17 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import logging
 import os
 import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import nbformat
 import papermill
+from jupyter_client.manager import AsyncKernelManager
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
@@ -74,6 +81,25 @@ def notebook_parameters(path: Path, given: dict[str, str]) -> dict[str, object]:
             except (ValueError, SyntaxError):
                 out[name] = text  # a plain word, e.g. a device name
     return out
+
+
+def kernel_logged_to(log: Path) -> type[AsyncKernelManager]:
+    """A kernel manager whose kernel writes its own stderr (its startup warnings, and the errors it
+    prints when it is stopped mid-cell by Ctrl-C) to ``log`` instead of the terminal. Cell output is
+    unaffected: it reaches the notebook through the kernel's messages."""
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+            with open(log, "ab") as f:
+                await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": f})
+
+    return LoggedKernelManager
+
+
+def new_stage(folder: Path) -> Path:
+    """A new, empty staging folder under ``folder``, named for its start time, unique to this run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=folder, prefix=time.strftime("%Y%m%d-%H%M%S-")))
 
 
 def verdict_cell(rows: list[dict], profile: str) -> nbformat.NotebookNode:
@@ -127,14 +153,14 @@ def publish(staged_nb: Path, staged_figures: Path, source: Path, profile: str) -
 def execute(notebooks: list[Path], profile: str, force: bool = False, workers: int = 1,
             extra: dict[str, str] | None = None, stage: Path | None = None) -> int:
     """Run and publish each notebook in turn (see the module docstring); stop at the first failure.
+    ``stage``: where this run's own staging folder is made (default ``build/notebooks/<profile>/``).
     Returns the exit status: 0, 1 (a notebook failed) or 130 (interrupted)."""
     config.check_profile(profile)
-    stage = stage or ROOT / "build" / "notebooks" / profile
-    stage.mkdir(parents=True, exist_ok=True)
+    stage = new_stage(stage or ROOT / "build" / "notebooks" / profile)
     for source in notebooks:
         params = {"profile": profile, "force": force, **notebook_parameters(source, extra or {})}
         staged_nb, staged_figures = stage / source.name, stage / "figures" / source.stem
-        shutil.rmtree(staged_figures, ignore_errors=True)
+        kernel_log = stage / f"{source.stem}.kernel.log"
         env = {"PLASTICITY_FIGURES": str(staged_figures), "PLASTICITY_WORKERS": str(workers)}
         print(f"== {show(source)} (profile={profile}, force={force}, workers={workers})", flush=True)
         old_env = {k: os.environ.get(k) for k in env}
@@ -142,13 +168,18 @@ def execute(notebooks: list[Path], profile: str, force: bool = False, workers: i
         try:
             papermill.execute_notebook(str(source), str(staged_nb), parameters=params,
                                        cwd=str(source.parent), progress_bar=False, log_output=True,
-                                       coalesce_streams=True)  # progress bars: final state only
+                                       coalesce_streams=True,  # progress bars: final state only
+                                       kernel_manager_class=kernel_logged_to(kernel_log))
         except (Exception, KeyboardInterrupt) as e:
+            interrupted = isinstance(e, KeyboardInterrupt)
+            if interrupted:  # the kernel stopped mid-cell: its cell task's error is expected, not news
+                logging.getLogger("asyncio").setLevel(logging.CRITICAL)
             kept = "nothing was published" if profile == "smoke" else \
                 f"{show(published_notebook(source, profile))} and its figures are unchanged"
-            print(f"\nFAILED {source.name} ({type(e).__name__}: {str(e)[-300:]}); partial output: {show(staged_nb)}; "
-                  f"{kept}", file=sys.stderr)
-            return 130 if isinstance(e, KeyboardInterrupt) else 1
+            why = "interrupted" if interrupted else f"{type(e).__name__}: {str(e)[-300:]}"
+            print(f"\nFAILED {source.name} ({why}); partial output: {show(staged_nb)} (kernel log: "
+                  f"{kernel_log.name}); {kept}", file=sys.stderr)
+            return 130 if interrupted else 1
         finally:
             for k, v in old_env.items():
                 if v is None:
@@ -160,6 +191,8 @@ def execute(notebooks: list[Path], profile: str, force: bool = False, workers: i
             continue
         for path in publish(staged_nb, staged_figures, source, profile):
             print(f"published {show(path)}")
+    if profile != "smoke":
+        shutil.rmtree(stage)  # everything in it was published
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -28,6 +29,9 @@ from .contract import (Claim, Profile, Reported, Result, below, episodes_to_thre
 
 @dataclass(frozen=True)
 class Config:
+    # what a stored run must hold (RunStore.load)
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("error", "loss", "eta")
+
     task: PatternTask = field(default_factory=PatternTask)
     episodes: int = 300
     batch: int = 1

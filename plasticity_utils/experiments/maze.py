@@ -30,6 +30,7 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -53,6 +54,9 @@ PENALTIES = ("sum_sq", "entropy")
 
 @dataclass(frozen=True)
 class Config:
+    # what a stored run must hold (RunStore.load)
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("reward", "hits", "loss", "eta", "value_loss", "penalty")
+
     task: MazeTask = field(default_factory=MazeTask)
     condition: str = "plastic"
     hidden: int = 200

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, ClassVar, Iterator
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -42,6 +42,9 @@ EVAL_BATCH = 10
 
 @dataclass(frozen=True)
 class Config:
+    # what a stored run must hold (RunStore.load)
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("loss", "zero_loss", "eta")
+
     task: ImageTask = field(default_factory=ImageTask)
     episodes: int = 1500  # episodes seen (updates = episodes / batch)
     batch: int = 1

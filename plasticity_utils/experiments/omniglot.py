@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -65,6 +66,9 @@ PUBLISHED = {
 
 @dataclass(frozen=True)
 class Config:
+    # what a stored run must hold (RunStore.load)
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("curve", "test_classes", "n_classes", "eval_correct")
+
     task: OmniglotTask = field(default_factory=OmniglotTask)
     updates: int = 5_000_000  # optimiser steps; episodes = updates * batch
     batch: int = 1  # independent episodes per update

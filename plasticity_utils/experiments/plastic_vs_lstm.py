@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -47,6 +47,9 @@ TASK = PatternTask(n_bits=50, n_patterns=2, cycles=1, show=3, gap=1, test_show=3
 
 @dataclass(frozen=True)
 class BaselineConfig:
+    # what a stored run must hold (RunStore.load)
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("error", "loss")
+
     model: str = "rnn"  # "rnn" | "lstm"
     clamp: bool = False  # LSTM only: pin the first 50 units to their inputs
     task: PatternTask = field(default_factory=lambda: TASK)
