@@ -45,12 +45,19 @@ def band(
     mid = runs.mean(0) if center == "mean" else np.median(runs, 0)
     lo, hi = (runs.min(0), runs.max(0)) if spread == "minmax" else np.percentile(runs, [25, 75], 0)
     (line,) = ax.plot(x, mid, label=label, color=color, lw=1.6)
-    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0, rasterized=True)
 
 
-def save(fig: plt.Figure, name: str, figures: Path) -> Path:
-    """Save ``fig`` as ``figures/<name>.png`` and return the path."""
+def save(fig: plt.Figure, name: str, figures: Path, *, vector: bool = True, dpi: float | None = None) -> Path:
+    """Save ``fig`` as ``figures/<name>.png`` (at ``dpi``, default ``savefig.dpi``: 150) and return its path.
+
+    ``vector``: also ``figures/<name>.pdf`` beside it, the version a paper includes (line plots,
+    scatter plots). Figures made of images (reconstructions, weight matrices, maze maps) pass
+    ``vector=False``: their pixels gain nothing from a PDF. The PDF carries no creation date, so
+    re-saving the same figure gives the same file."""
     figures.mkdir(parents=True, exist_ok=True)
     path = figures / f"{name}.png"
-    fig.savefig(path, bbox_inches="tight")
+    fig.savefig(path, bbox_inches="tight", dpi=dpi)  # None: savefig.dpi
+    if vector:
+        fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight", metadata={"CreationDate": None})
     return path

@@ -255,9 +255,10 @@ def figures(result: Result, rows: int = 5) -> dict[str, Path]:
     nets, pools, scores = result.extra["nets"], result.extra["pools"], result.extra["scores"]
     task = profile_config(result.profile)[0].task
     fig = plot_reconstructions({name: result.extra["outputs"][name] for name in nets}, task, pools.test, rows=rows)
-    out["reconstructions"] = save(fig, "natural_images_reconstructions", folder)
+    out["reconstructions"] = save(fig, "natural_images_reconstructions", folder, vector=False)  # images
     fig = plot_matrices(nets["per_connection alpha"], side=task.side)
-    out["matrices"] = save(fig, "natural_images_matrices", folder)
+    # two 1025 x 1025 heatmaps of near-noise, which no PNG compresses: at 150 dpi they took 2.2 MB
+    out["matrices"] = save(fig, "natural_images_matrices", folder, vector=False, dpi=100)
     out["ablation"] = save(plot_ablation(result.runs, scores), "natural_images_ablation", folder)
     return out
 
@@ -428,7 +429,7 @@ def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: 
     mats = {"w": c.w.detach().cpu(), "alpha": c.alpha.detach().cpu()}
     mid = side * side // 2
     lo, hi = mid - zoom // 2, mid + zoom // 2
-    fig, axes = plt.subplots(2, 3, figsize=(15, 9.5), gridspec_kw={"width_ratios": [1.5, 1, 1]})
+    fig, axes = plt.subplots(2, 3, figsize=(12, 7.6), gridspec_kw={"width_ratios": [1.5, 1, 1]})
     for row, (name, m) in zip(axes, mats.items()):
         lim = float(np.percentile(m.abs().numpy(), 99.5))
         im = row[0].imshow(m.numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="antialiased")
