@@ -38,6 +38,12 @@ def figures_dir(profile: str) -> Path:
     return base if profile == "cpu" else base / profile
 
 
+def shown(path: Path) -> str:
+    """``path`` relative to the project when inside it: what messages print (no machine paths in notebooks)."""
+    path = Path(path)
+    return str(path.relative_to(ROOT)) if path.is_absolute() and path.is_relative_to(ROOT) else str(path)
+
+
 def check_profile(profile: str) -> str:
     if profile not in PROFILES:
         raise ValueError(f"profile={profile!r} is not one of {PROFILES}")

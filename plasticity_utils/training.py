@@ -35,7 +35,7 @@ from torch import Tensor, nn
 # an offline HTML export, where a widget without its saved state shows nothing.
 from tqdm.std import tqdm
 
-from .config import check_flag, check_seeds, workers_from_env
+from .config import check_flag, check_seeds, shown, workers_from_env
 
 Metrics = dict[str, float]
 EpisodeFn = Callable[[int], tuple[Tensor, Metrics]]
@@ -331,7 +331,7 @@ class RunStore:
         check_seeds([seed])
         if not force and (stored := self.load(seed, config, tag)) is not None:
             return stored
-        with file_lock(self.lock_path(seed, config, tag), f"{self.stem(seed, config, tag)} in {self.root}"):
+        with file_lock(self.lock_path(seed, config, tag), f"{self.stem(seed, config, tag)} in {shown(self.root)}"):
             checkpoint = self.checkpoint_path(seed, config, tag)
             if force:
                 checkpoint.unlink(missing_ok=True)
@@ -355,7 +355,7 @@ class RunStore:
         if todo:
             with contextlib.ExitStack() as locks:
                 for s in todo:
-                    locks.enter_context(file_lock(self.lock_path(s, config, tag), f"{self.stem(s, config, tag)} in {self.root}"))
+                    locks.enter_context(file_lock(self.lock_path(s, config, tag), f"{self.stem(s, config, tag)} in {shown(self.root)}"))
                 if not force:  # another process may have stored some while this one waited
                     todo = [s for s in todo if self.load(s, config, tag) is None]
                 size = group or max(1, len(todo))
