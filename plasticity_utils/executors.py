@@ -15,6 +15,9 @@ with a ``scheduler_address``). With Dask, each (seed, config) is one task that r
 :meth:`RunStore.run` on a worker: the run store must sit on a filesystem every worker sees (the
 locks are ``flock`` locks, held by one process at a time, released if it dies), one run is trained by
 exactly one worker, and a run whose worker died is retried by Dask and resumes from its checkpoint.
+The caller shows a progress bar that advances as runs come back and prints the dashboard's address
+once per client; a task carries what names its dataset (:class:`plasticity_utils.data.DataRef`), and
+the worker loads it, once per process.
 """
 
 from __future__ import annotations
