@@ -10,6 +10,9 @@ leaves in ``DEST``:
 * ``images_background.zip`` and ``images_evaluation.zip``: Omniglot, kept zipped
   (:func:`load_omniglot` reads the PNGs straight from the zips).
 
+A training task (a Dask task, a worker process) carries a :class:`DataRef` (the loader and its folder)
+instead of the arrays, and loads them where it runs, once per process.
+
 With ``--mirror`` the files are copied from a local folder (no network); without it the official
 archives are downloaded with :func:`pooch.retrieve` and checked against their md5.
 
@@ -20,6 +23,7 @@ when damaged; a damaged source (mirror file or download) is refused with a :clas
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import io
 import os
@@ -33,7 +37,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 from PIL import Image
@@ -301,6 +305,36 @@ def load_omniglot(root: Path, size: int = 31) -> tuple[np.ndarray, list[str]]:
     print(f"Omniglot: {len(names)} classes x {OMNIGLOT_DRAWERS} drawers = {len(names) * OMNIGLOT_DRAWERS} "
           f"images at {size}x{size} ({source})")
     return images, names
+
+
+# --------------------------------------------------------------------------- loading where a task runs
+@dataclass(frozen=True)
+class DataRef:
+    """Data named by what loads it: a module-level ``loader`` and its hashable ``args`` (a folder, a
+    split). A task carries this (a few hundred bytes, where Omniglot's images are 119 MiB) instead of
+    the arrays; :meth:`load` calls ``loader(*args)`` once per process and then returns the same object,
+    so every task a worker runs shares one copy. The files must not change while a process uses them."""
+
+    loader: Callable[..., Any]
+    args: tuple = ()
+
+    def load(self) -> Any:
+        return _load(self.loader, self.args)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(loader: Callable[..., Any], args: tuple) -> Any:
+    return loader(*args)
+
+
+def loaded(data: Any) -> Any:
+    """``data.load()`` for a :class:`DataRef`, else ``data`` itself (arrays passed directly)."""
+    return data.load() if isinstance(data, DataRef) else data
+
+
+def folder_key(root: Path | str) -> str:
+    """``root`` as an absolute path, the same in every process (a :class:`DataRef` argument)."""
+    return str(Path(root).resolve())
 
 
 # --------------------------------------------------------------------------- fetching (make data)

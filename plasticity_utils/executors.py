@@ -15,6 +15,9 @@ with a ``scheduler_address``). With Dask, each (seed, config) is one task that r
 :meth:`RunStore.run` on a worker: the run store must sit on a filesystem every worker sees (the
 locks are ``flock`` locks, held by one process at a time, released if it dies), one run is trained by
 exactly one worker, and a run whose worker died is retried by Dask and resumes from its checkpoint.
+The caller shows a progress bar that advances as runs come back and prints the dashboard's address
+once per client; a task carries what names its dataset (:class:`plasticity_utils.data.DataRef`), and
+the worker loads it, once per process.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import weakref
 from typing import Any, Callable, Iterator, Sequence
+
+from tqdm.std import tqdm
 
 EXECUTOR = "PLASTICITY_EXECUTOR"
 SCHEDULER = "PLASTICITY_DASK_SCHEDULER"
@@ -30,6 +36,7 @@ NAMES = ("local", "dask")
 
 _current: contextvars.ContextVar[Any] = contextvars.ContextVar("plasticity_executor", default=None)
 _clients: dict[Any, Any] = {}
+_announced: "weakref.WeakSet[Any]" = weakref.WeakSet()  # clients whose dashboard address was printed
 
 
 @contextlib.contextmanager
@@ -82,9 +89,37 @@ def client(target: Any) -> Any:
     return cached
 
 
-def map_on_dask(dask_client: Any, fn: Callable[[Any], Any], items: Sequence[Any], names: Sequence[str]) -> list:
+def dashboard(dask_client: Any) -> str | None:
+    """The address of the client's dashboard (None when the scheduler serves none)."""
+    try:
+        return dask_client.dashboard_link or None
+    except Exception:  # no dashboard (e.g. started without bokeh): nothing to show
+        return None
+
+
+def map_on_dask(dask_client: Any, fn: Callable[[Any], Any], items: Sequence[Any], names: Sequence[str],
+                desc: str = "runs") -> list:
     """``[fn(item) for item in items]`` as Dask tasks (one per item, never cached as pure, each named for
-    the dashboard), gathered in order; a task's error is raised here."""
+    the dashboard), returned in order; a task's error is raised here. A progress bar in this process
+    advances as tasks finish (the runs' own bars print in the workers' logs), and the first call for a
+    client prints its dashboard's address."""
+    from distributed import as_completed
+
+    if dask_client not in _announced:
+        _announced.add(dask_client)
+        link = dashboard(dask_client)
+        print(f"Dask dashboard: {link}" if link else
+              f"Dask scheduler {dask_client.scheduler.address}: no dashboard (bokeh is not installed where it runs)")
     futures = [dask_client.submit(fn, item, pure=False, key=f"{name}-{os.urandom(4).hex()}")
                for item, name in zip(items, names)]
-    return dask_client.gather(futures)
+    position = {f.key: i for i, f in enumerate(futures)}
+    results: list = [None] * len(futures)
+    try:
+        with tqdm(total=len(futures), desc=f"{desc} (dask)", mininterval=1.0) as bar:
+            for future in as_completed(futures, loop=dask_client.loop):
+                results[position[future.key]] = future.result()  # a failed task raises its error here
+                bar.update()
+    except BaseException:
+        dask_client.cancel(futures)  # nothing left training for a caller that stopped waiting
+        raise
+    return results

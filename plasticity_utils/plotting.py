@@ -47,10 +47,20 @@ def band(
     mid = runs.mean(0) if center == "mean" else np.median(runs, 0)
     lo, hi = (runs.min(0), runs.max(0)) if spread == "minmax" else np.percentile(runs, [25, 75], 0)
     (line,) = ax.plot(x, mid, label=label, color=color, lw=1.6)
-    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0, rasterized=True)
 
 
-def save(fig: plt.Figure, name: str, figures: Path) -> Path:
-    """Save ``fig`` as ``figures/<name>.png`` (whole, by a rename: a reader never sees part of it) and
-    return the path."""
-    return atomic_write(figures / f"{name}.png", lambda f: fig.savefig(f, format="png", bbox_inches="tight"))
+def save(fig: plt.Figure, name: str, figures: Path, *, vector: bool = True, dpi: float | None = None) -> Path:
+    """Save ``fig`` as ``figures/<name>.png`` (at ``dpi``, default ``savefig.dpi``: 150) and return its path.
+    Each file is written whole, by a rename: a reader never sees part of it.
+
+    ``vector``: also ``figures/<name>.pdf`` beside it, the version a paper includes (line plots,
+    scatter plots). Figures made of images (reconstructions, weight matrices, maze maps) pass
+    ``vector=False``: their pixels gain nothing from a PDF. The PDF carries no creation date, so
+    re-saving the same figure gives the same file."""
+    path = atomic_write(figures / f"{name}.png",
+                        lambda f: fig.savefig(f, format="png", bbox_inches="tight", dpi=dpi))
+    if vector:
+        atomic_write(path.with_suffix(".pdf"), lambda f: fig.savefig(f, format="pdf", bbox_inches="tight",
+                                                                    metadata={"CreationDate": None}))
+    return path

@@ -446,9 +446,10 @@ class RunStore:
 
         check_flag("force", force)
         where = executors.resolve(executor)
+        desc = ",".join(sorted({j.tag for j in jobs})) or "runs"
         if where != "local":
             return executors.map_on_dask(where, functools.partial(_run_job, self.root, force), jobs,
-                                         [self.stem(j.seed, j.config, j.tag) for j in jobs])
+                                         [self.stem(j.seed, j.config, j.tag) for j in jobs], desc=desc)
         workers = workers_from_env() if workers is None else workers
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
@@ -456,8 +457,7 @@ class RunStore:
             return [self.run(j.seed, j.config, j.train_seed, force=force, tag=j.tag) for j in jobs]
         with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
             futures = [pool.submit(self.run, j.seed, j.config, j.train_seed, force=force, tag=j.tag) for j in jobs]
-            tags = sorted({j.tag for j in jobs})
-            return [f.result() for f in tqdm(futures, desc=f"{','.join(tags) or 'runs'} ({workers} workers)")]
+            return [f.result() for f in tqdm(futures, desc=f"{desc} ({workers} workers)")]
 
 
 class Job(NamedTuple):

@@ -458,7 +458,22 @@ def test_the_2016_optimiser_minimises_the_summed_episode_error(monkeypatch):
     for name, steps in (("reversal", 1), ("one_shot", 1), ("reversal_rmsprop2016", 16), ("one_shot_rmsprop2016", 18),
                         ("reversal_released2016", 16), ("completion_released2016", 1)):
         bohp.train_runs(replace(bohp.VARIANTS[name], episodes=20, frozen=5), [0, 1], progress=False)
-        assert seen["loss"].item() == pytest.approx(steps * sum(seen["metrics"].values()), rel=1e-5)
+        per_run = [seen["metrics"][f"r{r}/error"] for r in range(2)]  # each run's mean error over the scored steps
+        assert seen["loss"].item() == pytest.approx(steps * sum(per_run), rel=1e-5)
+        assert sorted(seen["metrics"]) == ["error", "r0/error", "r1/error"]  # the bar shows only the mean
+        assert seen["metrics"]["error"] == pytest.approx(np.mean(per_run), rel=1e-6)
+
+
+def test_the_curve_reads_per_run_errors_under_either_key(monkeypatch):
+    """A checkpoint written before the per-run errors were named ``r<k>/error`` holds them as ``run<k>``;
+    a run resumed from it has both kinds in its history and its curve reads each."""
+    from plasticity_utils.experiments.bohp2016 import runs as bohp_runs
+
+    old = [{"loss": 0.3, "run0": 0.1, "run1": 0.2, "wall": 0.0, "cpu": 0.0}]
+    new = [{"loss": 0.7, "error": 0.35, "r0/error": 0.3, "r1/error": 0.4, "wall": 0.0, "cpu": 0.0}]
+    monkeypatch.setattr(bohp_runs, "train", lambda *a, **k: old + new)
+    record, _ = bohp.train_runs(replace(bohp.VARIANTS["reversal"], episodes=2, frozen=1), [0, 1], progress=False)
+    assert [row[:2] for row in record["curve"]] == [[0.1, 0.3], [0.2, 0.4]]
 
 
 # ---------------------------------------------------------------------------------------- analysis

@@ -1,7 +1,8 @@
-"""Runs trained on a Dask cluster equal runs trained locally; a worker that dies mid-run is resumed.
+"""Runs trained on a Dask cluster equal runs trained locally; a worker that dies mid-run is resumed; the
+caller sees the runs' progress; a task names its dataset instead of carrying it.
 
 Uses a real ``distributed.LocalCluster`` with two worker processes (one thread each) and the Omniglot
-model on 40 random classes, a few updates per run.
+model on 40 random classes (the full set where ``make data`` fetched it), a few updates per run.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import functools
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import cloudpickle
 import pytest
 import torch
 
-from plasticity_utils import executors, training
+from plasticity_utils import config, executors, training
 from plasticity_utils.experiments import omniglot as om
 from plasticity_utils.tasks.omniglot import OmniglotTask
 
@@ -35,6 +37,16 @@ def trainer():
 
 def strip(records: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in TIMINGS} for r in records]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Local reference runs single-threaded, as every Dask task and local worker process trains (a
+    convolution's gradient summed by two threads differs in its last bits)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +129,59 @@ def test_a_sweep_on_dask_equals_the_local_sweep(cluster, tmp_path, monkeypatch):
         s = sweep.run_sweep("binary_patterns", "smoke", {"lr": [1e-3, 3e-3]}, [0, 1], executor=executor)
         tables[name] = sweep.table(s)
     assert tables["dask"].equals(tables["local"])
+
+
+def square_after(item: tuple[int, float]) -> int:
+    value, seconds = item
+    time.sleep(seconds)
+    if value < 0:
+        raise ArithmeticError(f"negative: {value}")
+    return value * value
+
+
+def test_results_come_in_order_with_a_progress_bar_and_the_dashboard_once(cluster, capsys):
+    client = distributed.Client(cluster, set_as_default=False)  # a new client: its dashboard is announced
+    try:
+        # the first item finishes last: the bar counts completions, the results keep the items' order
+        items = [(1, 1.0), (2, 0.0), (3, 0.2)]
+        assert executors.map_on_dask(client, square_after, items, ["a", "b", "c"], desc="squares") == [1, 4, 9]
+        assert executors.map_on_dask(client, square_after, [(4, 0.0)], ["d"]) == [16]
+        out, err = capsys.readouterr()
+        link = executors.dashboard(client)
+        expected = f"Dask dashboard: {link}" if link else f"Dask scheduler {client.scheduler.address}: no dashboard"
+        assert out.count("Dask ") == 1 and expected in out  # printed once per client
+        assert "squares (dask): 100%" in err and "3/3" in err and "runs (dask): 100%" in err
+        with pytest.raises(ArithmeticError, match="negative: -1"):  # a task's error is raised here
+            executors.map_on_dask(client, square_after, [(2, 0.0), (-1, 0.0)], ["e", "f"])
+    finally:
+        client.close()
+
+
+needs_omniglot = pytest.mark.skipif(not (config.data_dir() / "images_background.zip").is_file(),
+                                    reason="Omniglot not fetched (make data)")
+
+
+@needs_omniglot
+def test_tasks_name_the_images_and_workers_load_them(cluster, tmp_path, monkeypatch):
+    """Notebook 04's runs: each task carries where the 119 MiB of images are, not the images; the workers
+    load them (once per process) and train the same runs as the array given in this process."""
+    shipped: list[int] = []
+    real = executors.map_on_dask
+
+    def measured(client, fn, items, names, **kw):
+        shipped.extend(len(cloudpickle.dumps((fn, item))) for item in items)
+        return real(client, fn, items, names, **kw)
+
+    monkeypatch.setattr(executors, "map_on_dask", measured)
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / "dask"))
+    with warnings.catch_warnings(record=True) as caught, executors.using(cluster):
+        warnings.simplefilter("always")
+        on_dask = om.run("smoke", seeds=[0, 1], config=CONFIG, progress=False)
+    assert len(shipped) == 2 and max(shipped) < 1 << 20, shipped  # a task, pickled, is small
+    assert not [str(w.message) for w in caught if "distributed" in w.filename or "graph" in str(w.message)]
+    images = om.load_images()[0]
+    assert om.load_images()[0] is images and om.images_ref().load() is images  # read once per process
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / "local"))
+    local = om.run("smoke", seeds=[0, 1], config=CONFIG, images=images.clone(), progress=False, batched=False)
+    assert strip(on_dask.runs["plastic"]) == strip(local.runs["plastic"])
+    assert on_dask.extra["scores"] == local.extra["scores"]

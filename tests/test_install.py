@@ -81,7 +81,7 @@ def test_requirements_admit_the_environment_pins(metadata):
                                              f"pyproject.toml declares '{spec}'")
     runtime = {n for n, (_, extra) in declared.items() if extra is None}
     assert {"torch", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "tqdm", "pillow", "pooch"} <= runtime
-    assert {n for n, (_, e) in declared.items() if e == "dask"} == {"dask", "distributed"}
+    assert {n for n, (_, e) in declared.items() if e == "dask"} == {"dask", "distributed", "bokeh"}
     assert {"papermill", "ipykernel", "nbval"} <= {n for n, (_, e) in declared.items() if e == "notebooks"}
     # a torch range open above would install a newer (CUDA) build over the tested CPU build
     assert Version("2.14.0") not in declared["torch"][0]

@@ -60,6 +60,32 @@ def test_smooth_is_a_trailing_mean():
     np.testing.assert_allclose(plotting.smooth(curve, 1), curve)
 
 
+def test_save_writes_the_png_and_a_reproducible_pdf_beside_it(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    plotting.setup()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1, 2], [1, 0, 2])
+    png = plotting.save(fig, "curve", tmp_path / "figures")
+    pdf = png.with_suffix(".pdf")
+    assert png == tmp_path / "figures" / "curve.png" and pdf.read_bytes().startswith(b"%PDF")
+    with Image.open(png) as im:
+        assert png.read_bytes().startswith(b"\x89PNG") and max(im.size) <= 4 * 150 + 10  # savefig.dpi 150
+    first = pdf.read_bytes()
+    plotting.save(fig, "curve", tmp_path / "figures")
+    assert pdf.read_bytes() == first  # no creation date: the same figure gives the same file
+    # figures made of images: PNG only, at the resolution asked for
+    small = plotting.save(fig, "image", tmp_path / "figures", vector=False, dpi=50)
+    assert not small.with_suffix(".pdf").exists()
+    with Image.open(small) as im:
+        assert max(im.size) <= 4 * 50 + 10
+    plt.close(fig)
+
+
 def test_tables_in_notebooks_are_never_cut():
     import pandas as pd
 

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from ..config import check_seeds, data_dir, figures_dir, peak_memory_mb, pick_device, results_dir, seed_everything
+from ..data import DataRef, folder_key, loaded
 from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..plotting import band, save, smooth
 from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
@@ -122,10 +123,12 @@ def final_output(net: PlasticRecurrent, episode: Episode, impl: str = "fused") -
     return xs[:, -1, :-1]
 
 
-def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch.device, pools: ImagePools,
-               progress: bool = True) -> tuple[dict, dict]:
-    """Train one network on training images; per episode record the loss, the zeros baseline's loss
-    on the same episode (so curves can be read as a fraction of it) and eta."""
+def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch.device,
+               pools: ImagePools | DataRef, progress: bool = True) -> tuple[dict, dict]:
+    """Train one network on training images (``pools.train``; a :class:`~plasticity_utils.data.DataRef`
+    loads the pools where this runs: :func:`pools_ref`); per episode record the loss, the zeros
+    baseline's loss on the same episode (so curves can be read as a fraction of it) and eta."""
+    pools = loaded(pools)
     generator = seed_everything(seed)
     net = build(config).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
@@ -156,10 +159,10 @@ def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch
 def train_variant(profile: str, alpha: str, seeds: list[int] | None = None, force: bool = False,
                   device: str | None = None, pools: ImagePools | None = None) -> list[dict]:
     """Train (or load) every seed of one variant at ``profile``; returns the stored records."""
-    pools = pools if pools is not None else image_pools(data_dir())
-    config, default_seeds = stored_config(profile, alpha, pools)
+    source = pools_ref() if pools is None else pools  # the CIFAR-10 pools: a task loads them where it runs
+    config, default_seeds = stored_config(profile, alpha, loaded(source))
     store = RunStore(results_dir(EXPERIMENT, profile))
-    fn = functools.partial(train_seed, config, device=pick_device(device), pools=pools)
+    fn = functools.partial(train_seed, config, device=pick_device(device), pools=source)
     return store.run_many(default_seeds if seeds is None else seeds, config, fn, force=force, tag=f"{alpha}-")
 
 
@@ -176,7 +179,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     ``result.extra`` holds ``pools``, ``nets`` (name -> trained network), ``scores`` (predictor ->
     per-episode loss and correlation) and ``differences`` (per-connection minus each other predictor,
     paired over episodes: mean and 95% half-width)."""
-    pools = pools if pools is not None else image_pools(data_dir())
+    pools = pools if pools is not None else pools_ref().load()
     seeds = list(range(select_profile(PROFILES, profile).seeds)) if seeds is None else check_seeds(seeds)
     runs = {alpha: train_variant(profile, alpha, seeds, force, device, pools) for alpha in VARIANTS}
     nets = {f"{alpha} alpha": trained(profile, alpha, seeds[0], device, pools) for alpha in VARIANTS}
@@ -263,9 +266,10 @@ def figures(result: Result, rows: int = 5) -> dict[str, Path]:
     nets, pools, scores = result.extra["nets"], result.extra["pools"], result.extra["scores"]
     task = profile_config(result.profile)[0].task
     fig = plot_reconstructions({name: result.extra["outputs"][name] for name in nets}, task, pools.test, rows=rows)
-    out["reconstructions"] = save(fig, "natural_images_reconstructions", folder)
+    out["reconstructions"] = save(fig, "natural_images_reconstructions", folder, vector=False)  # images
     fig = plot_matrices(nets["per_connection alpha"], side=task.side)
-    out["matrices"] = save(fig, "natural_images_matrices", folder)
+    # two 1025 x 1025 heatmaps of near-noise, which no PNG compresses: at 150 dpi they took 2.2 MB
+    out["matrices"] = save(fig, "natural_images_matrices", folder, vector=False, dpi=100)
     out["ablation"] = save(plot_ablation(result.runs, scores), "natural_images_ablation", folder)
     return out
 
@@ -293,6 +297,16 @@ def plot_ablation(runs: dict[str, list[dict]], scores: dict[str, dict[str, np.nd
     return fig
 
 
+def pools_ref(root: Path | None = None) -> DataRef:
+    """The preprocessed CIFAR-10 pools of ``root`` (default ``data_dir()``) as a training task carries
+    them: loaded (:func:`~plasticity_utils.tasks.images.image_pools`) once per process where it runs."""
+    return DataRef(_pools, (folder_key(root or data_dir()),))
+
+
+def _pools(root: str) -> ImagePools:
+    return image_pools(Path(root))
+
+
 def stored_config(profile: str, alpha: str, pools: ImagePools) -> tuple[Config, list[int]]:
     """The config a run is stored under (the profile's, with the size of the training pool) and seeds."""
     config, seeds, _ = profile_config(profile, alpha)
@@ -302,7 +316,7 @@ def stored_config(profile: str, alpha: str, pools: ImagePools) -> tuple[Config, 
 def trained(profile: str, alpha: str, seed: int = 0, device: str | None = None,
             pools: ImagePools | None = None) -> PlasticRecurrent:
     """The stored network of one variant and seed (train it first with :func:`run`)."""
-    config, _ = stored_config(profile, alpha, pools if pools is not None else image_pools(data_dir()))
+    config, _ = stored_config(profile, alpha, pools if pools is not None else pools_ref().load())
     net = build(config)
     net.load_state_dict(RunStore(results_dir(EXPERIMENT, profile)).params(seed, config, tag=f"{alpha}-"))
     return net.to(pick_device(device)).eval()
@@ -426,7 +440,7 @@ def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: 
     mats = {"w": c.w.detach().cpu(), "alpha": c.alpha.detach().cpu()}
     mid = side * side // 2
     lo, hi = mid - zoom // 2, mid + zoom // 2
-    fig, axes = plt.subplots(2, 3, figsize=(15, 9.5), gridspec_kw={"width_ratios": [1.5, 1, 1]})
+    fig, axes = plt.subplots(2, 3, figsize=(12, 7.6), gridspec_kw={"width_ratios": [1.5, 1, 1]})
     for row, (name, m) in zip(axes, mats.items()):
         lim = float(np.percentile(m.abs().numpy(), 99.5))
         im = row[0].imshow(m.numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="antialiased")

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from .. import report
 from ..batched import Generators, Runs, finish_runs, stack, train_runs
 from ..config import check_flag, check_seeds, data_dir, figures_dir, pick_device, results_dir, seed_everything
+from ..data import DataRef, folder_key, loaded
 from ..plastic import PlasticConnection
 from ..plotting import band, save
 from ..stats import compare, paired_difference, wilson_interval
@@ -207,15 +208,16 @@ def score_generator(seed: int, class_set: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state))
 
 
-def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch.device, images: Tensor,
+def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch.device, images: Tensor | DataRef,
                progress: bool = True) -> tuple[dict, dict]:
-    """Train one network from ``seed`` on the training classes of ``class_split(.., seed)``.
+    """Train one network from ``seed`` on the training classes of ``class_split(.., seed)`` of ``images``
+    (or of the images a :class:`~plasticity_utils.data.DataRef` loads where this runs: :func:`images_ref`).
 
     The record stores the held-out class indices, the held-out learning curve (accuracy on
     ``curve_episodes`` held-out episodes every ``eval_every`` updates) and the final evaluation on
     ``eval_episodes`` held-out episodes (per-episode 0/1, so seeds can be pooled).
     """
-    task = config.task
+    task, images = config.task, loaded(images)
     train_classes, test_classes = class_split(len(images), task.n_test_classes, seed)
     generator = seed_everything(seed)
     net = build(config).to(device)
@@ -329,11 +331,25 @@ def _block_means(values: list[float], block: int) -> list[float]:
 
 
 def load_images(root: Path | None = None) -> tuple[Tensor, list[str]]:
-    """All 1,623 Omniglot characters (n_classes, 20, 31, 31), ink = 1, from ``make data``."""
+    """All 1,623 Omniglot characters (n_classes, 20, 31, 31), ink = 1, from ``make data`` (default
+    folder: ``data_dir()``), and their names; read once per process, then the same tensor every call."""
+    return DataRef(_read_images, (folder_key(root or data_dir()),)).load()
+
+
+def images_ref(root: Path | None = None) -> DataRef:
+    """What a training task carries instead of the images: it loads them (:func:`load_images`) where it runs."""
+    return DataRef(_images, (folder_key(root or data_dir()),))
+
+
+def _read_images(root: str) -> tuple[Tensor, list[str]]:
     from ..data import load_omniglot
 
-    images, names = load_omniglot(root or data_dir(), size=31)
+    images, names = load_omniglot(Path(root), size=31)
     return torch.from_numpy(images), names
+
+
+def _images(root: str) -> Tensor:
+    return DataRef(_read_images, (root,)).load()[0]  # the tensor load_images(root) returns
 
 
 @fixed_threads()  # stored and scored numbers independent of the machine's core count
@@ -348,15 +364,15 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     p = select_profile(PROFILES, profile)
     config = config or p.configs["plastic"]
     seeds = p.seeds_for("plastic") if seeds is None else check_seeds(seeds)
-    if images is None:
-        images, _ = load_images()
+    source = images_ref() if images is None else images  # the full set: a task loads it where it runs
+    images = loaded(source)
     dev = pick_device(device)
     store = RunStore(results_dir("omniglot", profile))
     if p.options.get("batched", False) if batched is None else check_flag("batched", batched):
         fn = functools.partial(train_batch, config, device=dev, images=images, progress=progress)
         records = store.run_batch(seeds, config, fn, force=force)
     else:
-        fn = functools.partial(train_seed, config, device=dev, images=images, progress=progress)
+        fn = functools.partial(train_seed, config, device=dev, images=source, progress=progress)
         records = store.run_many(seeds, config, fn, force=force)
     for record in records:
         check_split(record, config, len(images))

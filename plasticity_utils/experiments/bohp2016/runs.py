@@ -52,7 +52,9 @@ def train_runs(config: Config, seeds: list[int], checkpoint: Path | None = None,
         # Adam: the runs' mean errors over the scored steps. Both RMSprops: the episode's error summed over its
         # scored steps, the paper's per-episode error (§4.1) and the released scripts' loss (optim.py).
         loss = per_run.sum() if config.optimizer == "adam" else error[..., one.scored].sum()
-        return loss, {f"run{r}": float(v) for r, v in enumerate(per_run.detach().cpu())}
+        per_run = per_run.detach().cpu()
+        # the progress bar shows the mean over runs; the per-run errors ("r<k>/error") stay out of it
+        return loss, {"error": float(per_run.mean()), **{f"r{r}/error": float(v) for r, v in enumerate(per_run)}}
 
     desc = config.task + (" clipped" if config.clip_alpha else "") + \
         (f" {config.optimizer}" if config.optimizer != "adam" else "")
@@ -61,7 +63,9 @@ def train_runs(config: Config, seeds: list[int], checkpoint: Path | None = None,
                         checkpoint=checkpoint, desc=desc, progress=progress)
         train_seconds, cpu_seconds = elapsed(history)
         frozen = evaluate(nets, config, seeds, device)
-    curve = np.array([[h[f"run{r}"] for h in history] for r in range(len(seeds))]).reshape(len(seeds), -1)
+    # (a checkpoint written before the per-run keys were named "r<k>/error" holds them as "run<k>")
+    curve = np.array([[h[f"r{r}/error"] if f"r{r}/error" in h else h[f"run{r}"] for h in history]
+                      for r in range(len(seeds))]).reshape(len(seeds), -1)
     curve = np.concatenate([curve, frozen["episode_error"]], 1)
     record = {
         "seeds": list(seeds),
