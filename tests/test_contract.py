@@ -126,3 +126,26 @@ def test_seeds_per_variant():
     assert c.Profile({"a": 1}, 2).seeds_for("a") == [0, 1]
     with pytest.raises(ValueError, match="seeds name"):
         c.Profile({"a": 1, "b": 2}, {"a": 3})
+
+
+@pytest.mark.parametrize("text, word", [
+    ("reproduced: episode 841 vs ~2,000", "partly reproduced"),  # a pass on another task is at most partly
+    ("partly reproduced: later", "partly reproduced"),
+    ("not reproduced: missed", "not reproduced"),
+    ("not reached within our budget: after 1 of 3", "not reached within our budget")])
+def test_a_variant_that_changes_the_task_is_at_most_partly_reproduced(text, word):
+    v = c.variant(text, "6/4/2 presentation, not the claim's 3/1/1")
+    assert c.word_of(v) == word
+    assert v.startswith(f"{word} ({c.DIFFERENT_PRESENTATION}): 6/4/2 presentation, not the claim's 3/1/1; ")
+    assert v.endswith(text.split(": ", 1)[1])
+    c.Claim("x", "p", "", "o", "b", v)
+
+
+def test_a_variant_keeps_the_threshold_qualifier():
+    v = c.variant(c.verdict("partly reproduced", "[ours] ...", c.THRESHOLD_DEPENDENT), "another presentation")
+    assert v == "partly reproduced (different presentation; threshold-dependent): another presentation; [ours] ..."
+    assert c.parts(v) == ("partly reproduced", (c.DIFFERENT_PRESENTATION, c.THRESHOLD_DEPENDENT),
+                          "another presentation; [ours] ...")
+    assert c.parts("not reproduced") == ("not reproduced", (), "")
+    with pytest.raises(ValueError, match="qualifier"):
+        c.verdict("reproduced", "x", "threshold-dependent; roughly")

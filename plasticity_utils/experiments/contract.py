@@ -34,10 +34,11 @@ import numpy as np
 from ..config import check_profile
 
 # A verdict is one of these words, followed by a sentence that says whose claim fails where. A word may carry
-# one qualifier in brackets (QUALIFIERS), e.g. "partly reproduced (threshold-dependent): ...".
+# qualifiers in brackets (QUALIFIERS, several joined by "; "), e.g. "partly reproduced (threshold-dependent): ...".
 VERDICTS = ("reproduced", "partly reproduced", "not reproduced", "not reached within our budget")
 THRESHOLD_DEPENDENT = "threshold-dependent"  # the word changes within half to twice a verdict's cut-off
-QUALIFIERS = (THRESHOLD_DEPENDENT,)
+DIFFERENT_PRESENTATION = "different presentation"  # a variant that shows the task otherwise than the claim's
+QUALIFIERS = (THRESHOLD_DEPENDENT, DIFFERENT_PRESENTATION)
 
 
 @dataclass(frozen=True)
@@ -126,19 +127,41 @@ def verdict(word: str, why: str = "", qualifier: str = "") -> str:
     reason, e.g. ``"not reproduced: ..."`` or ``"partly reproduced (threshold-dependent): ..."``."""
     if word not in VERDICTS:
         raise ValueError(f"{word!r} is not one of {VERDICTS}")
-    if qualifier and qualifier not in QUALIFIERS:
-        raise ValueError(f"qualifier {qualifier!r} is not one of {QUALIFIERS}")
+    if qualifier and not all(q in QUALIFIERS for q in qualifier.split("; ")):
+        raise ValueError(f"qualifier {qualifier!r} is not one of {QUALIFIERS} (several joined by '; ')")
     head = f"{word} ({qualifier})" if qualifier else word
     return f"{head}: {why}" if why else head
 
 
+def parts(text: str) -> tuple[str, tuple[str, ...], str]:
+    """A :func:`verdict` taken apart: its word, its qualifiers and its reason ("" when none)."""
+    for w in sorted(VERDICTS, key=len, reverse=True):  # "not reproduced" before "reproduced"
+        if not text.startswith(w):
+            continue
+        rest, qualifiers = text[len(w):], ()
+        if rest.startswith(" (") and ")" in rest:
+            inside, rest = rest[2:].split(")", 1)
+            qualifiers = tuple(inside.split("; "))
+            if not all(q in QUALIFIERS for q in qualifiers):
+                continue
+        if rest == "" or rest.startswith(":"):
+            return w, qualifiers, rest[1:].strip()
+    raise ValueError(f"{text!r} does not start with one of {VERDICTS}")
+
+
 def word_of(text: str) -> str:
     """The verdict word that starts ``text`` (a :func:`verdict`), without its qualifier or reason."""
-    for w in sorted(VERDICTS, key=len, reverse=True):  # "not reproduced" before "reproduced"
-        for head in (w, *(f"{w} ({q})" for q in QUALIFIERS)):
-            if text == head or text.startswith(head + ":"):
-                return w
-    raise ValueError(f"{text!r} does not start with one of {VERDICTS}")
+    return parts(text)[0]
+
+
+def variant(text: str, how: str, qualifier: str = DIFFERENT_PRESENTATION) -> str:
+    """The verdict ``text`` on a variant that changes the task the claim was made for (``how`` says what
+    it changes), read as a verdict on the claim: at most *partly reproduced*, labelled with ``qualifier``
+    (kept beside any qualifier ``text`` has), ``how`` first in the reason. A variant that passes shows
+    that the claim's network can do a different task, not that it does what the claim says."""
+    word, qualifiers, why = parts(text)
+    word = "partly reproduced" if word == "reproduced" else word
+    return verdict(word, f"{how}; {why}" if why else how, "; ".join((qualifier, *qualifiers)))
 
 
 # --------------------------------------------------------------------------------- the budget rule
