@@ -211,3 +211,52 @@ def test_paper_profile_plan_for_one_gpu():
         assert cfg.lr == pytest.approx(pvl.BASELINES[name].lr * 32 ** 0.5)  # the cpu profile's rule
         assert pvl.PAPER_BATCH1[name] == (1_000_000, 1, 3)  # the papers' own schedule, kept for reference
     assert paper.options["batched"] and all(paper.configs[v].episodes == 5000 for v in pvl.PLASTICS)
+
+
+# ------------------------------------------------------------- the variant, the cut-offs, the quotes
+def test_the_642_presentation_is_judged_as_a_variant_at_most_partly():
+    curve = np.full(5000, 0.03)
+    curve[700:] = 0.0  # below every cut-off by episode ~800, well within the paper's ~2,000
+    (c,) = verdicts({"plastic_642": hand_made(curve)}).values()
+    assert c.claim.startswith(f"50-bit task, {pvl.LABELS['plastic_642']} (a variant, not the claim's presentation)")
+    assert c.verdict.startswith("partly reproduced (different presentation): a variant")
+    assert c.verdict.endswith("; the variant itself: reproduced: episode 767 vs the paper's ~2,000")
+    assert c.paper.startswith("no claim for this presentation")
+
+
+def test_a_threshold_that_decides_the_word_is_shown_with_its_numbers():
+    curve = np.full(5000, 0.03)
+    curve[400:1000] = 0.013  # like eta = 0.05: lowest ~0.013, never below 0.01 but below twice it
+    v = verdicts({"plastic_eta05": hand_made(curve)})[pvl.LABELS["plastic_eta05"]].verdict
+    assert v.startswith("not reproduced (threshold-dependent): [ours: mean error < 0.01")
+    assert "[mean error < 0.02] reproduced" in v and "[mean error < 0.005] not reproduced" in v
+    steady = np.full(5000, 0.03)  # missed at every cut-off: the word stands unqualified
+    assert verdicts({"plastic": hand_made(steady)})[pvl.LABELS["plastic"]].verdict.startswith("not reproduced: ")
+
+
+@pytest.mark.parametrize("first, episodes, solves, word", [
+    (None, 51_200, True, "partly reproduced"),  # longer than the plastic nets, shorter than the paper's
+    (None, 3_200, True, "not reached within our budget"),  # not even the plastic nets' budget
+    (30_000, 51_200, True, "not reproduced"),  # solved long before the paper's ~500,000
+    (600_000, 1_000_000, True, "reproduced"),  # solved after about the paper's 500,000
+    (None, 1_000_000, True, "not reproduced"),  # the paper's budget and more, never solved
+    (None, 1_000_000, False, "reproduced"),  # the RNN still imperfect after millions
+    (900_000, 1_000_000, False, "not reproduced"),  # the RNN the paper says flattens near 0.13 gets there
+])
+def test_baseline_verdict_on_both_sides_of_the_papers_episodes(first, episodes, solves, word):
+    v = pvl.baseline_verdict(first, episodes, 5000, 0.12, paper_episodes=500_000 if solves else 1_000_000,
+                             solves=solves)
+    assert v.startswith(word + ":")
+
+
+def test_paper_column_quotes_the_seed_texts(quoted_in):
+    nips, summary = "000_", "002_"
+    assert "500,000" in quoted_in(str(pvl.PAPER["lstm_clamp"]).split(" (NIPS);")[0], nips)[0]
+    assert "0.001" in quoted_in(str(pvl.PAPER["lstm_clamp"]).split(" (NIPS);")[1], summary)[0]
+    assert "0.13" in quoted_in(str(pvl.PAPER["rnn"]).split(" (NIPS);")[1], summary)[0]
+    quoted_in(str(pvl.PAPER["rnn"]).split(" (NIPS);")[0], nips)
+    quoted_in(pvl.PAPER["plastic"].value, nips)
+    quoted_in(pvl.PAPER["plastic"].source.split("; the summary: ")[1], summary)
+    assert not any("1,000,000" in p.value for p in pvl.PAPER.values())  # that number is the released lstm.py's
+    assert "1,000,000" in pvl.RELEASED["lstm_clamp"].value and "lstm.py" in pvl.RELEASED["lstm_clamp"].source
+    assert pvl.PAPER_BASELINE_EPISODES == {"rnn": 1_000_000, "lstm_clamp": 500_000}

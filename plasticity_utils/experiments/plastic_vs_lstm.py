@@ -40,7 +40,8 @@ from ..tasks.patterns import PatternTask, pattern_episode, sign_error
 from ..training import RunStore, elapsed, fixed_threads, sqrt_scaled_lr, train
 from ..validation import check, label
 from . import binary_patterns as bp
-from .contract import Claim, Profile, Reported, Result, episodes_to_threshold, missed, select_profile, verdict
+from .contract import (Claim, Profile, Reported, Result, episodes_to_threshold, missed, select_profile, sensitive,
+                       variant, verdict)
 
 TASK = PatternTask(n_bits=50, n_patterns=2, cycles=1, show=3, gap=1, test_show=3)
 
@@ -114,7 +115,7 @@ PROFILES = {
                       "pipeline check only"),
     "cpu": _profile((5000, 5), {"rnn": (153_600, 32, 1), "lstm_clamp": (51_200, 32, 1), "lstm": (51_200, 32, 1)}, 100,
                     "plastic nets 5 seeds x 5,000 episodes; baselines 1 seed, 32 episodes per update at "
-                    "sqrt(32) x the papers' rate (15% / 5% of the papers' 1,000,000 episodes)"),
+                    "sqrt(32) x the papers' rate (15% / 5% of the 1,000,000 episodes of the released lstm.py)"),
     "paper": _profile((5000, 10), {"rnn": (1_000_000, 32, 3), "lstm_clamp": (1_000_000, 32, 3),
                                    "lstm": (1_000_000, 32, 3)}, 100,
                       "the papers' budgets: plastic nets 10 seeds x 5,000 episodes, one per update, each variant's "
@@ -128,15 +129,27 @@ PROFILES = {
 # PAPER_BATCH1 (episodes, batch, seeds per baseline).
 PAPER_BATCH1 = {"rnn": (1_000_000, 1, 3), "lstm_clamp": (1_000_000, 1, 3), "lstm": (1_000_000, 1, 3)}
 
-# What others report (see :mod:`.contract`).
-PAPER_EPISODES = 2000
-PAPER_BASELINE_EPISODES = 1_000_000
+# What others report (see :mod:`.contract`). The seed texts: the NIPS 2017 workshop paper (NIPS, its full text)
+# and a course summary of the ICML 2018 paper (SUMMARY, not the paper itself).
+NIPS = "NIPS 2017 workshop §3.2, 000_4572b6549c8d2525.txt"
+SUMMARY = "ICML 2018 course summary, Experiment 1, 002_211b927b97543b95.txt"
+PAPER_EPISODES = 2000  # "reaching mean error below .01 within 2,000 episodes" (NIPS; SUMMARY)
+# The episodes each baseline's claim is made at: the LSTM "solves the task, imperfectly, after about 500,000
+# episodes" (NIPS); the RNN's "error slowly decreases over millions of episodes" (NIPS), read as at least 1,000,000.
+PAPER_BASELINE_EPISODES = {"rnn": 1_000_000, "lstm_clamp": 500_000}
+_PLASTIC_CLAIM = ("'reaching mean error below .01 within 2,000 episodes', with η = .05 'to account for faster "
+                  "presentations' (patterns shown 'for only 3 time steps')")
 PAPER = {
-    **{name: Reported("mean error < 0.01 within about 2,000 episodes", "NIPS 2017 workshop Fig. 2 right; ICML 2018 §4.1")
-       for name in PLASTICS},
-    "rnn": Reported("hundreds of thousands to millions of episodes; imperfect after 1,000,000", "ICML 2018 §4.1"),
-    "lstm_clamp": Reported("hundreds of thousands to millions of episodes; imperfect after 1,000,000", "ICML 2018 §4.1"),
-    "lstm": Reported("not in the paper (only the clamped LSTM is)", "ICML 2018 §4.1"),
+    **{name: Reported(_PLASTIC_CLAIM, f"{NIPS}; the summary: 'within 2000 episodes which are mentioned to be 250 "
+                                      f"times faster than the LSTM', {SUMMARY}")
+       for name in ("plastic", "plastic_eta05")},
+    "plastic_642": Reported(f"no claim for this presentation; the claim is for the 3/1/1 one: {_PLASTIC_CLAIM}", NIPS),
+    "rnn": Reported("'For the non-plastic RNN, the error slowly decreases over millions of episodes' (NIPS); 'the "
+                    "error flattens around 0.13' (the summary)", f"{NIPS}; {SUMMARY}"),
+    "lstm_clamp": Reported("'The LSTM solves the task, imperfectly, after about 500,000 episodes' (NIPS); 'the error "
+                           "rate reduces drastically [to] around 0.001' (the summary)", f"{NIPS}; {SUMMARY}"),
+    "lstm": Reported("not in the texts: they name one LSTM, which the released simple/lstm.py clamps (CLAMPING=1)",
+                     f"{NIPS}; {SUMMARY}"),
 }
 AUDIT = "authors' released full.py, run by this project's audit (issue 11)"
 RELEASED = {
@@ -146,7 +159,17 @@ RELEASED = {
                               "at 5,000", AUDIT),
     "plastic_642": Reported("the same 51-neuron network on the 6/4/2 schedule: 0.011 at 1,000 and 0.007 at 2,000 "
                             "episodes (2 seeds)", "this project's audit (issue 11)"),
+    "lstm_clamp": Reported("2,000 hidden units, inputs x100, Adam 3e-5, one episode per update for 1,000,000 episodes; "
+                           "its header: 'Takes a very long time to learn the task, and even then imperfectly.' "
+                           "(no run of it by this project)", "authors' released simple/lstm.py"),
 }
+
+# Cut-offs of the verdicts, each checked at half and twice its value (contract.sensitive).
+THRESHOLD = 0.01  # mean error the plastic nets must get below: the papers' own ".01" (NIPS; SUMMARY)
+MARGIN = 0.25  # "within about 2,000 episodes" read as within (1 + MARGIN) x 2,000 = 2,500: "about", a quarter over
+VARIANT_OF = ("a variant: the 1000-bit task's presentation (6 steps on, 4 off, 2 cycles, test 6), slower and easier "
+              "than the 3 steps on, 1 off, 1 cycle the claim and the LSTM comparison are made on")
+_THRESHOLD, _MARGIN = "mean error <", "'about' = share over the paper's episodes"
 
 
 def profile_config(profile: str) -> dict[str, tuple[bp.Config | BaselineConfig, list[int]]]:
@@ -294,7 +317,7 @@ def error_at(records: list[dict], window: int, episodes: int) -> float | None:
     return float(smooth(errors, max(1, window // batch))[:, update - 1].mean())
 
 
-def landmarks(records: list[dict], window: int, threshold: float = 0.01) -> dict:
+def landmarks(records: list[dict], window: int, threshold: float = THRESHOLD) -> dict:
     """The first episode count at which the across-seed mean of the trailing ``window``-episode error
     is below ``threshold``, the lowest value of that mean and where, the error over the last
     ``window`` episodes (mean, worst seed), timing."""
@@ -320,18 +343,36 @@ def landmarks(records: list[dict], window: int, threshold: float = 0.01) -> dict
     }
 
 
-def baseline_verdict(first_below: int | None, episodes: int, plastic_episodes: int, final: float) -> str:
-    """Verdict on "the ~2050-unit baselines need hundreds of thousands to millions of episodes and stay
-    imperfect" from a baseline trained for ``episodes`` (the plastic nets for ``plastic_episodes``)."""
-    share = episodes / PAPER_BASELINE_EPISODES
+def baseline_verdict(first_below: int | None, episodes: int, plastic_episodes: int, final: float, *,
+                     paper_episodes: int, solves: bool, threshold: float = THRESHOLD) -> str:
+    """Verdict on "the ~2050-unit baseline learns far more slowly than the plastic net" from a baseline
+    trained for ``episodes`` (the plastic nets for ``plastic_episodes``), first below ``threshold`` at
+    ``first_below``, with ``final`` error at the end. ``paper_episodes``: where the paper puts the
+    baseline's learning; ``solves``: whether the paper says it gets there (the LSTM, imperfectly, after
+    ~500,000) or not (the RNN, still decreasing over millions).
+
+    Below ``threshold`` before ``paper_episodes`` (or ever, when it never solves the task): not reproduced;
+    a solving baseline that gets there after them: reproduced; not below after at least ``paper_episodes``:
+    reproduced for the RNN, the budget rule for the LSTM; before that, partly reproduced when it trained
+    longer than the plastic nets (the gap at equal episodes is tested, the long run is not), else the budget
+    rule."""
+    share = episodes / paper_episodes
     if first_below is not None:
-        return verdict("not reproduced", f"mean error < 0.01 after {first_below:,} episodes")
+        if solves and first_below >= paper_episodes:
+            return verdict("reproduced", f"mean error < {threshold:g} first after {first_below:,} episodes "
+                                         f"(the paper: about {paper_episodes:,})")
+        late = f"before the paper's {paper_episodes:,}" if solves else "the paper's does not get there"
+        return verdict("not reproduced", f"mean error < {threshold:g} after {first_below:,} episodes ({late})")
+    if episodes >= paper_episodes:
+        if solves:
+            return missed(f"not below {threshold:g} ({final:.3f} at the end)", episodes, paper_episodes)
+        return verdict("reproduced", f"{final:.3f} after {episodes:,} episodes, not below {threshold:g}")
     if episodes > plastic_episodes:
         return verdict("partly reproduced", f"{final:.3f} after {episodes:,} episodes, {episodes / plastic_episodes:.0f}x "
                                             f"the plastic nets' training; the long-run claim is untested "
-                                            f"({share:.1%} of the paper's budget)")
+                                            f"({share:.1%} of the paper's {paper_episodes:,})")
     return missed(f"not trained longer than the plastic nets' {plastic_episodes:,} episodes", episodes,
-                  PAPER_BASELINE_EPISODES)
+                  paper_episodes)
 
 
 def budget(m: dict) -> str:
@@ -340,28 +381,54 @@ def budget(m: dict) -> str:
             f"({1000 * m['seconds_per_episode']:.2f} ms/episode)")
 
 
+def plastic_verdict(runs: list[dict], window: int, shortfall: str = "", threshold: float = THRESHOLD,
+                    margin: float = MARGIN) -> str:
+    """Episodes to mean error < ``threshold`` of one plastic variant against the paper's ~2,000, reproduced
+    within ``1 + margin`` times them (:func:`.contract.episodes_to_threshold`; ``shortfall`` cites the
+    released code on a miss)."""
+    p = landmarks(runs, window, threshold)
+    return episodes_to_threshold(p["first_below"], PAPER_EPISODES, p["episodes"], slack=1 + margin,
+                                 released=shortfall)
+
+
 def claims(result: Result) -> list[Claim]:
-    """Episodes to < 0.01 for the plastic nets (both schedules); the error after training of the baselines
-    the paper makes a claim about (the LSTM without the clamp is ours: in :func:`table`, not judged)."""
+    """Episodes to < 0.01 for the plastic nets on the claim's presentation, and on the 6/4/2 presentation
+    as a variant; the error after training of the baselines the paper makes a claim about (the LSTM
+    without the clamp is ours: in :func:`table`, not judged). Every verdict is checked at half and twice
+    its cut-offs (:data:`THRESHOLD`, :data:`MARGIN`)."""
     window = result.extra["window"]
     m = {name: landmarks(runs, window) for name, runs in result.runs.items()}
     out = []
     for name in [k for k in result.runs if k in PLASTICS]:
-        p, released = m[name], RELEASED[name]
+        p, released, runs = m[name], RELEASED[name], result.runs[name]
         first = p["first_below"]
         shortfall = f"the released code: {released.value}" if name != "plastic_642" else ""
-        out.append(Claim(f"50-bit task, {LABELS[name]}: episodes to mean error < 0.01", str(PAPER[name]),
+        word = sensitive(lambda t, k, runs=runs, why=shortfall: plastic_verdict(runs, window, why, t, k),
+                         {_THRESHOLD: THRESHOLD, _MARGIN: MARGIN})
+        title = f"50-bit task, {LABELS[name]}: episodes to mean error < {THRESHOLD:g}"
+        if name == "plastic_642":
+            word = variant(word, VARIANT_OF)
+            title = f"50-bit task, {LABELS[name]} (a variant, not the claim's presentation): episodes to mean error < {THRESHOLD:g}"
+        out.append(Claim(title, str(PAPER[name]),
                          str(released), str(first) if first is not None else f"not reached in {p['episodes']:,} "
                          f"(lowest {p['best_mean']:.3f} at episode {p['best_at']:,}, {p['final_mean']:.3f} at the end)",
-                         budget(p), episodes_to_threshold(first, PAPER_EPISODES, p["episodes"], released=shortfall)))
+                         budget(p), word))
     plastic_episodes = m["plastic"]["episodes"] if "plastic" in m else 0
     for name in [k for k in result.runs if k in BASELINES and k != "lstm"]:
-        b = m[name]
-        at = error_at(result.runs[name], window, plastic_episodes) if plastic_episodes else None
+        b, runs = m[name], result.runs[name]
+        at = error_at(runs, window, plastic_episodes) if plastic_episodes else None
         note = "" if at is None else f"; {at:.3f} after {plastic_episodes:,} episodes"
-        out.append(Claim(f"50-bit task, {LABELS[name]}: error after training", str(PAPER[name]), "",
+
+        def judge(t: float, runs=runs, name=name) -> str:
+            k = landmarks(runs, window, t)
+            return baseline_verdict(k["first_below"], k["episodes"], plastic_episodes, k["final_mean"],
+                                    paper_episodes=PAPER_BASELINE_EPISODES[name], solves=name == "lstm_clamp",
+                                    threshold=t)
+
+        out.append(Claim(f"50-bit task, {LABELS[name]}: error after training", str(PAPER[name]),
+                         str(RELEASED.get(name, "")),
                          f"{b['final_mean']:.4f} (worst seed {b['final_worst']:.4f}){note}", budget(b),
-                         baseline_verdict(b["first_below"], b["episodes"], plastic_episodes, b["final_mean"])))
+                         sensitive(judge, {_THRESHOLD: THRESHOLD})))
     return out
 
 
@@ -373,7 +440,8 @@ def table(result: Result) -> pd.DataFrame:
         "seeds": {k: v["seeds"] for k, v in m.items()},
         "episodes trained": {k: v["episodes"] for k, v in m.items()},
         "episodes per update": {k: v["batch"] for k, v in m.items()},
-        "episodes to mean error < 0.01": {k: v["first_below"] or f"not within {v['episodes']:,}" for k, v in m.items()},
+        f"episodes to mean error < {THRESHOLD:g}": {k: v["first_below"] or f"not within {v['episodes']:,}"
+                                                    for k, v in m.items()},
         "lowest mean error (at episode)": {k: f"{v['best_mean']:.4f} ({v['best_at']:,})" for k, v in m.items()},
         "error at end (mean)": {k: round(v["final_mean"], 4) for k, v in m.items()},
         "error at end (worst seed)": {k: round(v["final_worst"], 4) for k, v in m.items()},
@@ -389,7 +457,7 @@ def figures(result: Result) -> dict[str, Path]:
     for name, runs in result.runs.items():
         x, c = curves(runs, window)
         band(ax, x, c, label=f"{LABELS[name]} ({len(runs)} seed{'s' * (len(runs) > 1)})")
-    ax.axhline(0.01, color="k", lw=0.8, ls="--", label="error 0.01")
+    ax.axhline(THRESHOLD, color="k", lw=0.8, ls="--", label=f"error {THRESHOLD:g}")
     ax.set(xscale="log", yscale="log", xlabel="training episodes seen",
            ylabel=f"error (wrong bits, mean of {window} episodes)",
            title="Two 50-bit patterns: plastic vs non-plastic networks")
@@ -404,4 +472,5 @@ def figures(result: Result) -> dict[str, Path]:
 __all__ = ["TASK", "SLOW_TASK", "MODELS", "LABELS", "BaselineConfig", "PLASTIC", "PLASTICS", "BASELINES", "PROFILES",
            "PAPER", "RELEASED", "sqrt_scaled_lr", "profile_config", "build_baseline", "make_optimizer",
            "baseline_episode", "readout_loss", "baseline_step", "train_baseline_seed", "train_baseline_batch", "run",
-           "claims", "figures", "table", "baseline_verdict", "curves", "error_at", "landmarks"]
+           "claims", "figures", "table", "baseline_verdict", "plastic_verdict", "curves", "error_at", "landmarks",
+           "THRESHOLD", "MARGIN", "PAPER_EPISODES", "PAPER_BASELINE_EPISODES"]
