@@ -240,7 +240,8 @@ def test_real_pools_keep_train_and_test_apart():
 def test_memory_verdict(baselines, control, word):
     v = ni.memory_verdict(baselines, control, 1500)
     assert v.startswith(word + ":")
-    assert ("50% of the ~3,000" in v) or ("after 1,500 of the authors' 'acceptable' 3,000 episodes (50%)" in v)
+    assert ("50% of the ~3,000 the released images.py calls acceptable" in v) or \
+        ("after 1,500 of the released code's 'acceptable' 3,000 episodes (50%)" in v)
 
 
 def test_a_missed_memory_claim_at_the_acceptable_budget_is_not_reproduced():
@@ -250,8 +251,65 @@ def test_a_missed_memory_claim_at_the_acceptable_budget_is_not_reproduced():
 @pytest.mark.parametrize("comparison, episodes, word", [("lower", 1500, "reproduced"), ("higher", 1500, "not reproduced"),
                                                         ("not different", 1500, "not reached within our budget"),
                                                         ("not different", 100_000, "not reproduced")])
-def test_ablation_verdict(comparison, episodes, word):
-    assert ni.ablation_verdict(comparison, episodes).startswith(word + ":")
+def test_ablation_verdict_over_enough_seeds(comparison, episodes, word):
+    v = ni.ablation_verdict(comparison, episodes, ni.MIN_SEEDS)
+    assert v.startswith(word + ":") and f"paired over {ni.MIN_SEEDS} seeds" in v
+
+
+@pytest.mark.parametrize("comparison", ["lower", "higher", "not different"])
+@pytest.mark.parametrize("seeds", [1, ni.MIN_SEEDS - 1])
+def test_ablation_on_too_few_seeds_is_not_judged(comparison, seeds):
+    v = ni.ablation_verdict(comparison, 100_000, seeds)  # even at the released code's budget
+    assert v.startswith("not reached within our budget:")
+    assert f"needs >= {ni.MIN_SEEDS} seeds per variant, paired over seeds" in v
+    assert f"after {seeds} of the {ni.MIN_SEEDS} seeds per variant" in v
+    with pytest.raises(ValueError, match="comparison word"):
+        ni.ablation_verdict("better", 1500, seeds)
+
+
+def _claims_result(seed_losses=None, seeds=1):
+    """A hand-made result: per-connection loss 25 vs shared 30 on every held-out episode of seed 0."""
+    from types import SimpleNamespace
+
+    from plasticity_utils.experiments.contract import Result
+
+    rng = np.random.default_rng(0)
+    n = 50
+    scores = {name: {"loss": loss + rng.normal(0, 1, n), "corr": np.full(n, corr)} for name, loss, corr in
+              [("per_connection alpha", 25, 0.7), ("shared alpha", 30, 0.6), ("zeros (no memory)", 80, np.nan),
+               ("mean training image (no memory)", 76, 0.1), (ni.CONTROL, 68, 0.3)]}
+    pc = scores["per_connection alpha"]["loss"]
+    differences = {k: ni.paired_difference(pc, v["loss"]) for k, v in scores.items() if k != "per_connection alpha"}
+    record = {"loss": [1.0] * 1500, "seconds_per_episode": 0.6, "peak_memory_mb": 600.0,
+              "config": {"batch": 1, "lr": 1e-4, "train_images": 2000}}
+    extra = {"scores": scores, "differences": differences, "pools": SimpleNamespace(test=np.zeros((1000, 4)))}
+    if seed_losses is not None:
+        extra["seed_losses"] = seed_losses
+    runs = {a: [record] * seeds for a in ni.VARIANTS}
+    return Result("natural_images", "cpu", runs, "cpu", extra)
+
+
+def test_claims_state_the_subset_and_the_seeds_and_cite_the_released_code():
+    memory, ablation = ni.claims(_claims_result())
+    for c in (memory, ablation):
+        assert "training episodes drawn from 2,000 CIFAR-10 training images (the released code: 40,000)" in c.budget
+        assert "1,000 test images" in c.budget and "the ablation rests on 1 seed per variant" in c.budget
+        assert "images.py" in c.released and "3,000" not in c.paper and "100,000" not in c.paper
+    assert "'You start getting acceptable results after ~3000 episodes" in memory.released
+    assert memory.verdict.startswith("reproduced:")  # beats both baselines and the control
+    assert ablation.verdict.startswith("not reached within our budget: two variants judged on 1 network each "
+                                       "(held-out loss: per-connection alpha lower;")
+    # three seeds, paired by seed: the comparison over seeds decides, not seed 0's episodes
+    over = ni.claims(_claims_result({"per_connection": [25.0, 26.0, 24.5], "shared": [30.0, 31.0, 29.0]}, seeds=3))[1]
+    assert over.verdict.startswith("reproduced: per-connection alpha is better on held-out episodes, paired over 3")
+    assert "paired over 3 seeds" in over.ours and "3 seeds per variant" in over.budget
+    mixed = ni.claims(_claims_result({"per_connection": [25.0, 33.0, 24.0], "shared": [30.0, 29.0, 29.0]}, seeds=3))[1]
+    assert mixed.verdict.startswith("not reached within our budget: no significant difference, paired over 3 seeds")
+
+
+def test_paper_column_quotes_the_seed_texts(quoted_in):
+    assert "natural images not seen during training" in quoted_in(ni.PAPER_MEMORY.value, "000_")[0]
+    assert len(quoted_in(ni.PAPER_ABLATION.value, "002_")) == 2
 
 
 def test_profiles_train_both_variants_at_the_same_budget():
