@@ -41,13 +41,22 @@ from ..stats import compare, paired_difference, wilson_interval
 from ..tasks.omniglot import Episode, OmniglotTask, class_split, omniglot_episode
 from ..training import RunStore, elapsed, fixed_threads, train
 from ..validation import check
-from .contract import Claim, Profile, Reported, Result, missed, select_profile, verdict
+from .contract import Claim, Profile, Reported, Result, missed, select_profile, sensitive, verdict
 
-# What others report (see :mod:`.contract`).
-PAPER_ACCURACY = (98.3, 0.8)  # % and its +-, ICML 2018 Table 1 (published value, not ours)
+# What others report (see :mod:`.contract`). The seed text is a course summary of the ICML 2018 paper (not the paper
+# itself): its text gives 98.3% and its table, beside the other methods, 98.03 ± 0.80.
+SUMMARY = "ICML 2018 course summary, Experiment 3, 002_211b927b97543b95.txt"
+PAPER_ACCURACY = (98.3, 0.8)  # % and its 95% interval's half-width, the summary's text (published value, not ours)
 PAPER_EPISODES = 5_000_000
 MIN_SEEDS = 2  # an interval over seeds needs at least two
-PAPER = Reported("98.3 ± 0.8% on held-out classes after 5,000,000 episodes", "ICML 2018, Table 1 and §4.3")
+PAPER = Reported("'The overall accuracy (i.e. the proportion of episodes with correct classification, aggregated over "
+                 "all test episodes of all runs) is 98.3%, with a 95% confidence interval of 0.80%'; 'The median "
+                 "accuracy across the 10 runs was 98.5%'; 10 models each 'tested on 100 episodes using previously "
+                 "unseen test classes', trained 'over 5,000,000 episodes' (its table: 98.03 ± 0.80)", SUMMARY)
+# A seed failed when its held-out accuracy stays below chance + FAILED_MARGIN (20% + 10 points = 30% for 5-way):
+# a learned seed is far above it (the cpu profile's learned seeds: 78-88%), while 100 held-out episodes at chance
+# give 20 ± 8 points (95%), so a seed at chance lies below it and one that merely starts to learn does not.
+FAILED_MARGIN = 0.10
 RELEASED_SPLIT_SEED = 0  # the shuffle whose last 100 classes the released test script scores, whatever the model
 RELEASED = Reported(
     "its test script scores every model on the last 100 classes of a seed-0 shuffle, while each model held out "
@@ -61,7 +70,7 @@ PUBLISHED = {
     "Memory Module": "98.4",
     "MAML": "98.7 ± 0.4",
     "SNAIL": "99.07 ± 0.16",
-    "Differentiable plasticity (paper)": "98.3 ± 0.8",
+    "Differentiable plasticity (paper)": "98.03 ± 0.80 (the text: 98.3)",
 }
 
 
@@ -505,18 +514,60 @@ def heldout_verdict(accuracy: float, high: float, chance: float, low: float, epi
     return missed(gap, episodes, PAPER_EPISODES, unit="training episodes per seed")
 
 
-def generalisation_verdict(heldout: list[float], training: list[float]) -> str:
+def generalisation_verdict(heldout: list[float], training: list[float], *, episodes: int, left_out: int = 0) -> str:
     """Held-out vs training classes, paired by seed (mean difference and its 95% interval over seeds):
     a significant shortfall on held-out classes means a score on training classes (the released test
-    script's, for 9 of its 10 models) overstates the held-out accuracy."""
-    if len(heldout) < 2:
-        return missed("no interval over seeds", len(heldout), MIN_SEEDS, unit="seeds", of="the")
+    script's, for 9 of its 10 models) overstates the held-out accuracy. No shortfall detected is
+    *reproduced* only after the paper's ``episodes``; before them it is *partly reproduced*: no gap
+    detected at this budget, which says nothing of a gap smaller than the interval or one that opens
+    later. ``left_out``: failed seeds not among those given (see :func:`failed_seeds`)."""
+    apart = f" ({left_out} failed seed{'s' * (left_out > 1)} left out)" if left_out else ""
+    if len(heldout) < MIN_SEEDS:
+        return missed(f"no interval over seeds{apart}", len(heldout), MIN_SEEDS, unit="seeds", of="the")
     diff = paired_difference(np.array(heldout), np.array(training))
-    d = f"held-out minus training {100 * diff[0]:+.1f} ± {100 * diff[1]:.1f} points over {len(heldout)} seeds"
+    d = f"held-out minus training {100 * diff[0]:+.1f} ± {100 * diff[1]:.1f} points over {len(heldout)} seeds{apart}"
     if compare(diff) == "lower":
         return verdict("not reproduced", f"{d}: a score on training classes, as the released test script's for 9 "
                                          "of its 10 models, overstates the held-out accuracy")
-    return verdict("reproduced", f"{d}: no shortfall on held-out classes measurable at this budget")
+    if episodes >= PAPER_EPISODES:
+        return verdict("reproduced", f"no gap detected: {d}")
+    return verdict("partly reproduced", f"no gap detected at this budget: {d}; a gap within the interval, or one "
+                                        f"that opens later, is not excluded (the paper: {PAPER_EPISODES:,} episodes "
+                                        f"per seed, ours {episodes:,})")
+
+
+def failed_seeds(records: list[dict], heldout: list[float], chance: float, margin: float = FAILED_MARGIN) -> list[dict]:
+    """The seeds whose held-out accuracy (``heldout``, in the order of ``records``) is below ``chance +
+    margin``, each with what its record shows about why: a learned eta below zero, a held-out learning
+    curve that never left that band."""
+    out = []
+    for r, a in zip(records, heldout):
+        if a >= chance + margin:
+            continue
+        why = []
+        if r["eta"] < 0:
+            why.append(f"learned eta ended below zero ({r['eta']:.3f})")
+        curve = r["curve"]["heldout"]
+        if max(curve) < chance + margin:
+            why.append(f"held-out curve flat: never above {100 * max(curve):.0f}% in {len(curve)} points")
+        out.append({"seed": r["seed"], "accuracy": a, "why": "; ".join(why) or "no cause in the record"})
+    return out
+
+
+def spread(values: list[float]) -> str:
+    """Per-seed accuracies in words: mean, sd, min, max (%)."""
+    v = 100 * np.array(values)
+    sd = f"sd {v.std(ddof=1):.1f}, " if len(v) > 1 else ""
+    return f"per seed: mean {v.mean():.1f}%, {sd}min {v.min():.1f}%, max {v.max():.1f}%"
+
+
+def _failed_words(failed: list[dict], chance: float, others: list[float]) -> str:
+    cut = f"held-out < chance + {100 * FAILED_MARGIN:.0f} points = {100 * (chance + FAILED_MARGIN):.0f}%"
+    if not failed:
+        return f"no failed seed ({cut})"
+    listed = "; ".join(f"seed {f['seed']} ({100 * f['accuracy']:.1f}%: {f['why']})" for f in failed)
+    rest = f"; the other {len(others)}: {spread(others)}" if others else ""
+    return f"failed seeds ({cut}): {listed}{rest}"
 
 
 def protocol_verdict(leaks: list[float]) -> str:
@@ -539,18 +590,35 @@ def _leak_words(leaks: list[float]) -> str:
 
 
 def claims(result: Result) -> list[Claim]:
-    """Held-out accuracy against the paper's; held-out against training classes; the released protocol."""
+    """Held-out accuracy against the paper's (pooled over every seed, as the paper pools its runs, with
+    the spread over seeds and the failed seeds listed apart); held-out against training classes over the
+    seeds that learned (its failed-seed cut-off checked at half and twice :data:`FAILED_MARGIN`); the
+    released protocol."""
     s = summary(result)
+    records = result.runs["plastic"]
     held, train_, rel = (s[name] for name in CLASS_SETS)
-    b = budget(s)
+    b, chance = budget(s), s["chance"]
+    failed = failed_seeds(records, held["per_seed"], chance)
+    gone = {f["seed"] for f in failed}
+    others = [a for r, a in zip(records, held["per_seed"]) if r["seed"] not in gone]
+
+    def judge(margin: float) -> str:
+        out = {f["seed"] for f in failed_seeds(records, held["per_seed"], chance, margin)}
+        keep = [i for i, r in enumerate(records) if r["seed"] not in out]
+        return generalisation_verdict([held["per_seed"][i] for i in keep], [train_["per_seed"][i] for i in keep],
+                                      episodes=s["train_episodes"], left_out=len(out))
+
     return [
         Claim("Omniglot 5-way 1-shot accuracy on held-out classes", str(PAPER), str(RELEASED),
-              f"{_pct(held)} (95% Wilson, {held['n_episodes']:,} episodes pooled over {s['seeds']} seeds)", b,
-              heldout_verdict(held["accuracy"], held["high"], s["chance"], held["low"], s["train_episodes"])),
+              f"{_pct(held)} (95% Wilson, {held['n_episodes']:,} episodes pooled over {s['seeds']} seeds); "
+              f"{spread(held['per_seed'])}; {_failed_words(failed, chance, others)}", b,
+              heldout_verdict(held["accuracy"], held["high"], chance, held["low"], s["train_episodes"])),
         Claim("Omniglot: accuracy on held-out classes is not below accuracy on training classes",
-              "implied: Table 1 sets 98.3% beside methods scored on classes never trained on", str(RELEASED),
-              f"held-out {_pct(held)}, training {_pct(train_)}", b,
-              generalisation_verdict(held["per_seed"], train_["per_seed"])),
+              f"implied: the summary's table sets 98.03 ± 0.80 beside methods scored on classes never trained on "
+              f"({SUMMARY})", str(RELEASED),
+              f"held-out {_pct(held)}, training {_pct(train_)}; paired by seed over the seeds that learned "
+              f"({len(others)} of {s['seeds']})", b,
+              sensitive(judge, {"failed: held-out < chance +": FAILED_MARGIN})),
         Claim("Omniglot: the reported accuracy is measured on each model's held-out classes",
               str(PAPER), str(RELEASED),
               f"our models scored as the released script does (seed 0's last 100 classes): {_pct(rel)}; "
@@ -606,4 +674,4 @@ def figures(result: Result) -> dict[str, Path]:
 
 __all__ = ["Config", "PROFILES", "CLASS_SETS", "PAPER", "RELEASED", "PUBLISHED", "OmniglotNet", "build",
            "train_seed", "run", "claims", "figures", "summary", "class_sets", "leak", "score",
-           "heldout_verdict", "generalisation_verdict", "protocol_verdict"]
+           "heldout_verdict", "generalisation_verdict", "protocol_verdict", "failed_seeds", "spread", "FAILED_MARGIN"]
