@@ -157,11 +157,12 @@ def word_of(text: str) -> str:
 def variant(text: str, how: str, qualifier: str = DIFFERENT_PRESENTATION) -> str:
     """The verdict ``text`` on a variant that changes the task the claim was made for (``how`` says what
     it changes), read as a verdict on the claim: at most *partly reproduced*, labelled with ``qualifier``
-    (kept beside any qualifier ``text`` has), ``how`` first in the reason. A variant that passes shows
-    that the claim's network can do a different task, not that it does what the claim says."""
-    word, qualifiers, why = parts(text)
+    (kept beside any qualifier ``text`` has); the reason gives ``how``, then ``text`` whole as the verdict
+    on the variant itself. A variant that passes shows that the claim's network can do a different task,
+    not that it does what the claim says."""
+    word, qualifiers, _ = parts(text)
     word = "partly reproduced" if word == "reproduced" else word
-    return verdict(word, f"{how}; {why}" if why else how, "; ".join((qualifier, *qualifiers)))
+    return verdict(word, f"{how}; the variant itself: {text}", "; ".join((qualifier, *qualifiers)))
 
 
 # --------------------------------------------------------------------------------- the budget rule
