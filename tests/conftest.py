@@ -1,4 +1,4 @@
-"""Shared test helpers: the papers' seed texts, for checking that quotes in a paper column are in them."""
+"""Shared test fixtures: the papers' seed texts, for checking that quotes in a paper column are in them."""
 
 import re
 from pathlib import Path
