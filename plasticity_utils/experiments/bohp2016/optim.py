@@ -65,27 +65,33 @@ OPTIMISER_LABELS = {"adam": "Adam", "rmsprop2016": "our RMSprop (decay 0.9, L1 i
                     "released2016": "released RMSprop (decay 0.99, L1 step)"}
 
 
-class RMSprop2016(torch.optim.Optimizer):
-    """RMSprop with every update clipped to ``[-clip, clip]`` and an L1 penalty ``l1 * |theta|``.
+class _ClippedRMSprop(torch.optim.Optimizer):
+    """The loop both RMSprop variants share: per element, a mean square ``m`` of the gradient, the step
+    ``lr * g / denominator(m)`` clipped to ``[-clip, clip]``; the subclasses say how ``g`` and ``m`` start
+    and what follows the step. Every operation is per element, so a batch of independent runs trains
+    exactly as each run alone."""
 
-    Per element, with g the gradient of the loss::
+    def __init__(self, params, defaults: dict) -> None:
+        name = type(self).__name__
+        for key in ("lr", "eps", "clip"):
+            if not defaults[key] > 0:
+                raise ValueError(f"{name}: {key} must be > 0, got {defaults[key]}")
+        if not 0 <= defaults["decay"] < 1 or any(defaults.get(k, 0) < 0 for k in ("l1", "l2")):
+            raise ValueError(f"{name}: need 0 <= decay < 1 and penalties >= 0, got "
+                             + ", ".join(f"{k}={v}" for k, v in defaults.items() if k in ("decay", "l1", "l2")))
+        super().__init__(params, defaults)
 
-        g     <- g + l1 * sign(theta)                    (the penalty's gradient)
-        m     <- decay * m + (1 - decay) * g^2           (m starts at 0)
-        theta <- theta - clamp(lr * g / (sqrt(m) + eps), -clip, clip)
+    def _gradient(self, p: Tensor, group: dict) -> Tensor:
+        return p.grad
 
-    ``l1`` (like the other settings) can differ between parameter groups. Every operation is per
-    element, so a batch of independent runs trains exactly as each run alone.
-    """
+    def _first_square(self, g: Tensor, group: dict) -> Tensor:
+        raise NotImplementedError
 
-    def __init__(self, params, lr: float = 0.01, decay: float = RMSPROP2016["decay"], eps: float = RMSPROP2016["eps"],
-                 clip: float = RMSPROP2016["clip"], l1: float = 0.0) -> None:
-        for name, value in {"lr": lr, "eps": eps, "clip": clip}.items():
-            if not value > 0:
-                raise ValueError(f"RMSprop2016: {name} must be > 0, got {value}")
-        if not 0 <= decay < 1 or not l1 >= 0:
-            raise ValueError(f"RMSprop2016: need 0 <= decay < 1 and l1 >= 0, got decay={decay}, l1={l1}")
-        super().__init__(params, {"lr": lr, "decay": decay, "eps": eps, "clip": clip, "l1": l1})
+    def _denominator(self, m: Tensor, eps: float) -> Tensor:
+        raise NotImplementedError
+
+    def _after_step(self, p: Tensor, group: dict) -> None:
+        pass
 
     @torch.no_grad()
     def step(self, closure=None):  # type: ignore[override]
@@ -97,18 +103,46 @@ class RMSprop2016(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad + group["l1"] * torch.sign(p) if group["l1"] else p.grad
-                state = self.state[p]
+                g, state = self._gradient(p, group), self.state[p]
                 if not state:
-                    state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                m = state["square_avg"]
-                m.mul_(group["decay"]).addcmul_(g, g, value=1 - group["decay"])
-                update = (g / (m.sqrt() + group["eps"])).mul_(group["lr"]).clamp_(-group["clip"], group["clip"])
-                p.sub_(update)
+                    state["square_avg"] = self._first_square(g, group)
+                else:
+                    state["square_avg"].mul_(group["decay"]).addcmul_(g, g, value=1 - group["decay"])
+                update = (g / self._denominator(state["square_avg"], group["eps"])).mul_(group["lr"])
+                p.sub_(update.clamp_(-group["clip"], group["clip"]))
+                self._after_step(p, group)
         return loss
 
 
-class ReleasedRMSprop2016(torch.optim.Optimizer):
+class RMSprop2016(_ClippedRMSprop):
+    """RMSprop with every update clipped to ``[-clip, clip]`` and an L1 penalty ``l1 * |theta|`` in the loss
+    (our reading of the 2016 text, before the released scripts were checked).
+
+    Per element, with g the gradient of the loss::
+
+        g     <- g + l1 * sign(theta)                    (the penalty's gradient)
+        m     <- decay * m + (1 - decay) * g^2           (m starts at 0)
+        theta <- theta - clamp(lr * g / (sqrt(m) + eps), -clip, clip)
+
+    ``l1`` (like the other settings) can differ between parameter groups.
+    """
+
+    def __init__(self, params, lr: float = 0.01, decay: float = RMSPROP2016["decay"], eps: float = RMSPROP2016["eps"],
+                 clip: float = RMSPROP2016["clip"], l1: float = 0.0) -> None:
+        super().__init__(params, {"lr": lr, "decay": decay, "eps": eps, "clip": clip, "l1": l1})
+
+    def _gradient(self, p: Tensor, group: dict) -> Tensor:
+        return p.grad + group["l1"] * torch.sign(p) if group["l1"] else p.grad
+
+    def _first_square(self, g: Tensor, group: dict) -> Tensor:
+        m = torch.zeros_like(g, memory_format=torch.preserve_format)
+        return m.addcmul_(g, g, value=1 - group["decay"])  # the first update of an m starting at 0
+
+    def _denominator(self, m: Tensor, eps: float) -> Tensor:
+        return m.sqrt() + eps
+
+
+class ReleasedRMSprop2016(_ClippedRMSprop):
     """The optimiser of the authors' released 2016 scripts (reversal/reversal.py, oneshot/oneshot.py,
     completion/completion.py), written from their description. Per element, with g the loss gradient::
 
@@ -119,7 +153,6 @@ class ReleasedRMSprop2016(torch.optim.Optimizer):
 
     The penalty is a step of its own after the gradient step, not a term of the loss: it neither enters
     the mean square nor is clipped. ``l1``/``l2`` can differ between parameter groups (0: not penalised).
-    Every operation is per element, so a batch of independent runs trains exactly as each run alone.
 
     Only the optimiser is the released one: the scripts compute the plastic layer's gradients by hand,
     with the tanh derivative taken at the already squashed activity (``dyda = (1 - np.tanh(y) *
@@ -128,34 +161,17 @@ class ReleasedRMSprop2016(torch.optim.Optimizer):
 
     def __init__(self, params, lr: float = 0.01, decay: float = RELEASED_DECAY, eps: float = RELEASED_EPS,
                  clip: float = 0.01, l1: float = 0.0, l2: float = 0.0) -> None:
-        for name, value in {"lr": lr, "eps": eps, "clip": clip}.items():
-            if not value > 0:
-                raise ValueError(f"ReleasedRMSprop2016: {name} must be > 0, got {value}")
-        if not 0 <= decay < 1 or not l1 >= 0 or not l2 >= 0:
-            raise ValueError(f"ReleasedRMSprop2016: need 0 <= decay < 1, l1 >= 0 and l2 >= 0, got decay={decay}, "
-                             f"l1={l1}, l2={l2}")
         super().__init__(params, {"lr": lr, "decay": decay, "eps": eps, "clip": clip, "l1": l1, "l2": l2})
 
-    @torch.no_grad()
-    def step(self, closure=None):  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g, state = p.grad, self.state[p]
-                if not state:
-                    state["square_avg"] = g * g  # the first episode: m = g^2
-                else:
-                    state["square_avg"].mul_(group["decay"]).addcmul_(g, g, value=1 - group["decay"])
-                m = state["square_avg"]
-                p.sub_((g / (m + group["eps"]).sqrt()).mul_(group["lr"]).clamp_(-group["clip"], group["clip"]))
-                if group["l1"] or group["l2"]:
-                    p.sub_(group["l1"] * torch.sign(p) + group["l2"] * p)
-        return loss
+    def _first_square(self, g: Tensor, group: dict) -> Tensor:
+        return g * g  # the first episode: m = g^2
+
+    def _denominator(self, m: Tensor, eps: float) -> Tensor:
+        return (m + eps).sqrt()
+
+    def _after_step(self, p: Tensor, group: dict) -> None:
+        if group["l1"] or group["l2"]:
+            p.sub_(group["l1"] * torch.sign(p) + group["l2"] * p)
 
 
 class _ClampsToNonNegative:
