@@ -228,8 +228,8 @@ def test_a_threshold_that_decides_the_word_is_shown_with_its_numbers():
     curve = np.full(5000, 0.03)
     curve[400:1000] = 0.013  # like eta = 0.05: lowest ~0.013, never below 0.01 but below twice it
     v = verdicts({"plastic_eta05": hand_made(curve)})[pvl.LABELS["plastic_eta05"]].verdict
-    assert v.startswith("not reproduced (threshold-dependent): [ours: mean error < 0.01")
-    assert "[mean error < 0.02] reproduced" in v and "[mean error < 0.005] not reproduced" in v
+    assert v.startswith("not reproduced (threshold-dependent): at our cut-offs (mean error < 0.01")
+    assert "at mean error < 0.02: reproduced (" in v and "at mean error < 0.005: not reproduced" in v
     steady = np.full(5000, 0.03)  # missed at every cut-off: the word stands unqualified
     assert verdicts({"plastic": hand_made(steady)})[pvl.LABELS["plastic"]].verdict.startswith("not reproduced: ")
 

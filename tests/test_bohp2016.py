@@ -693,9 +693,9 @@ def test_sign_rows_count_learned_runs_only_and_show_the_threshold_dependence():
     unit = rows["reversal (Adam): negative pattern->hidden plasticity in every learned run (per unit)"]
     assert "3/4 runs learned" in unit.ours and "not counted: 1 runs that did not learn (1 of them" in unit.ours
     # at 1 and 0.5 every learned run has a strongly negative unit and none is positive; at 2 none has one
-    assert unit.verdict.startswith("partly reproduced (threshold-dependent): [ours: |mean pattern alpha| > 1] "
-                                   "reproduced: 3/3 learned runs")
-    assert "[|mean pattern alpha| > 2] not reproduced: 0/3 learned runs" in unit.verdict
+    assert unit.verdict.startswith("partly reproduced (threshold-dependent): at our cut-offs (|mean pattern alpha| > "
+                                   "1): reproduced: 3/3 learned runs")
+    assert "at |mean pattern alpha| > 2: not reproduced (0/3 learned runs" in unit.verdict
     strict = rows["negative pattern->hidden plasticity, strict per learned run (Adam): all reversal runs, some one-shot"]
     assert "reversal 100% of 3" in strict.ours and "runs that did not learn: reversal 1 (1 with every unit positive)" \
         in strict.ours

@@ -58,14 +58,14 @@ def test_sensitivity_rule_keeps_a_word_that_holds_from_half_to_twice_the_cutoff(
 def test_sensitivity_rule_qualifies_a_word_that_changes_within_the_range():
     v = c.sensitive(_judge, {"cut-off": 1.0})  # at 2.0 the claim fails
     assert v.startswith("partly reproduced (threshold-dependent): ") and c.word_of(v) == "partly reproduced"
-    assert "[ours: cut-off 1] reproduced: 1.5 > 1" in v and "[cut-off 0.5] reproduced" in v
-    assert "[cut-off 2] partly reproduced: 1.5 <= 2" in v  # every setting's verdict, with its numbers
+    assert v == ("partly reproduced (threshold-dependent): at our cut-offs (cut-off 1): reproduced: 1.5 > 1; "
+                 "at cut-off 0.5: reproduced; at cut-off 2: partly reproduced (1.5 <= 2)")  # numbers where it differs
     up = c.sensitive(_judge, {"cut-off": 2.0})  # partly at the cut-off, reproduced at half of it: not upgraded
-    assert up.startswith("partly reproduced (threshold-dependent): ") and "[cut-off 1] reproduced" in up
+    assert up.startswith("partly reproduced (threshold-dependent): ") and "at cut-off 1: reproduced (1.5 > 1)" in up
     not_up = c.sensitive(lambda x: c.verdict("reproduced" if x < 1 else "not reproduced", f"{x:g}"), {"cut-off": 1.5})
-    assert not_up.startswith("not reproduced (threshold-dependent): ") and "[cut-off 0.75] reproduced: 0.75" in not_up
+    assert not_up.startswith("not reproduced (threshold-dependent): ") and "at cut-off 0.75: reproduced (0.75)" in not_up
     down = c.sensitive(_judge, {"cut-off": 4.0})  # 2, 4, 8: partly, not, not: no "reproduced" anywhere
-    assert down.startswith("not reproduced (threshold-dependent): ") and "[cut-off 2] partly reproduced" in down
+    assert down.startswith("not reproduced (threshold-dependent): ") and "at cut-off 2: partly reproduced (1.5 <= 2)" in down
     assert c.sensitive(_judge, {"cut-off": 12.0}) == "not reproduced: 1.5 <= 12"  # 6, 12, 24: the same word
 
 
@@ -79,8 +79,8 @@ def test_sensitivity_rule_varies_each_cutoff_in_turn():
     assert c.sensitive(judge, {"a": 1.0, "b": 1.0}) == "reproduced: a*b = 1"
     assert seen == [(1, 1), (0.5, 1), (2, 1), (1, 0.5), (1, 2)]  # one at a time, the other kept
     v = c.sensitive(judge, {"a": 2.0, "b": 1.0})
-    assert v.startswith("partly reproduced (threshold-dependent): [ours: a 2, b 1] reproduced: a*b = 2")
-    assert "[a 4] not reproduced: a*b = 4" in v and "[b 2] not reproduced" in v
+    assert v.startswith("partly reproduced (threshold-dependent): at our cut-offs (a 2, b 1): reproduced: a*b = 2")
+    assert "at a 4: not reproduced (a*b = 4)" in v and "at b 2: not reproduced (a*b = 4)" in v and "at a 1: reproduced;" in v
     with pytest.raises(ValueError, match="cut-off"):
         c.sensitive(judge, {})
 

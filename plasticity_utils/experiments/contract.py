@@ -239,13 +239,14 @@ def sensitive(judge: Callable[..., str], cutoffs: Mapping[str, float], *,
     * different words, another word at the cut-offs: that word, qualified as threshold-dependent (a claim
       missed at our cut-offs is not upgraded because a looser one would pass it).
 
-    When the words differ, the reason lists each setting with its verdict, so the row shows the numbers.
+    When the words differ, the reason gives the verdict at our cut-offs in full, then each other setting's
+    word, with the first clause of its reason (its numbers) where the word differs from ours.
     """
     if not cutoffs:
         raise ValueError("sensitive: name at least one cut-off")
     base = tuple(cutoffs.values())
-    settings: list[tuple[str, tuple[float, ...]]] = [("ours: " + ", ".join(f"{n} {v:g}" for n, v in cutoffs.items()),
-                                                      base)]
+    settings: list[tuple[str, tuple[float, ...]]] = [
+        ("our cut-offs (" + ", ".join(f"{n} {v:g}" for n, v in cutoffs.items()) + ")", base)]
     for k, (name, value) in enumerate(cutoffs.items()):
         for f in factors:
             values = base[:k] + (value * f,) + base[k + 1:]
@@ -254,6 +255,10 @@ def sensitive(judge: Callable[..., str], cutoffs: Mapping[str, float], *,
     words = [word_of(v) for _, v in judged]
     if len(set(words)) == 1:
         return judged[0][1]
-    shown = "; ".join(f"[{label}] {v}" for label, v in judged)
-    word = "partly reproduced" if words[0] == "reproduced" else words[0]
-    return verdict(word, shown, THRESHOLD_DEPENDENT)
+    ours, _, why = parts(judged[0][1])
+    shown = [f"at {judged[0][0]}: {ours}" + (f": {why}" if why else "")]
+    for (label, v), w in zip(judged[1:], words[1:]):
+        first = parts(v)[2].split("; ")[0]
+        shown.append(f"at {label}: {w}" + (f" ({first})" if w != ours and first else ""))
+    word = "partly reproduced" if ours == "reproduced" else ours
+    return verdict(word, "; ".join(shown), THRESHOLD_DEPENDENT)
