@@ -1,21 +1,21 @@
 """Train a profile in chunks of bounded wall time, and carry its run store between machines.
 
-A lent GPU machine gives at most ~10 minutes per command and starts bare each session; the paper
-profile needs longer. So a chunk trains until a time limit, checkpoints every unfinished run into the
+A job may be limited in wall time (a batch queue's limit, a GPU machine rented by the minute, whose disk
+does not outlive the job), and the paper profile needs longer. So a chunk trains until a time limit, checkpoints every unfinished run into the
 run store and exits; the next chunk (on the same machine, or on another one after the store travelled
 there as an archive) resumes from those checkpoints. Finished runs are never retrained::
 
     python -m plasticity_utils.chunks unpack results-omniglot-paper.tar.gz        # if a chunk ran before
     python -m plasticity_utils.chunks run omniglot --profile paper --minutes 9 --batched
     echo $?                                                                        # 0 finished, 75 resume
-    python -m plasticity_utils.chunks pack omniglot --profile paper -o $OUT/results-omniglot-paper.tar.gz
+    python -m plasticity_utils.chunks pack omniglot --profile paper -o results-omniglot-paper.tar.gz
 
-Back here, ``unpack`` the archive and execute the notebook: it loads the finished runs instead of
+Where the notebooks run, ``unpack`` the archive and execute the notebook: it loads the finished runs instead of
 training (``make figures PROFILE=paper``). The limit reaches every training loop through
 ``$PLASTICITY_STOP_AT`` (:func:`plasticity_utils.training.stop_at`), also in worker processes; a loop
 that does not go through :func:`plasticity_utils.training.train` with a checkpoint (the BOHP runs)
 runs to its end, so give it a chunk of its own.
-Needs only torch, numpy, scipy, pandas, matplotlib, seaborn, tqdm and pillow (what the GPU machine has).
+Needs only torch, numpy, scipy, pandas, matplotlib, seaborn, tqdm and pillow (no papermill or pytest needed).
 """
 
 from __future__ import annotations

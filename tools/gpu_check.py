@@ -1,12 +1,10 @@
-"""The prepared first call of a session that is lent a GPU (issues 13 and 14): one command, bounded time.
+"""The first check of a new GPU machine: one command, bounded time.
 
-On the device machine (torch, numpy, scipy, pandas, matplotlib, seaborn, tqdm, pillow; no pytest, no
-papermill), from the repository root, with the Omniglot zips and the CIFAR subset carried (``make data`` made
-them here; 23 MB of the 64 MiB a call may carry)::
+On the GPU machine (torch, numpy, scipy, pandas, matplotlib, seaborn, tqdm, pillow suffice; no pytest, no
+papermill), from the repository root, with the Omniglot zips and the CIFAR subset in ``data/`` (``make data``;
+23 MB)::
 
-    run(command="PYTHONUNBUFFERED=1 python tools/gpu_check.py --out $OUT --minutes 2",
-        carry=["data/images_background.zip", "data/images_evaluation.zip", "data/cifar-10-batches-py"],
-        timeout_s=540)
+    PYTHONUNBUFFERED=1 python tools/gpu_check.py --out OUT_DIR --minutes 2
 
 It writes under ``--out``: ``device.txt`` (the GPU and torch), ``equality.txt`` (batched runs equal
 separate runs on this device, float64, as ``tests/test_batched.py`` checks on the CPU), ``graphs.txt`` and
