@@ -58,11 +58,10 @@ def train_runs(config: Config, seeds: list[int], checkpoint: Path | None = None,
 
     desc = config.task + (" clipped" if config.clip_alpha else "") + \
         (f" {config.optimizer}" if config.optimizer != "adam" else "")
-    with fixed_threads():  # the networks are so small that more threads only add synchronisation
-        history = train(nets, optimizer, episode, config.trained, generator=torch.Generator().manual_seed(seeds[0]),
-                        checkpoint=checkpoint, desc=desc, progress=progress)
-        train_seconds, cpu_seconds = elapsed(history)
-        frozen = evaluate(nets, config, seeds, device)
+    history = train(nets, optimizer, episode, config.trained, generator=torch.Generator().manual_seed(seeds[0]),
+                    checkpoint=checkpoint, desc=desc, progress=progress)
+    train_seconds, cpu_seconds = elapsed(history)
+    frozen = evaluate(nets, config, seeds, device)
     # (a checkpoint written before the per-run keys were named "r<k>/error" holds them as "run<k>")
     curve = np.array([[h[f"r{r}/error"] if f"r{r}/error" in h else h[f"run{r}"] for h in history]
                       for r in range(len(seeds))]).reshape(len(seeds), -1)
