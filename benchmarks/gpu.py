@@ -206,7 +206,7 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
     paper = bp.PROFILES["paper"]
     seeds = list(range(paper.seeds))[:runs]
     for name, cfg in paper.configs.items():
-        short = lambda k, cfg=cfg: bp.train_batch(dataclasses.replace(cfg, episodes=k), seeds, None, device,
+        short = lambda k, cfg=cfg: bp.train_seeds(dataclasses.replace(cfg, episodes=k), seeds, None, device,
                                                   progress=False)
         b, f = plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, cfg.batch)
         add(f"binary_patterns {name} (N=1001, T={cfg.task.steps}), {len(seeds)} seeds batched", bp, short,
@@ -217,7 +217,7 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
     cfg, seeds = paper.configs["plastic"], paper.seeds_for("plastic")[:runs]
     b, f = plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, 1)
     add(f"plastic_vs_lstm plastic (N=51), {len(seeds)} seeds batched", bp,
-        lambda k: bp.train_batch(dataclasses.replace(cfg, episodes=k), seeds, None, device, progress=False),
+        lambda k: bp.train_seeds(dataclasses.replace(cfg, episodes=k), seeds, None, device, progress=False),
         (len(seeds) * b, len(seeds) * f), sum(paper.configs[v].episodes for v in ("plastic", "plastic_eta05", "plastic_642")),
         batched_runs=len(seeds), full_runs=len(paper.seeds_for("plastic")), note="3 variants, 3/1/1 probed")
     for model in ("rnn", "lstm_clamp", "lstm"):

@@ -50,7 +50,7 @@ def rows(only: set[str] | None) -> list[tuple[str, float, dict]]:
     cfg = bp.PROFILES["paper"].configs["released"]
     for impl, reported in (("fused", 0.069), ("reference", 0.094)):
         add(f"binary_patterns 1000-bit released (T={cfg.task.steps}), {impl}, batch 1", reported, bp,
-            lambda k, impl=impl: bp.train_seed(dataclasses.replace(cfg, episodes=k, impl=impl), 0, None, CPU, progress=False))
+            lambda k, impl=impl: bp.train_seeds(dataclasses.replace(cfg, episodes=k, impl=impl), [0], None, CPU, progress=False))
     for model, reported in (("lstm_clamp", 0.013), ("rnn", 0.0053)):
         base = pl.BASELINES[model]
         add(f"plastic_vs_lstm {model}, batch 1", reported, pl,

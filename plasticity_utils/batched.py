@@ -27,22 +27,32 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
+from torch.utils._pytree import tree_map
 
 
 class Runs(nn.Module):
-    """R independent copies of ``models[0]``'s architecture, each with its own parameters.
+    """R independent copies of ``models[0]``'s architecture, each with its own parameters: the model every
+    experiment trains, whatever R.
 
     ``runs(*args)`` calls the module's ``forward`` once per run on ``args`` sliced along their first
     axis (every argument carries the run axis first) and stacks the outputs along a new first axis.
+    For R = 1 that is a plain call of the one module on ``args[0]`` (no ``vmap``: the CPU's fastest path,
+    and modules such as ``nn.LSTM`` keep their fused kernels); for R > 1 the stacked parameters go through
+    ``torch.func.vmap``, the module's ``batched_forward`` method standing in for ``forward`` (a module whose
+    ``forward`` cannot run under ``vmap`` names an equivalent one that can).
     """
 
-    def __init__(self, models: Sequence[nn.Module]) -> None:
+    def __init__(self, models: Sequence[nn.Module], batched_forward: str = "forward") -> None:
         super().__init__()
         if not models:
             raise ValueError("Runs needs at least one model")
         kinds = {type(m) for m in models}
         if len(kinds) != 1:
             raise ValueError(f"Runs needs models of one class, got {sorted(k.__name__ for k in kinds)}")
+        self.batched_forward = batched_forward
+        if len(models) == 1:
+            self.module = models[0]
+            return
         params, buffers = stack_module_state(list(models))
         self.names = list(params)
         self.buffer_names = list(buffers)
@@ -54,10 +64,16 @@ class Runs(nn.Module):
         self._base = [base.to("meta")]  # a list: not a submodule, so its (meta) parameters stay out of ours
 
     @property
+    def single(self) -> bool:
+        return "module" in self._modules
+
+    @property
     def runs(self) -> int:
-        return self.stacked[0].shape[0]
+        return 1 if self.single else self.stacked[0].shape[0]
 
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        if self.single:
+            return dict(self.module.named_parameters()), dict(self.module.named_buffers())
         params = dict(zip(self.names, self.stacked))
         buffers = {n: getattr(self, f"buffer{i}") for i, n in enumerate(self.buffer_names)}
         return params, buffers
@@ -68,6 +84,11 @@ class Runs(nn.Module):
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Per run: ``module.<method>(*args_r, **kwargs)`` (e.g. an agent's ``step``), outputs stacked."""
+        if self.single:
+            out = getattr(self.module, method)(*tree_map(_first, args), **kwargs)
+            return tree_map(_with_run_axis, out)
+        if method == "forward":
+            method = self.batched_forward
         adapter = _Method(self._base[0], method)
         none_at: list[int] = []  # vmap returns tensors only: a None in an output tuple travels as a 0-d zero
 
@@ -85,13 +106,31 @@ class Runs(nn.Module):
 
     def state_dict_of(self, run: int) -> dict[str, Tensor]:
         """Run ``run``'s parameters and buffers (on the CPU), keyed as in the single module's ``state_dict``."""
+        if self.single:
+            if run != 0:
+                raise IndexError(f"run {run} of 1")
+            return {n: t.detach().cpu().clone() for n, t in self.module.state_dict().items()}
         params, buffers = self._state()
         return {n: t[run].detach().cpu().clone() for n, t in {**params, **buffers}.items()}
 
     def parameter(self, name: str) -> Tensor:
         """The stacked parameter or buffer ``name`` (e.g. ``"out.eta"``), shape (runs, ...)."""
         params, buffers = self._state()
-        return {**params, **buffers}[name]
+        value = {**params, **buffers}[name]
+        return value.unsqueeze(0) if self.single else value
+
+    def n_params(self, run: int = 0) -> int:
+        """Trainable parameters of one run."""
+        params, _ = self._state()
+        return sum(p.numel() // (1 if self.single else self.runs) for p in params.values() if p.requires_grad)
+
+
+def _first(x: Any) -> Any:
+    return x[0] if isinstance(x, Tensor) else x
+
+
+def _with_run_axis(x: Any) -> Any:
+    return x.unsqueeze(0) if isinstance(x, Tensor) else x
 
 
 class _Method(nn.Module):
@@ -129,11 +168,12 @@ def finish_runs(net: Runs, seeds: Sequence[int], records: Sequence[dict], second
                 device: torch.device) -> list[tuple[dict, dict[str, Tensor]]]:
     """Each run's (record, parameters) for the run store: ``records[r]`` (the experiment's own fields)
     plus the run's share of the batch's wall time, its trainable-parameter count (unless the record
-    gives its own) and how it was batched."""
+    gives its own) and, for R > 1, how it was batched."""
     out = []
     for r, record in enumerate(records):
-        record = {"n_params": sum(p[r].numel() for p in net.parameters()), **record, "seconds": seconds / len(seeds),
-                  "batched": {"seeds": list(seeds), "seconds": seconds, "device": str(device)}}
+        record = {"n_params": net.n_params(r), **record, "seconds": seconds / len(seeds)}
+        if len(seeds) > 1:
+            record["batched"] = {"seeds": list(seeds), "seconds": seconds, "device": str(device)}
         out.append((record, net.state_dict_of(r)))
     return out
 
@@ -150,10 +190,11 @@ BatchStep = Callable[[int, Runs, Generators], tuple[Tensor, dict[str, list[float
 
 def train_runs(seeds: Sequence[int], build: Callable[[], nn.Module], make_optimizer: Callable[[Runs], Any],
                step: BatchStep, updates: int, *, device: torch.device, checkpoint: Path | None = None,
-               make_scheduler: Callable[[Any], Any] | None = None, desc: str = "runs",
+               make_scheduler: Callable[[Any], Any] | None = None, desc: str | None = None,
                progress: bool = True, start: Callable[[Runs, Generators], None] | None = None,
-               ) -> tuple[Runs, list[list[dict]], tuple[float, float]]:
-    """Train one run per seed, all as one batched model: each run's parameters are initialised and its
+               batched_forward: str = "forward") -> tuple[Runs, list[list[dict]], tuple[float, float]]:
+    """The one training loop of every experiment: one run per seed, all as one model over a leading run axis
+    (:class:`Runs`; for one seed, the module itself): each run's parameters are initialised and its
     sampler seeded exactly as a separate run of that seed (``seed_everything(seed)`` then ``build()``);
     every update minimises the sum of the runs' losses. ``start(net, generators)`` runs once before
     training (and before a checkpoint is restored), where a separate run would build what draws from its
@@ -167,7 +208,7 @@ def train_runs(seeds: Sequence[int], build: Callable[[], nn.Module], make_optimi
     for s in seeds:
         generators.append(seed_everything(s))
         models.append(build())
-    net = Runs(models).to(device)
+    net = Runs(models, batched_forward).to(device)
     gens = Generators(generators)
     optimizer = make_optimizer(net)
     scheduler = make_scheduler(optimizer) if make_scheduler is not None else None
@@ -182,6 +223,8 @@ def train_runs(seeds: Sequence[int], build: Callable[[], nn.Module], make_optimi
             metrics[name] = float(sum(values) / len(values))  # the mean over runs, for the progress bar
         return losses.sum(), metrics
 
+    if desc is None:
+        desc = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]} batched"
     history = train(net, optimizer, episode, updates, generator=gens, checkpoint=checkpoint,
                     scheduler=scheduler, desc=desc, progress=progress)
     per_run = [[{k.split("/", 1)[1]: v for k, v in h.items() if k.startswith(f"r{r}/")} for h in history]

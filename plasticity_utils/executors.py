@@ -1,9 +1,10 @@
 """Where independent runs are trained: local processes (the default) or a Dask distributed cluster.
 
-Every experiment's runs go through :meth:`plasticity_utils.training.RunStore.run_jobs`, which hands each
-(seed, config) to the executor chosen here, in this order:
+Every experiment's runs go through :meth:`plasticity_utils.training.RunStore.train`, which hands each
+group of runs (one seed on a CPU; several, trained as one batched model, on a GPU) to the executor chosen
+here, in this order:
 
-1. the ``executor`` argument of ``run_jobs`` / ``run_many`` (the Python API);
+1. the ``executor`` argument of ``RunStore.train`` (the Python API);
 2. the one set by ``with executors.using(...)`` around any experiment's ``run()``;
 3. ``$PLASTICITY_EXECUTOR`` (``local`` or ``dask``; ``make figures EXECUTOR=dask``), with
    ``$PLASTICITY_DASK_SCHEDULER`` the scheduler's address for ``dask``.
@@ -11,8 +12,8 @@ Every experiment's runs go through :meth:`plasticity_utils.training.RunStore.run
 An executor is ``"local"`` (``$PLASTICITY_WORKERS`` single-threaded processes on this machine),
 ``"dask"`` (a client to ``$PLASTICITY_DASK_SCHEDULER``), a scheduler address (``"tcp://host:8786"``),
 a ``distributed.Client``, or a cluster object (``LocalCluster``, ``dask_jobqueue.SLURMCluster``: anything
-with a ``scheduler_address``). With Dask, each (seed, config) is one task that runs
-:meth:`RunStore.run` on a worker: the run store must sit on a filesystem every worker sees (the
+with a ``scheduler_address``). With Dask, each group is one task that trains and stores its runs
+on a worker: the run store must sit on a filesystem every worker sees (the
 locks are ``flock`` locks, held by one process at a time, released if it dies), one run is trained by
 exactly one worker, and a run whose worker died is retried by Dask and resumes from its checkpoint.
 The caller shows a progress bar that advances as runs come back and prints the dashboard's address

@@ -160,9 +160,8 @@ def run_sweep(experiment: str, profile: str, grid: Mapping[str, Sequence[Any]], 
     seeds = p.seeds_for(variant) if seeds is None else check_seeds(list(seeds))
     points = points_of(grid)
     configs = [replaced(base, point) for point in points]
-    jobs = [Job(s, c, module.trainer(c, device), module.tag(variant)) for c in configs for s in seeds]
-    flat = RunStore(results_dir(experiment, profile)).run_jobs(jobs, force=force, executor=executor)
-    records = [flat[i * len(seeds):(i + 1) * len(seeds)] for i in range(len(points))]
+    jobs = [Job(seeds, c, module.trainer(c, device), module.tag(variant)) for c in configs]
+    records = RunStore(results_dir(experiment, profile)).train(jobs, force=force, executor=executor)
     return Sweep(experiment, profile, variant, module.METRIC, list(seeds), points, configs, records)
 
 

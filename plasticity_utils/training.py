@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, is_dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -40,7 +40,7 @@ from .config import check_flag, check_seeds, shown, workers_from_env
 
 Metrics = dict[str, float]
 EpisodeFn = Callable[[int], tuple[Tensor, Metrics]]
-TrainSeed = Callable[[int, Path], tuple[dict, dict[str, Tensor]]]
+TrainRuns = Callable[[list[int], "Path | None"], list[tuple[dict, dict[str, Tensor]]]]
 
 
 class CorruptFileWarning(UserWarning):
@@ -81,7 +81,7 @@ fixed setting makes them the same everywhere; one thread, because the plastic la
 @contextlib.contextmanager
 def fixed_threads() -> Iterator[None]:
     """Compute on :data:`THREADS` CPU threads inside the block (also a decorator), then restore the
-    process's setting. :meth:`RunStore.run` and :meth:`RunStore.run_batch` train every run inside it, and each
+    process's setting. :meth:`RunStore.train` trains every run inside it, and each
     experiment's ``run()`` scores its stored runs inside it, so stored and reported numbers do not depend on the
     machine's core count. On a GPU it changes only the host's threads."""
     before = torch.get_num_threads()
@@ -375,101 +375,106 @@ class RunStore:
             raise RuntimeError(f"{shown(path)} cannot be read ({type(e).__name__}: {e}); delete it and the .json "
                                "beside it, or run again with force=True, to retrain") from None
 
-    def run(self, seed: int, config: Any, train_seed: TrainSeed, *, force: bool = False, tag: str = "") -> dict:
-        """Load the stored run for ``seed`` or train it with ``train_seed(seed, checkpoint_path)``.
+    def train(self, jobs: "Sequence[Job]", *, group: int | None = 1, force: bool = False,
+              workers: int | None = None, executor: Any = None) -> list[list[dict]]:
+        """The one way runs are trained into the store: for each :class:`Job` (the seeds of one config), its
+        stored records in seed order, the runs not yet stored trained first.
 
-        ``train_seed`` returns the record to store (curve, timings, evaluations) and the final
-        parameters. ``force`` discards this config's stored run and checkpoint (runs of other
-        configs are kept). One process at a time trains a given run: the others wait for its lock.
+        ``group`` says how the missing runs of a job are grouped into calls of ``job.train(seeds,
+        checkpoint)``: 1 (one run per call: what a CPU does fastest), k (k runs per call, as one batched model,
+        where memory allows no more), or None (all of a job's runs in one call: a GPU). Each call is one
+        task, run on the executor of :func:`plasticity_utils.executors.resolve`: here, in ``workers``
+        processes of one thread each (default ``$PLASTICITY_WORKERS`` or 1), or one Dask task per call;
+        ``job.train`` must then be picklable (a module-level function or a ``functools.partial`` of one).
+        A call returns one (record, parameters) per seed; every run is stored as if trained alone and
+        trains on :data:`THREADS` threads (:func:`fixed_threads`). ``force`` retrains this config's runs
+        (runs of other configs are kept). One process at a time trains a given run: the others wait for
+        its lock, then load what it stored. A call's checkpoint is named by its seeds and config, so an
+        interrupted call resumes only as the same group.
         """
-        check_flag("force", force)
-        check_seeds([seed])
-        if not force and (stored := self.load(seed, config, tag)) is not None:
-            return stored
-        with file_lock(self.lock_path(seed, config, tag)):
-            checkpoint = self.checkpoint_path(seed, config, tag)
-            if force:
-                checkpoint.unlink(missing_ok=True)
-            elif (stored := self.load(seed, config, tag)) is not None:
-                return stored  # trained by another process while this one waited
-            with fixed_threads():
-                record, params = train_seed(seed, checkpoint)
-            return self.save(seed, config, record, params, tag)
+        from . import executors
 
-    def run_batch(self, seeds: list[int], config: Any, train_batch: Callable[[list[int], Path], list],
-                  *, force: bool = False, tag: str = "", group: int | None = None) -> list[dict]:
-        """Like :meth:`run_many`, but the seeds not yet stored are trained together, by one call
-        ``train_batch(seeds, checkpoint)`` returning one (record, parameters) per seed (a batch of runs,
-        :mod:`plasticity_utils.batched`), or ``group`` seeds per call when memory allows no more. Each run is
-        then stored as if trained alone; a batch's checkpoint is named by its seeds and config, so an
-        interrupted batch resumes only as the same batch."""
         if group is not None and (isinstance(group, bool) or not isinstance(group, int) or group < 1):
             raise ValueError(f"group must be an integer >= 1 or None, got {group!r}")
         check_flag("force", force)
-        seeds = check_seeds(seeds)
-        todo = list(seeds) if force else [s for s in seeds if self.load(s, config, tag) is None]
-        if todo:
-            with contextlib.ExitStack() as locks:
-                for s in todo:
-                    locks.enter_context(file_lock(self.lock_path(s, config, tag)))
-                if not force:  # another process may have stored some while this one waited
-                    todo = [s for s in todo if self.load(s, config, tag) is None]
-                size = group or max(1, len(todo))
-                for batch in (todo[i:i + size] for i in range(0, len(todo), size)):
-                    checkpoint = self.root / f"{tag}batch-seeds{'-'.join(map(str, batch))}-{config_digest(config)}.ckpt"
-                    if force:
-                        checkpoint.unlink(missing_ok=True)
-                    with fixed_threads():
-                        results = train_batch(batch, checkpoint)
-                    if len(results) != len(batch):
-                        raise ValueError(f"train_batch returned {len(results)} runs for {len(batch)} seeds")
-                    for s, (record, params) in zip(batch, results):
-                        self.save(s, config, record, params, tag)
-                    checkpoint.unlink(missing_ok=True)
-        return [self.load(s, config, tag) for s in seeds]
-
-    def run_many(self, seeds: list[int], config: Any, train_seed: TrainSeed, *, force: bool = False,
-                 tag: str = "", workers: int | None = None, executor: Any = None) -> list[dict]:
-        """:meth:`run` for every seed of one config: :meth:`run_jobs` with one job per seed."""
-        seeds = check_seeds(seeds)
-        return self.run_jobs([Job(s, config, train_seed, tag) for s in seeds], force=force, workers=workers,
-                             executor=executor)
-
-    def run_jobs(self, jobs: list["Job"], *, force: bool = False, workers: int | None = None,
-                 executor: Any = None) -> list[dict]:
-        """:meth:`run` for every job (seed, config, train_seed, tag), stored records in order, on the
-        executor of :func:`plasticity_utils.executors.resolve`: locally in ``workers`` processes of one
-        thread each (default ``$PLASTICITY_WORKERS`` or 1; every run trains on :data:`THREADS` threads,
-        see :func:`fixed_threads`), or one Dask task per job. ``train_seed`` must then be picklable (a module-level
-        function or a ``functools.partial`` of one)."""
-        from . import executors
-
-        check_flag("force", force)
+        jobs = [j._replace(seeds=tuple(check_seeds(j.seeds))) for j in jobs]
+        tasks = []
+        for job in jobs:
+            todo = list(job.seeds) if force else [s for s in job.seeds if self.load(s, job.config, job.tag) is None]
+            size = group or max(1, len(todo))
+            tasks += [job._replace(seeds=tuple(todo[i:i + size])) for i in range(0, len(todo), size)]
         where = executors.resolve(executor)
-        desc = ",".join(sorted({j.tag for j in jobs})) or "runs"
-        if where != "local":
-            return executors.map_on_dask(where, functools.partial(_run_job, self.root, force), jobs,
-                                         [self.stem(j.seed, j.config, j.tag) for j in jobs], desc=desc)
-        workers = workers_from_env() if workers is None else workers
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-        if workers == 1 or len(jobs) < 2:
-            return [self.run(j.seed, j.config, j.train_seed, force=force, tag=j.tag) for j in jobs]
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(self.run, j.seed, j.config, j.train_seed, force=force, tag=j.tag) for j in jobs]
-            return [f.result() for f in tqdm(futures, desc=f"{desc} ({workers} workers)")]
+        if tasks and where != "local":
+            executors.map_on_dask(where, functools.partial(_train_task, self.root, force), tasks,
+                                  [self._task_name(t) for t in tasks],
+                                  desc=",".join(sorted({j.tag for j in jobs})) or "runs")
+        elif tasks:
+            workers = workers_from_env() if workers is None else workers
+            if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+                raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+            if workers == 1 or len(tasks) < 2:
+                for t in tasks:
+                    self._train_task(t, force)
+            else:
+                with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=get_context("spawn")) as pool:
+                    futures = [pool.submit(_train_task, self.root, force, t) for t in tasks]
+                    for f in tqdm(futures, desc=f"{len(tasks)} trainings ({workers} workers)"):
+                        f.result()
+        out = []
+        for job in jobs:
+            records = [self.load(s, job.config, job.tag) for s in job.seeds]
+            if any(r is None for r in records):  # only if a stored file went bad after it was written
+                raise RuntimeError(f"{self._task_name(job)}: a run could not be read back after training")
+            out.append(records)
+        return out
+
+    def _task_name(self, task: "Job") -> str:
+        if len(task.seeds) == 1:
+            return self.stem(task.seeds[0], task.config, task.tag)
+        return f"{task.tag}seeds{'-'.join(map(str, task.seeds))}-{config_digest(task.config)}"
+
+    def _train_task(self, task: "Job", force: bool) -> None:
+        """Train one call's runs (those still missing once their locks are held) and store each."""
+        with contextlib.ExitStack() as locks:
+            for s in task.seeds:
+                locks.enter_context(file_lock(self.lock_path(s, task.config, task.tag)))
+            seeds = list(task.seeds) if force else [s for s in task.seeds
+                                                    if self.load(s, task.config, task.tag) is None]
+            if not seeds:
+                return  # trained by another process while this one waited
+            checkpoint = self.root / f"{self._task_name(task._replace(seeds=tuple(seeds)))}.ckpt"
+            if force:
+                checkpoint.unlink(missing_ok=True)
+            with fixed_threads():
+                results = task.train(seeds, checkpoint)
+            if len(results) != len(seeds):
+                raise ValueError(f"{task.train!r} returned {len(results)} runs for {len(seeds)} seeds")
+            for s, (record, params) in zip(seeds, results):
+                self.save(s, task.config, record, params, task.tag)
+            checkpoint.unlink(missing_ok=True)
 
 
 class Job(NamedTuple):
-    """One run to train or load: a seed, its config, the function that trains it, its name's tag."""
+    """Runs to train or load: their seeds, their (one) config, the function that trains a group of them
+    (``train(seeds, checkpoint) -> [(record, parameters) per seed]``), and their names' tag."""
 
-    seed: int
+    seeds: Sequence[int]
     config: Any
-    train_seed: TrainSeed
+    train: TrainRuns
     tag: str = ""
 
 
-def _run_job(root: Path, force: bool, job: Job) -> dict:
-    """A Dask task: train or load one run in the store at ``root`` (on :data:`THREADS` threads, like
-    every run)."""
-    return RunStore(root).run(job.seed, job.config, job.train_seed, force=force, tag=job.tag)
+def _train_task(root: Path, force: bool, task: Job) -> None:
+    """One task of :meth:`RunStore.train` in a worker process or on a Dask worker."""
+    RunStore(root)._train_task(task, force)
+
+
+def per_seed(train_seed: Callable[[int, Path | None], tuple[dict, dict[str, Tensor]]]) -> TrainRuns:
+    """A trainer of one seed as a :data:`TrainRuns` for groups of one (``RunStore.train(..., group=1)``)."""
+    return functools.partial(_one_seed, train_seed)
+
+
+def _one_seed(train_seed, seeds: list[int], checkpoint: Path | None) -> list[tuple[dict, dict[str, Tensor]]]:
+    if len(seeds) != 1:
+        raise ValueError(f"this trainer trains one seed per call, got {len(seeds)}: use group=1")
+    return [train_seed(seeds[0], checkpoint)]

@@ -107,15 +107,18 @@ def test_run_store_trains_only_missing_seeds_as_one_batch(float64, images, tmp_p
 
     def train_batch(seeds, checkpoint):
         calls.append(list(seeds))
-        assert checkpoint.name.startswith("batch-seeds" + "-".join(map(str, seeds)))
+        assert checkpoint.name.startswith(("seeds" if len(seeds) > 1 else "seed") + "-".join(map(str, seeds)))
         return om.train_batch(CONFIG, seeds, checkpoint, torch.device("cpu"), images, progress=False)
 
-    first = store.run_batch([0, 2], CONFIG, train_batch)
+    def run_batch(seeds, **options):
+        return store.train([training.Job(seeds, CONFIG, train_batch)], group=None, **options)[0]
+
+    first = run_batch([0, 2])
     assert calls == [[0, 2]] and [r["seed"] for r in first] == [0, 2]
-    both = store.run_batch([0, 1, 2], CONFIG, train_batch)
+    both = run_batch([0, 1, 2])
     assert calls == [[0, 2], [1]] and both[0] == first[0] and both[2] == first[1]
-    assert store.run_batch([0, 1, 2], CONFIG, train_batch) == both and len(calls) == 2
-    store.run_batch([1], CONFIG, train_batch, force=True)
+    assert run_batch([0, 1, 2]) == both and len(calls) == 2
+    run_batch([1], force=True)
     assert calls[-1] == [1]
     assert not list(tmp_path.glob("*.ckpt"))  # the batch checkpoint is removed once its runs are stored
 
@@ -136,9 +139,9 @@ def test_batched_pattern_runs_equal_separate_runs(float64, learn_eta):
     config = bp.Config(task=PatternTask(n_bits=16, n_patterns=2, cycles=1, show=2, gap=1, test_show=2), episodes=4,
                        batch=2, learn_eta=learn_eta, eta=0.05)
     seeds = [0, 5]
-    batched = bp.train_batch(config, seeds, None, torch.device("cpu"), progress=False)
+    batched = bp.train_seeds(config, seeds, None, torch.device("cpu"), progress=False)
     for s, (record, params) in zip(seeds, batched):
-        alone, alone_params = bp.train_seed(config, s, None, torch.device("cpu"), progress=False)  # fused layer
+        ((alone, alone_params),) = bp.train_seeds(config, [s], None, torch.device("cpu"), progress=False)  # no vmap
         assert params.keys() == alone_params.keys()
         for k in params:
             torch.testing.assert_close(params[k], alone_params[k], rtol=1e-9, atol=1e-11, msg=k)
@@ -210,10 +213,10 @@ def test_run_store_trains_in_groups(float64, images, tmp_path):
         calls.append(list(seeds))
         return om.train_batch(CONFIG, seeds, checkpoint, torch.device("cpu"), images, progress=False)
 
-    records = store.run_batch([0, 1, 2], CONFIG, train_batch, group=2)
+    records = store.train([training.Job([0, 1, 2], CONFIG, train_batch)], group=2)[0]
     assert calls == [[0, 1], [2]] and [r["seed"] for r in records] == [0, 1, 2]
     with pytest.raises(ValueError, match="group"):
-        store.run_batch([0], CONFIG, train_batch, group=0)
+        store.train([training.Job([0], CONFIG, train_batch)], group=0)
 
 
 @pytest.mark.parametrize("name", ["rnn", "lstm_clamp", "lstm"])

@@ -35,6 +35,10 @@ def trainer():
     return functools.partial(om.train_seed, CONFIG, device=torch.device("cpu"), images=images, progress=False)
 
 
+def run_many(store, seeds, train_seed, **options):
+    return store.train([training.Job(seeds, CONFIG, training.per_seed(train_seed))], **options)[0]
+
+
 def strip(records: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in TIMINGS} for r in records]
 
@@ -75,21 +79,21 @@ class DieOnce:
 
 
 def test_dask_runs_equal_local_runs(cluster, tmp_path):
-    local = training.RunStore(tmp_path / "local").run_many([0, 1, 2], CONFIG, trainer(), executor="local")
+    local = run_many(training.RunStore(tmp_path / "local"), [0, 1, 2], trainer(), executor="local")
     store = training.RunStore(tmp_path / "dask")
-    on_dask = store.run_many([0, 1, 2], CONFIG, trainer(), executor=cluster)
+    on_dask = run_many(store, [0, 1, 2], trainer(), executor=cluster)
     assert strip(on_dask) == strip(local)
     # the stored runs are loaded, not trained again, whoever asks
-    assert store.run_many([0, 1, 2], CONFIG, lambda *a: pytest.fail("retrained"), executor="local") == on_dask
+    assert run_many(store, [0, 1, 2], lambda *a: pytest.fail("retrained"), executor="local") == on_dask
     with executors.using(cluster.scheduler_address):  # an address works as well
-        assert store.run_many([2], CONFIG, trainer()) == on_dask[2:]
+        assert run_many(store, [2], trainer()) == on_dask[2:]
 
 
 def test_a_worker_that_dies_mid_run_is_resumed(cluster, tmp_path):
-    (expected,) = training.RunStore(tmp_path / "local").run_many([3], CONFIG, trainer(), executor="local")
+    (expected,) = run_many(training.RunStore(tmp_path / "local"), [3], trainer(), executor="local")
     marker = tmp_path / "marker"
     store = training.RunStore(tmp_path / "dask")
-    (record,) = store.run_many([3], CONFIG, DieOnce(trainer(), marker), executor=cluster)
+    (record,) = run_many(store, [3], DieOnce(trainer(), marker), executor=cluster)
     assert marker.read_text() == "resumed from checkpoint: True"  # a worker died, another resumed its run
     assert strip([record]) == strip([expected])
 

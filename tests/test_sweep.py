@@ -49,14 +49,14 @@ def test_sweep_stores_ordinary_runs_and_tabulates(tiny, monkeypatch):
     s = sweep.run_sweep("binary_patterns", "smoke", {"lr": [BASE.lr, 1e-3]}, [0, 1], variant="released")
     assert [p["lr"] for p in s.points] == [BASE.lr, 1e-3] and s.seeds == [0, 1]
     assert s.records[0] == base_runs.runs["released"]  # the point equal to the profile's config reuses its runs
-    alone, _ = bp.train_seed(s.configs[1], 1, None, bp.pick_device("cpu"), progress=False)
+    ((alone, _),) = bp.train_seeds(s.configs[1], [1], None, bp.pick_device("cpu"), progress=False)
     assert s.records[1][1]["error"] == alone["error"]  # each point's run is the ordinary run of its config
     t = sweep.table(s)
     assert list(t["lr"]) == [BASE.lr, 1e-3] and list(t["seeds"]) == [2, 2]
     assert t["mean"][1] == pytest.approx(np.mean([bp.metric(r) for r in s.records[1]]))
     assert sweep.plot(s, "lr") is not None
     # a second call loads everything
-    monkeypatch.setattr(bp, "train_seed", lambda *a, **k: pytest.fail("retrained"))
+    monkeypatch.setattr(bp, "train_seeds", lambda *a, **k: pytest.fail("retrained"))
     again = sweep.run_sweep("binary_patterns", "smoke", {"lr": [BASE.lr, 1e-3]}, [0, 1], variant="released")
     assert again.records == s.records
     with pytest.raises(ValueError, match="variant"):

@@ -15,7 +15,14 @@ import pytest
 import torch
 
 from plasticity_utils import training
-from plasticity_utils.training import CorruptFileWarning, RunStore, elapsed, train
+from plasticity_utils.training import CorruptFileWarning, Job, RunStore, elapsed, per_seed, train
+
+
+def one(store, seeds, config, train_seed, *, tag="", **options):
+    """The stored records of ``seeds`` (one record for a single int), trained one by one by ``train_seed``."""
+    records = store.train([Job([seeds] if isinstance(seeds, int) else seeds, config, per_seed(train_seed), tag)],
+                          **options)[0]
+    return records[0] if isinstance(seeds, int) else records
 
 
 @dataclass(frozen=True)
@@ -95,11 +102,11 @@ def test_runstore_caches_and_retrains_when_the_config_changes(tmp_path):
         calls.append(seed)
         return {"curve": [seed, 1.0]}, {"w": torch.full((2,), float(seed))}
 
-    first = store.run(3, Cfg(), train_seed)
+    first = one(store, 3, Cfg(), train_seed)
     assert first["curve"] == [3, 1.0] and first["config"] == {"episodes": 20, "lr": 0.05}
-    assert store.run(3, Cfg(), train_seed) == first and calls == [3]  # cached
-    store.run(3, Cfg(episodes=21), train_seed)  # changed config: retrained
-    store.run(3, Cfg(episodes=21), train_seed, force=True)  # forced: retrained
+    assert one(store, 3, Cfg(), train_seed) == first and calls == [3]  # cached
+    one(store, 3, Cfg(episodes=21), train_seed)  # changed config: retrained
+    one(store, 3, Cfg(episodes=21), train_seed, force=True)  # forced: retrained
     assert calls == [3, 3, 3]
     assert torch.equal(store.params(3, Cfg())["w"], torch.full((2,), 3.0))
 
@@ -123,12 +130,12 @@ def tiny_train_seed(seed, checkpoint):
 
 
 def test_parallel_workers_give_the_same_runs(tmp_path):
-    serial = RunStore(tmp_path / "a").run_many([0, 1], Cfg(), tiny_train_seed, workers=1)
-    parallel = RunStore(tmp_path / "b").run_many([0, 1], Cfg(), tiny_train_seed, workers=2)
+    serial = one(RunStore(tmp_path / "a"), [0, 1], Cfg(), tiny_train_seed, workers=1)
+    parallel = one(RunStore(tmp_path / "b"), [0, 1], Cfg(), tiny_train_seed, workers=2)
     assert [r["seed"] for r in parallel] == [0, 1]
     assert parallel == serial  # bit for bit: every run trains on training.THREADS threads, wherever it trains
     with pytest.raises(ValueError):
-        RunStore(tmp_path / "c").run_many([0, 1], Cfg(), tiny_train_seed, workers=-1)
+        one(RunStore(tmp_path / "c"), [0, 1], Cfg(), tiny_train_seed, workers=-1)
 
 
 def thread_counting_train_seed(seed, checkpoint):
@@ -143,8 +150,9 @@ def test_runs_train_on_the_fixed_thread_count_whatever_the_process_default(tmp_p
     torch.set_num_threads(process_threads)
     try:
         store = RunStore(tmp_path / str(process_threads))
-        (alone,) = store.run_many([0], Cfg(), thread_counting_train_seed, workers=1)
-        (batch,) = store.run_batch([1], Cfg(), lambda seeds, ck: [thread_counting_train_seed(s, ck) for s in seeds])
+        alone = one(store, 0, Cfg(), thread_counting_train_seed, workers=1)
+        ((batch, _),) = store.train([Job([1, 2], Cfg(), lambda seeds, ck: [thread_counting_train_seed(s, ck) for s in seeds])],
+                                     group=None)
         assert torch.get_num_threads() == process_threads  # restored afterwards
     finally:
         torch.set_num_threads(before)
@@ -162,8 +170,8 @@ def test_fixed_threads_restores_the_setting_after_an_error():
 # ------------------------------------------------------------------ the run store: keys, files, locks
 def test_runs_of_different_configs_live_side_by_side(tmp_path):
     store = RunStore(tmp_path)
-    a = store.run(0, Cfg(), lambda s, ck: ({"v": 1}, {"w": torch.ones(1)}))
-    b = store.run(0, Cfg(lr=0.1), lambda s, ck: ({"v": 2}, {"w": torch.zeros(1)}))  # a probe
+    a = one(store, 0, Cfg(), lambda s, ck: ({"v": 1}, {"w": torch.ones(1)}))
+    b = one(store, 0, Cfg(lr=0.1), lambda s, ck: ({"v": 2}, {"w": torch.zeros(1)}))  # a probe
     assert store.load(0, Cfg()) == a and store.load(0, Cfg(lr=0.1)) == b  # the probe replaced nothing
     assert torch.equal(store.params(0, Cfg())["w"], torch.ones(1))
     assert torch.equal(store.params(0, Cfg(lr=0.1))["w"], torch.zeros(1))
@@ -172,36 +180,36 @@ def test_runs_of_different_configs_live_side_by_side(tmp_path):
 
 def test_force_discards_only_its_own_config(tmp_path):
     store = RunStore(tmp_path)
-    store.run(0, Cfg(), lambda s, ck: ({"v": 1}, {}))
-    store.run(0, Cfg(lr=0.1), lambda s, ck: ({"v": 2}, {}))
-    assert store.run(0, Cfg(), lambda s, ck: ({"v": 3}, {}), force=True)["v"] == 3
+    one(store, 0, Cfg(), lambda s, ck: ({"v": 1}, {}))
+    one(store, 0, Cfg(lr=0.1), lambda s, ck: ({"v": 2}, {}))
+    assert one(store, 0, Cfg(), lambda s, ck: ({"v": 3}, {}), force=True)["v"] == 3
     assert store.load(0, Cfg(lr=0.1))["v"] == 2
 
 
 @pytest.mark.parametrize("bad", ["false", "notabool", 1, None])
 def test_force_must_be_a_real_bool(tmp_path, bad):
     with pytest.raises(TypeError, match="force must be True or False"):
-        RunStore(tmp_path).run_many([0], Cfg(), tiny_train_seed, force=bad)
+        one(RunStore(tmp_path), 0, Cfg(), tiny_train_seed, force=bad)
 
 
 @pytest.mark.parametrize("seeds, kind", [(["a"], ValueError), ([0, -1], ValueError), ([0, 0], ValueError),
                                          ("01", TypeError), (3, TypeError), ([True], ValueError)])
 def test_bad_seeds_are_named(tmp_path, seeds, kind):
     with pytest.raises(kind, match="seeds"):
-        RunStore(tmp_path).run_many(seeds, Cfg(), tiny_train_seed)
+        RunStore(tmp_path).train([Job(seeds, Cfg(), per_seed(tiny_train_seed))])
 
 
 @pytest.mark.parametrize("workers", [0, -1, 1.5, True])
 def test_bad_worker_counts_are_errors(tmp_path, workers):
     with pytest.raises(ValueError, match="workers"):
-        RunStore(tmp_path).run_many([0, 1], Cfg(), tiny_train_seed, workers=workers)
+        one(RunStore(tmp_path), [0, 1], Cfg(), tiny_train_seed, workers=workers)
 
 
 def test_bad_workers_variable_is_an_error(tmp_path, monkeypatch):
     for text in ("0", "two", "-3"):
         monkeypatch.setenv("PLASTICITY_WORKERS", text)
         with pytest.raises(ValueError, match="PLASTICITY_WORKERS"):
-            RunStore(tmp_path).run_many([0, 1], Cfg(), tiny_train_seed)
+            one(RunStore(tmp_path), [0, 1], Cfg(), tiny_train_seed)
 
 
 def nan_episode(model, generator):
@@ -219,7 +227,7 @@ def test_a_diverged_run_stops_and_is_not_stored(tmp_path):
 
     store = RunStore(tmp_path)
     with pytest.raises(FloatingPointError, match="nan at update 4 of 10"):
-        store.run(0, Cfg(), train_seed)
+        one(store, 0, Cfg(), train_seed)
     assert store.load(0, Cfg()) is None and not store.json_path(0, Cfg()).exists()
 
 
@@ -234,12 +242,12 @@ def test_zero_updates_and_non_integer_counts_are_rejected():
 @pytest.mark.parametrize("which", ["json", "params"])
 def test_a_corrupt_stored_file_is_moved_aside_and_retrained(tmp_path, damage, which):
     store = RunStore(tmp_path)
-    store.run(0, Cfg(), lambda s, ck: ({"v": 1}, {"w": torch.arange(1000.0)}))
+    one(store, 0, Cfg(), lambda s, ck: ({"v": 1}, {"w": torch.arange(1000.0)}))
     path = store.json_path(0, Cfg()) if which == "json" else store.params_path(0, Cfg())
     raw = path.read_bytes()
     path.write_bytes({"truncate": raw[: len(raw) // 2], "empty": b"", "garbage": b"\x00\x01{not json"}[damage])
     with pytest.warns(CorruptFileWarning, match=path.name) as caught:
-        again = store.run(0, Cfg(), lambda s, ck: ({"v": 2}, {"w": torch.ones(1)}))
+        again = one(store, 0, Cfg(), lambda s, ck: ({"v": 2}, {"w": torch.ones(1)}))
     assert again["v"] == 2 and torch.equal(store.params(0, Cfg())["w"], torch.ones(1))
     moved = list(tmp_path.glob(f"{path.name}.corrupt-*"))
     assert len(moved) == 1 and moved[0].name in str(caught[0].message)
@@ -264,7 +272,7 @@ def test_runs_stored_under_the_old_layout_are_adopted(tmp_path):
     (tmp_path / "x-seed1.json").write_text(json.dumps({"config": {"episodes": 20, "lr": 0.05}, "seed": 1, "v": 7}))
     torch.save({"w": torch.ones(2)}, tmp_path / "x-seed1.pt")
     store = RunStore(tmp_path)
-    assert store.run(1, Cfg(), lambda s, ck: pytest.fail("retrained"), tag="x-")["v"] == 7
+    assert one(store, 1, Cfg(), lambda s, ck: pytest.fail("retrained"), tag="x-")["v"] == 7
     assert store.params_path(1, Cfg(), "x-").exists() and not (tmp_path / "x-seed1.json").exists()
 
 
@@ -308,7 +316,7 @@ def test_one_run_is_trained_by_one_process_at_a_time(tmp_path):
     fn = functools.partial(_slow_train_seed, str(log))
     ctx = get_context("spawn")
     with ctx.Pool(2) as pool:
-        results = pool.starmap(RunStore(tmp_path / "store").run, [(0, Cfg(), fn), (0, Cfg(), fn)])
+        results = pool.starmap(one, [(RunStore(tmp_path / "store"), 0, Cfg(), fn)] * 2)
     assert len(log.read_text().split()) == 1  # trained once; the other process waited and loaded it
     assert results[0] == results[1]
 
@@ -321,7 +329,7 @@ class CurveCfg(Cfg):
 def test_a_record_without_its_curve_is_moved_aside_and_retrained(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     store = RunStore(tmp_path / "store")
-    store.run(0, CurveCfg(), lambda s, ck: ({"curve": [1.0]}, {"w": torch.ones(1)}))
+    one(store, 0, CurveCfg(), lambda s, ck: ({"curve": [1.0]}, {"w": torch.ones(1)}))
     path = store.json_path(0, CurveCfg())
     record = json.loads(path.read_text())
     del record["curve"]
@@ -329,14 +337,14 @@ def test_a_record_without_its_curve_is_moved_aside_and_retrained(tmp_path, monke
     with pytest.warns(CorruptFileWarning, match=rf"store/{path.name} could not be read .*lacks 'curve'") as caught:
         assert store.load(0, CurveCfg()) is None
     assert "/" + str(tmp_path) not in str(caught[0].message)  # shown relative to the working directory
-    again = store.run(0, CurveCfg(), lambda s, ck: ({"curve": [2.0]}, {"w": torch.ones(1)}))
+    again = one(store, 0, CurveCfg(), lambda s, ck: ({"curve": [2.0]}, {"w": torch.ones(1)}))
     assert again["curve"] == [2.0] and len(list((tmp_path / "store").glob("*.corrupt-*"))) == 1
 
 
 def test_an_unreadable_file_of_a_read_only_store_says_so(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     store = RunStore(tmp_path / "store")
-    store.run(0, Cfg(), lambda s, ck: ({"v": 1}, {"w": torch.ones(1)}))
+    one(store, 0, Cfg(), lambda s, ck: ({"v": 1}, {"w": torch.ones(1)}))
     path = store.json_path(0, Cfg())
     path.write_text("{truncated")
 
@@ -345,7 +353,7 @@ def test_an_unreadable_file_of_a_read_only_store_says_so(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Path, "replace", read_only)
     with pytest.raises(OSError) as caught:
-        store.run(0, Cfg(), lambda s, ck: pytest.fail("trained into a read-only store"))
+        one(store, 0, Cfg(), lambda s, ck: pytest.fail("trained into a read-only store"))
     message = str(caught.value)
     assert message.startswith(f"store/{path.name} cannot be read (JSONDecodeError")
     assert "could not be moved aside" in message and "the store is read-only" in message
@@ -357,7 +365,7 @@ def test_stored_files_follow_the_umask(tmp_path, umask):
     old = os.umask(umask)
     try:
         store = RunStore(tmp_path)
-        store.run(0, Cfg(), lambda s, ck: ({"v": 1}, {"w": torch.ones(1)}))
+        one(store, 0, Cfg(), lambda s, ck: ({"v": 1}, {"w": torch.ones(1)}))
     finally:
         os.umask(old)
     for path in (store.json_path(0, Cfg()), store.params_path(0, Cfg())):

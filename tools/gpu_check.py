@@ -76,8 +76,8 @@ def equality(device: torch.device) -> None:
                             episodes=4, batch=2)
         cases = [("omniglot", lambda: om.train_batch(config, [0, 3], None, device, images, progress=False),
                   lambda s: om.train_seed(config, s, None, device, images, progress=False)),
-                 ("patterns", lambda: bp.train_batch(pattern, [0, 3], None, device, progress=False),
-                  lambda s: bp.train_seed(pattern, s, None, device, progress=False))]
+                 ("patterns", lambda: bp.train_seeds(pattern, [0, 3], None, device, progress=False),
+                  lambda s: bp.train_seeds(pattern, [s], None, device, progress=False)[0])]
         for model in ("rnn", "lstm_clamp"):  # the batched references against the fused RNN and cuDNN's LSTM
             base = replace(pvl.BASELINES[model], extra=60, episodes=12, batch=4, lr=1e-2)
             cases.append((model, lambda base=base: pvl.train_baseline_batch(base, [0, 3], None, device, progress=False),

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 
 from ..batched import Generators, Runs, finish_runs, stack, train_runs
-from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir, seed_everything
+from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir
 from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
-from ..training import RunStore, elapsed, fixed_threads, train
+from ..training import Job, RunStore, fixed_threads
 from ..validation import IMPLS, check
 from .contract import (Claim, Profile, Reported, Result, below, episodes_to_threshold, missed, select_profile,
                        verdict)
@@ -96,39 +96,11 @@ def build(config: Config) -> PlasticRecurrent:
     )
 
 
-def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch.device,
-               progress: bool = True) -> tuple[dict, dict]:
-    """Train one network from seed ``seed``; return its curve (per-episode loss, error, eta)."""
-    generator = seed_everything(seed)
-    net = build(config).to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
-    n = config.task.n_bits
-
-    def episode(_: int):
-        inputs, target = pattern_episode(config.task, config.batch, generator)
-        inputs, target = inputs.to(device) * config.input_scale, target.to(device)
-        xs, _ = net(inputs, impl=config.impl)
-        out = xs[:, -1, :n]
-        loss = ((out - target) ** 2).sum(-1).mean()
-        return loss, {"error": sign_error(out, target).mean().item(), "eta": net.connection.eta.item()}
-
-    history = train(net, optimizer, episode, config.episodes, generator=generator, checkpoint=checkpoint,
-                    desc=f"seed {seed}", progress=progress)
-    record = {
-        "error": [h["error"] for h in history],
-        "loss": [h["loss"] for h in history],
-        "eta": [h["eta"] for h in history],
-        "seconds": elapsed(history)[0],
-        "n_params": sum(p.numel() for p in net.parameters() if p.requires_grad),
-    }
-    return record, {k: v.cpu() for k, v in net.state_dict().items()}
-
-
-def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device,
+def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device,
                 progress: bool = True) -> list[tuple[dict, dict]]:
-    """Train the networks of ``seeds`` together as one batched model (:func:`~plasticity_utils.batched.train_runs`);
-    each run equals its separate :func:`train_seed` (``tests/test_batched.py``). Under ``vmap`` the fused
-    layer runs its batched form (:class:`~plasticity_utils.plastic.PlasticRunsFunction`)."""
+    """Train one network per seed (all as one model over a run axis, :func:`~plasticity_utils.batched.train_runs`;
+    one seed: the network itself); each run's curve is its per-episode loss, sign error and eta. Under ``vmap``
+    (R > 1) the fused layer runs its batched form (:class:`~plasticity_utils.plastic.PlasticRunsFunction`)."""
     n = config.task.n_bits
 
     def step(_: int, net: Runs, gens: Generators):
@@ -138,14 +110,12 @@ def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, devic
         xs, _ = net(inputs, impl=config.impl)
         out = xs[:, :, -1, :n]
         losses = ((out - target) ** 2).sum(-1).mean(-1)
-        eta = (net.parameter("connection.eta").detach().cpu().tolist() if config.learn_eta
-               else [config.eta] * len(seeds))
+        eta = net.parameter("connection.eta").detach().cpu().reshape(-1).tolist()
         return losses, {"error": sign_error(out, target).mean(-1).tolist(), "eta": eta}
 
     net, histories, (seconds, _) = train_runs(
         seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
-        config.episodes, device=device, checkpoint=checkpoint, desc=f"seeds {seeds[0]}-{seeds[-1]} batched",
-        progress=progress)
+        config.episodes, device=device, checkpoint=checkpoint, progress=progress)
     records = [{key: [h[key] for h in history] for key in ("error", "loss", "eta")} for history in histories]
     return finish_runs(net, seeds, records, seconds, device)
 
@@ -163,18 +133,10 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     seeds = list(range(p.seeds)) if seeds is None else check_seeds(seeds)
     dev = pick_device(device)
     store = RunStore(results_dir("binary_patterns", profile))
-    runs = {name: train_or_load(store, seeds, p.configs[name], dev, force=force, tag=f"{name}-",
-                                batched=p.options.get("batched", False) if batched is None else batched)
-            for name in schedules}
-    return Result("binary_patterns", profile, runs, str(dev))
-
-
-def train_or_load(store: RunStore, seeds: list[int], config: Config, device: torch.device, *, force: bool,
-                  tag: str, batched: bool) -> list[dict]:
-    """The stored runs of ``seeds``, the missing ones trained as one batch or one by one."""
-    if check_flag("batched", batched):
-        return store.run_batch(seeds, config, functools.partial(train_batch, config, device=device), force=force, tag=tag)
-    return store.run_many(seeds, config, functools.partial(train_seed, config, device=device), force=force, tag=tag)
+    batched = p.options.get("batched", False) if batched is None else check_flag("batched", batched)
+    jobs = [Job(seeds, p.configs[name], trainer(p.configs[name], device), tag(name)) for name in schedules]
+    records = store.train(jobs, group=None if batched else 1, force=force)
+    return Result("binary_patterns", profile, dict(zip(schedules, records)), str(dev))
 
 
 # Sweeps (plasticity_utils.sweep): what a sweep trains, how it names runs, what it tabulates.
@@ -182,12 +144,12 @@ METRIC = "mean sign error over the last 10 episodes"
 
 
 def trainer(config: Config, device: str | None = None) -> functools.partial:
-    """A picklable ``train_seed(seed, checkpoint)`` for one config (the device is picked where it runs)."""
-    return functools.partial(_train_seed_on, config, device=device)
+    """A picklable ``train(seeds, checkpoint)`` for one config (the device is picked where it runs)."""
+    return functools.partial(_train_on, config, device=device)
 
 
-def _train_seed_on(config: Config, seed: int, checkpoint: Path | None, device: str | None = None):
-    return train_seed(config, seed, checkpoint, pick_device(device), progress=False)
+def _train_on(config: Config, seeds: list[int], checkpoint: Path | None, device: str | None = None):
+    return train_seeds(config, seeds, checkpoint, pick_device(device), progress=len(seeds) > 1)
 
 
 def tag(variant: str) -> str:
@@ -298,4 +260,4 @@ def figures(result: Result, window: int = 10) -> dict[str, Path]:
 
 
 __all__ = ["Config", "PROFILES", "SCHEDULES", "TEXT_TASK", "PAPER", "RELEASED", "profile_config", "build",
-           "train_seed", "run", "claims", "figures", "landmarks", "block_means", "matches_released"]
+           "train_seeds", "trainer", "run", "claims", "figures", "landmarks", "block_means", "matches_released"]

@@ -44,7 +44,7 @@ from ..config import check_flag, check_seeds, figures_dir, pick_device, results_
 from ..plastic import RULES, PlasticCell
 from ..plotting import band, save, smooth
 from ..tasks.maze import N_ACTIONS, MazeBatch, MazeRuns, MazeTask, maze_grid
-from ..training import RunStore, elapsed, fixed_threads, train
+from ..training import Job, RunStore, per_seed, elapsed, fixed_threads, train
 from ..validation import check
 from .contract import Claim, Profile, Reported, Result, missed, select_profile, verdict
 
@@ -394,12 +394,10 @@ def train_conditions(profile: str, seeds: list[int] | None = None, force: bool =
     for condition in conditions:
         config, tag = p.configs[condition], f"{condition}-"
         if batched:
-            fn = functools.partial(train_batch, config, device=dev, progress=progress)
-            out[condition] = store(profile).run_batch(seeds, config, fn, force=force, tag=tag,
-                                                      group=runs_per_batch(dev, len(seeds)))
+            fn, group = functools.partial(train_batch, config, device=dev, progress=progress), runs_per_batch(dev, len(seeds))
         else:
-            fn = functools.partial(train_seed, config, device=dev, progress=progress)
-            out[condition] = store(profile).run_many(seeds, config, fn, force=force, tag=tag)
+            fn, group = per_seed(functools.partial(train_seed, config, device=dev, progress=progress)), 1
+        (out[condition],) = store(profile).train([Job(seeds, config, fn, tag)], group=group, force=force)
     return out
 
 

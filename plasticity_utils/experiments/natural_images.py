@@ -31,7 +31,7 @@ from ..plotting import band, save, smooth
 from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
                             reconstruction_loss)
 from ..stats import compare, paired_difference
-from ..training import RunStore, elapsed, fixed_threads, sqrt_scaled_lr, train
+from ..training import Job, RunStore, per_seed, elapsed, fixed_threads, sqrt_scaled_lr, train
 from ..validation import IMPLS, check, label
 from .contract import Claim, Profile, Reported, Result, missed, select_profile, verdict
 
@@ -179,8 +179,9 @@ def train_variant(profile: str, alpha: str, seeds: list[int] | None = None, forc
     source = pools_ref() if pools is None else pools  # the CIFAR-10 pools: a task loads them where it runs
     config, default_seeds = stored_config(profile, alpha, loaded(source))
     store = RunStore(results_dir(EXPERIMENT, profile))
-    fn = functools.partial(train_seed, config, device=pick_device(device), pools=source)
-    return store.run_many(default_seeds if seeds is None else seeds, config, fn, force=force, tag=f"{alpha}-")
+    fn = per_seed(functools.partial(train_seed, config, device=pick_device(device), pools=source))
+    (records,) = store.train([Job(default_seeds if seeds is None else seeds, config, fn, f"{alpha}-")], force=force)
+    return records
 
 
 CONTROL = "per_connection alpha, probe not stored (control)"

@@ -39,7 +39,7 @@ from ..plastic import PlasticConnection
 from ..plotting import band, save
 from ..stats import compare, paired_difference, wilson_interval
 from ..tasks.omniglot import Episode, OmniglotTask, class_split, omniglot_episode
-from ..training import RunStore, elapsed, fixed_threads, train
+from ..training import Job, RunStore, per_seed, elapsed, fixed_threads, train
 from ..validation import check
 from .contract import Claim, Profile, Reported, Result, missed, select_profile, sensitive, verdict
 
@@ -378,11 +378,10 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     dev = pick_device(device)
     store = RunStore(results_dir("omniglot", profile))
     if p.options.get("batched", False) if batched is None else check_flag("batched", batched):
-        fn = functools.partial(train_batch, config, device=dev, images=images, progress=progress)
-        records = store.run_batch(seeds, config, fn, force=force)
+        fn, group = functools.partial(train_batch, config, device=dev, images=images, progress=progress), None
     else:
-        fn = functools.partial(train_seed, config, device=dev, images=source, progress=progress)
-        records = store.run_many(seeds, config, fn, force=force)
+        fn, group = per_seed(functools.partial(train_seed, config, device=dev, images=source, progress=progress)), 1
+    (records,) = store.train([Job(seeds, config, fn)], group=group, force=force)
     for record in records:
         check_split(record, config, len(images))
     episodes = p.options["eval_episodes"]
@@ -395,8 +394,8 @@ METRIC = "held-out accuracy at the end of training (the curve's last point)"
 
 
 def trainer(config: Config, device: str | None = None) -> functools.partial:
-    """A picklable ``train_seed(seed, checkpoint)`` that loads the images where it runs (a Dask worker)."""
-    return functools.partial(_train_seed_loading, config, device=device)
+    """A picklable ``train(seeds, checkpoint)`` that loads the images where it runs (a Dask worker)."""
+    return per_seed(functools.partial(_train_seed_loading, config, device=device))
 
 
 def _train_seed_loading(config: Config, seed: int, checkpoint: Path | None, device: str | None = None):

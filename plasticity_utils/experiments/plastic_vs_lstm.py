@@ -37,7 +37,7 @@ from ..batched import Generators, Runs, finish_runs, stack, train_runs
 from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir, seed_everything
 from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
-from ..training import RunStore, elapsed, fixed_threads, sqrt_scaled_lr, train
+from ..training import Job, RunStore, per_seed, elapsed, fixed_threads, sqrt_scaled_lr, train
 from ..validation import check, label
 from . import binary_patterns as bp
 from .contract import (Claim, Profile, Reported, Result, episodes_to_threshold, missed, select_profile, sensitive,
@@ -286,13 +286,12 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
         config, default_seeds = table[name]
         chosen = default_seeds if seeds is None else check_seeds(seeds)
         if name in PLASTICS:
-            runs[name] = bp.train_or_load(store, chosen, config, dev, force=force, tag=f"{name}-", batched=batched)
+            fn = bp.trainer(config, device)
         elif batched:
             fn = functools.partial(train_baseline_batch, config, device=dev)
-            runs[name] = store.run_batch(chosen, config, fn, force=force, tag=f"{name}-")
         else:
-            fn = functools.partial(train_baseline_seed, config, device=dev)
-            runs[name] = store.run_many(chosen, config, fn, force=force, tag=f"{name}-")
+            fn = per_seed(functools.partial(train_baseline_seed, config, device=dev))
+        (runs[name],) = store.train([Job(chosen, config, fn, f"{name}-")], group=None if batched else 1, force=force)
     return Result("plastic_vs_lstm", profile, runs, str(dev), {"window": PROFILES[profile].options["window"]})
 
 

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from ...config import check_seeds, pick_device, results_dir
 from ...tasks.bohp2016 import Episode
-from ...training import RunStore, elapsed, fixed_threads, train
+from ...training import Job, RunStore, elapsed, fixed_threads, train
 from .. import contract
 from .network import PlasticNets, build, step_errors
 from .optim import make_optimizer
@@ -174,7 +174,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
         config = p.configs[name]
         key = {**asdict(config), "seeds": seeds}  # the stored batch is retrained if either changes
         tag = f"{name}-"
-        record = store.run(seeds[0], key, lambda _s, ck, c=config: train_runs(c, seeds, ck, dev, progress),
-                           force=force, tag=tag)
+        ((record,),) = store.train([Job([seeds[0]], key, lambda _s, ck, c=config: [train_runs(c, seeds, ck, dev, progress)],
+                                        tag)], force=force)
         batches[name] = Runs(name, config, record, store.params(seeds[0], key, tag))
     return Result.of(profile, batches, str(dev))
