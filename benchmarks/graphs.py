@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import statistics
 import sys
@@ -168,6 +169,14 @@ def measure(name: str, model: nn.Module, loss_fn: Callable[[], Tensor], device: 
     return row
 
 
+def release(device: torch.device) -> None:
+    """Return the memory of everything already dropped to the device (cached blocks, graph pools)."""
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default=None)
@@ -178,13 +187,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
     device = pick_device(args.device)
     rows = []
     print(f"{'case':66s} {'eager s':>9s} {'graph s':>9s} {'speed-up':>8s} {'kernels':>7s}")
-    for name, model, loss_fn in cases(device, args.smoke):
+    todo = cases(device, args.smoke)
+    while todo:
+        name, model, loss_fn = todo.pop(0)
         try:
             r = measure(name, model, loss_fn, device, args.repeat)
         except Exception as error:  # say, out of memory: report it and measure the other cases
             print(f"{name:66s} FAILED eager: {type(error).__name__}: {str(error).splitlines()[0][:160]}", flush=True)
             rows.append({"case": name, "error": f"{type(error).__name__}: {error}"})
             continue
+        finally:
+            # a captured graph keeps a private memory pool, and a failed capture leaves its pool behind: free
+            # both (and the case's model) before the next case, or later cases run out of memory
+            del model, loss_fn
+            release(device)
         rows.append(r)
         graph = f"{r['graph_s']:9.5f} {r['speedup']:8.1f}" if "graph_s" in r else f"{'-':>9s} {'-':>8s}"
         print(f"{name:66s} {r['eager_s']:9.5f} {graph} {r['kernels']:7d}" + (f"  {r['graph']}" if "graph" in r else ""),
