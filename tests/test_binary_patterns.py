@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from plasticity_utils.experiments import binary_patterns as bp
-from plasticity_utils.experiments.contract import VERDICTS, Result
+from plasticity_utils.experiments.contract import Result, parts
 from plasticity_utils.tasks.patterns import pattern_episode
 
 
@@ -19,7 +19,8 @@ def records(curve, schedule="released", seeds=3):
 
 
 def word(claim):
-    return next(v for v in VERDICTS if claim.verdict.startswith(v))
+    w, qualifiers, _ = parts(claim.verdict)
+    return w + "".join(f" ({q})" for q in qualifiers)
 
 
 def find(claims, text):
@@ -38,6 +39,8 @@ def test_the_schedules_are_the_released_code_and_the_paper_text():
 
 
 @pytest.mark.parametrize("first, n, expected", [(150, 400, "reproduced"), (330, 400, "partly reproduced"),
+                                               # by 250 (our cut-off), not by 225 (half the lateness allowed)
+                                               (240, 400, "partly reproduced (threshold-dependent)"),
                                                (None, 400, "not reproduced"),  # 400 episodes >= the paper's 200
                                                (None, 150, "not reached within our budget")])
 def test_episodes_to_one_percent(first, n, expected):
@@ -61,7 +64,9 @@ def test_end_of_training_error():
 def test_curve_against_the_released_code():
     same = np.repeat(bp.RELEASED_BLOCKS, 50)
     off = same + 0.05
+    near = same + 0.008  # within our tolerance 0.01 and twice it, not within half of it
     for curve, expected in ((same, "reproduced"), (off, "not reproduced"),
+                            (near, "partly reproduced (threshold-dependent)"),
                             (same[:200], "not reached within our budget")):  # 200 of the released 300
         c = find(bp.claims(Result("binary_patterns", "cpu", {"released": records(curve)}, "cpu")),
                  "equals the released code")

@@ -24,7 +24,7 @@ from ..tasks.patterns import PatternTask, pattern_episode, sign_error
 from ..training import Job, RunStore, fixed_threads
 from ..validation import IMPLS, check
 from .contract import (Claim, Profile, Reported, Result, below, episodes_to_threshold, missed, select_profile,
-                       verdict)
+                       sensitive, verdict)
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,12 @@ PROFILES = {
 
 # What others report (see :mod:`.contract`).
 PAPER_EPISODES = 200
+PAPER_ERROR = 0.01  # the papers' "error < 1%": their threshold, not ours, so it is not varied
+# Our cut-offs, fixed before the runs they judge; each verdict that uses one is also computed at half and
+# twice it (contract.sensitive):
+LATENESS = 0.25  # "after about 200 episodes": reached up to a quarter later (by episode 250) counts as "about"
+CURVE_TOLERANCE = 0.01  # largest difference per 50-episode block from the released code's curve: the two
+#                         released seeds themselves differ by up to ~0.01 in a block
 PAPER = Reported("error < 1% after about 200 episodes",
                  "NIPS 2017 workshop, Fig. 2 left; ICML 2018 §4.1")
 RELEASED_BLOCKS = (0.206, 0.077, 0.037, 0.017, 0.020, 0.014)  # mean error per 50 episodes, episodes 1-300
@@ -160,7 +166,7 @@ def metric(record: dict) -> float:
     return float(np.mean(record["error"][-10:]))
 
 
-def landmarks(records: list[dict], window: int = 10, threshold: float = 0.01) -> dict:
+def landmarks(records: list[dict], window: int = 10, threshold: float = PAPER_ERROR) -> dict:
     """Numbers the notebook reports: the first episode where the across-seed mean of the trailing
     ``window``-episode error drops below ``threshold``, and the error over the last ``window``
     episodes (mean and worst seed)."""
@@ -192,7 +198,7 @@ def budget(records: list[dict]) -> str:
     return f"{m['seeds']} seeds x {m['episodes']} episodes of {steps} steps, batch 1 ({m['seconds_per_episode']:.2f} s/episode)"
 
 
-def matches_released(ours: np.ndarray | None, tolerance: float = 0.01, *, episodes: int = 0) -> str:
+def matches_released(ours: np.ndarray | None, tolerance: float = CURVE_TOLERANCE, *, episodes: int = 0) -> str:
     """Verdict on "our released-schedule curve equals the released code's": every 50-episode block
     within ``tolerance`` (absolute error) of the released code's, measured over episodes 1-300
     (``ours`` is None when our ``episodes`` are fewer: the budget rule, :func:`.contract.missed`)."""
@@ -214,15 +220,15 @@ def claims(result: Result) -> list[Claim]:
         out.append(Claim(
             "1000-bit patterns, released schedule: episodes until mean error < 1%", str(PAPER), str(RELEASED),
             str(m["first_below"]) if m["first_below"] else f"not reached in {m['episodes']}", b,
-            episodes_to_threshold(m["first_below"], PAPER_EPISODES, m["episodes"],
-                                  released="the released code is not below 1% by episode 300 either: its "
-                                           "schedule is not the one the paper's text describes")))
+            first_below_verdict(m, released="the released code is not below 1% by episode 300 either: its "
+                                            "schedule is not the one the paper's text describes")))
         out.append(Claim(
             "1000-bit patterns, released schedule: learning curve equals the released code's",
             "", str(RELEASED),
             "mean error per 50-episode block " + (" ".join(f"{v:.3f}" for v in blocks) if blocks is not None
                                                   else "n/a (fewer than 300 episodes)"),
-            b, matches_released(blocks, episodes=m["episodes"])))
+            b, sensitive(lambda tol: matches_released(blocks, tol, episodes=m["episodes"]),
+                         {"largest block difference <=": CURVE_TOLERANCE})))
     text = result.runs.get("text")
     if text:
         m, b = landmarks(text), budget(text)
@@ -230,14 +236,21 @@ def claims(result: Result) -> list[Claim]:
             "1000-bit patterns, paper text's schedule: episodes until mean error < 1%", str(PAPER),
             "not in the released code (it implements 6 / 4 / 2 only)",
             str(m["first_below"]) if m["first_below"] else f"not reached in {m['episodes']}", b,
-            episodes_to_threshold(m["first_below"], PAPER_EPISODES, m["episodes"])))
+            first_below_verdict(m)))
     for name, records in result.runs.items():
         m = landmarks(records)
         out.append(Claim(
             f"1000-bit patterns, {name} schedule: error at the end of training below 1%", str(PAPER), "",
             f"{m['final_mean']:.2%} mean over the last 10 episodes (worst seed {m['final_worst']:.2%})",
-            budget(records), below(m["final_mean"], 0.01, "mean error")))
+            budget(records), below(m["final_mean"], PAPER_ERROR, "mean error")))
     return out
+
+
+def first_below_verdict(m: dict, released: str = "") -> str:
+    """"Below 1% after about 200 episodes" from :func:`landmarks`, at our slack and at half and twice it."""
+    return sensitive(lambda late: episodes_to_threshold(m["first_below"], PAPER_EPISODES, m["episodes"],
+                                                        slack=1 + late, released=released),
+                     {"lateness allowed (fraction of the paper's episodes)": LATENESS})
 
 
 def figures(result: Result, window: int = 10) -> dict[str, Path]:
