@@ -3,7 +3,7 @@
 :data:`REGISTRY` names every experiment: its module (imported on first use), its notebook and the optional
 parts of the contract it declares (:data:`.contract.CAPABILITIES`). The command line
 (``python -m plasticity_utils``), chunks (:mod:`plasticity_utils.chunks`), sweeps (:mod:`plasticity_utils.sweep`)
-and the conformance test (``tests/test_contract.py``) read it; nothing else lists the experiments.
+and the conformance test (``tests/test_registry.py``) read it; nothing else lists the experiments.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ An experiment module provides (:data:`REQUIRED`)::
     sweep:    trainer(config, device=None) -> train(seeds, checkpoint)   # picklable; loads its own data
               tag(variant) -> str, metric(record) -> float, METRIC: str   # run names, the swept number
 
-:func:`check` raises :class:`ContractError` naming every part a module lacks; ``tests/test_contract.py``
+:func:`check` raises :class:`ContractError` naming every part a module lacks; ``tests/test_registry.py``
 checks every registered experiment with it and runs each one's smoke profile through ``run``, ``claims``
 and ``figures``. A notebook is then: parameters, narrative, ``run``, ``figures``, ``claims`` written to
 the summary by :func:`plasticity_utils.report.record`. Numbers from the papers and from runs of the
