@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 from pathlib import Path
 
 import matplotlib
@@ -45,6 +46,9 @@ def test_module_follows_the_contract(name):
             assert dataclasses.is_dataclass(config) and config.__dataclass_params__.frozen, (profile, variant)
             assert p.seeds_for(variant), (profile, variant)
     assert list(module.PROFILES) == list(PROFILES)
+    if entry.can("sweep"):  # what a sweep sends to a worker must travel, and names its runs
+        variant, config = next(iter(module.PROFILES["smoke"].configs.items()))
+        assert callable(pickle.loads(pickle.dumps(module.trainer(config)))) and isinstance(module.tag(variant), str)
 
 
 @pytest.mark.parametrize("name", NAMES)

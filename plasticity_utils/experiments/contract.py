@@ -44,7 +44,7 @@ from typing import Any, Callable, Collection, Iterator, Mapping
 
 import numpy as np
 
-from ..config import PROFILES, check_flag, check_profile
+from ..config import PROFILES as PROFILE_NAMES, check_flag, check_profile
 
 # A verdict is one of these words, followed by a sentence that says whose claim fails where. A word may carry
 # qualifiers in brackets (QUALIFIERS, several joined by "; "), e.g. "partly reproduced (threshold-dependent): ...".
@@ -160,7 +160,7 @@ class Result:
 # name -> (what it is, the parameters it requires in order, keyword -> default it must take); the types are
 # the docstring's; "" as a parameter list marks a constant.
 REQUIRED = {
-    "PROFILES": ("dict[str, Profile], exactly the profiles " + " | ".join(PROFILES), None, {}),
+    "PROFILES": ("dict[str, Profile], exactly the profiles " + " | ".join(PROFILE_NAMES), None, {}),
     "run": ("run(profile, *, seeds=None, force=False, device=None, ...) -> Result", ("profile",),
             {"seeds": None, "force": False, "device": None}),
     "claims": ("claims(result) -> list[Claim]", ("result",), {}),
@@ -214,9 +214,9 @@ def _problems(module: ModuleType, name: str, doc: str, required: tuple[str, ...]
         return [f"missing {name}: {doc}"]
     value = getattr(module, name)
     if name == "PROFILES":
-        if not isinstance(value, Mapping) or set(value) != set(PROFILES):
+        if not isinstance(value, Mapping) or set(value) != set(PROFILE_NAMES):
             got = sorted(value) if isinstance(value, Mapping) else type(value).__name__
-            return [f"PROFILES must map exactly {PROFILES} to a Profile each, got {got}"]
+            return [f"PROFILES must map exactly {PROFILE_NAMES} to a Profile each, got {got}"]
         return [f"PROFILES[{k!r}] is a {type(v).__name__}, not a Profile" for k, v in value.items()
                 if not isinstance(v, Profile)]
     if required == "":
