@@ -5,10 +5,10 @@ does not outlive the job), and the paper profile needs longer. So a chunk trains
 run store and exits; the next chunk (on the same machine, or on another one after the store travelled
 there as an archive) resumes from those checkpoints. Finished runs are never retrained::
 
-    python -m plasticity_utils.chunks unpack results-omniglot-paper.tar.gz        # if a chunk ran before
-    python -m plasticity_utils.chunks run omniglot --profile paper --minutes 9 --batched
+    python -m plasticity_utils chunks unpack results-omniglot-paper.tar.gz        # if a chunk ran before
+    python -m plasticity_utils chunks run omniglot --profile paper --minutes 9 --batched
     echo $?                                                                        # 0 finished, 75 resume
-    python -m plasticity_utils.chunks pack omniglot --profile paper -o results-omniglot-paper.tar.gz
+    python -m plasticity_utils chunks pack omniglot --profile paper -o results-omniglot-paper.tar.gz
 
 Where the notebooks run, ``unpack`` the archive and execute the notebook: it loads the finished runs instead of
 training (``make figures PROFILE=paper``). The limit reaches every training loop through
@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import importlib
-import inspect
 import os
 import sys
 import tarfile
@@ -31,31 +29,25 @@ import time
 import zlib
 from pathlib import Path
 
-from .cli import one_line_errors
+from . import experiments
+from .cli import batched_flag
 from .config import ROOT, results_dir, shown
 from .training import STOP_AT, Unfinished
 
-EXPERIMENTS = ("bohp2016", "binary_patterns", "plastic_vs_lstm", "natural_images", "omniglot", "maze")
 RESUME = 75  # exit status of a chunk that stopped at its time limit (EX_TEMPFAIL: run it again)
 
 
-def train_chunk(experiment: str, profile: str, minutes: float, *, batched: bool | None = None,
+def train_chunk(name: str, profile: str, minutes: float, *, batched: bool | None = None,
                 device: str | None = None) -> bool:
-    """Run ``experiment.run(profile)`` until done or ``minutes`` have passed; True if every run finished."""
-    if experiment not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {experiment!r}; choose one of {EXPERIMENTS}")
+    """Run ``experiment.run(profile)`` until done or ``minutes`` have passed; True if every run finished.
+    ``batched`` (None: the profile's ``Options.batched``) needs the experiment's capability "batched"."""
+    entry = experiments.experiment(name)
     if not minutes > 0:
         raise ValueError(f"minutes must be > 0, got {minutes!r}")
-    module = importlib.import_module(f"plasticity_utils.experiments.{experiment}")
-    kwargs = {"device": device}
-    if batched is not None:
-        if "batched" not in inspect.signature(module.run).parameters:
-            raise ValueError(f"{experiment} has no batched training yet")
-        kwargs["batched"] = batched
     old = os.environ.get(STOP_AT)
     os.environ[STOP_AT] = str(time.time() + 60 * minutes)
     try:
-        module.run(profile, **kwargs)
+        entry.run(profile, device=device, batched=batched)
         return True
     except Unfinished as e:
         print(f"unfinished: {e}", file=sys.stderr)
@@ -88,7 +80,7 @@ def unpack(archive: Path) -> list[str]:
             members = tar.getmembers()
             for m in members:
                 parts = Path(m.name).parts
-                if (not m.isfile() or len(parts) != 3 or parts[0] not in EXPERIMENTS or ".." in parts
+                if (not m.isfile() or len(parts) != 3 or parts[0] not in experiments.names() or ".." in parts
                         or Path(m.name).is_absolute()):
                     raise ValueError(f"{archive}: unexpected member {m.name!r}; not an archive written by pack")
             try:
@@ -101,33 +93,37 @@ def unpack(archive: Path) -> list[str]:
     return [m.name for m in members]
 
 
-@one_line_errors
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m plasticity_utils.chunks", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+def arguments(parser: argparse.ArgumentParser) -> None:
+    """The verbs ``run``, ``pack`` and ``unpack`` under ``parser`` (``python -m plasticity_utils chunks``)."""
+    sub = parser.add_subparsers(dest="chunks", required=True, metavar="{run,pack,unpack}")
     r = sub.add_parser("run", help="train until done or the time limit; exit 0 if finished, 75 to resume")
-    r.add_argument("experiment", choices=EXPERIMENTS)
+    r.add_argument("experiment", choices=experiments.names())
     r.add_argument("--profile", default="paper")
     r.add_argument("--minutes", type=float, required=True)
-    r.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None)
+    batched_flag(r)
     r.add_argument("--device", default=None)
+    r.set_defaults(command=_run)
     p = sub.add_parser("pack", help="archive a run store")
-    p.add_argument("experiment", choices=EXPERIMENTS)
+    p.add_argument("experiment", choices=experiments.names())
     p.add_argument("--profile", default="paper")
     p.add_argument("-o", "--output", type=Path, required=True)
+    p.set_defaults(command=_pack)
     u = sub.add_parser("unpack", help="extract an archive written by pack into results/")
     u.add_argument("archive", type=Path)
-    args = parser.parse_args(argv)
-    if args.command == "run":
-        done = train_chunk(args.experiment, args.profile, args.minutes, batched=args.batched, device=args.device)
-        print("finished" if done else "time limit reached: run the same command again to resume")
-        return 0 if done else RESUME
-    if args.command == "pack":
-        print(pack(args.experiment, args.profile, args.output))
-        return 0
-    print(f"{len(unpack(args.archive))} files unpacked")
+    u.set_defaults(command=_unpack)
+
+
+def _run(args: argparse.Namespace) -> int:
+    done = train_chunk(args.experiment, args.profile, args.minutes, batched=args.batched, device=args.device)
+    print("finished" if done else "time limit reached: run the same command again to resume")
+    return 0 if done else RESUME
+
+
+def _pack(args: argparse.Namespace) -> int:
+    print(pack(args.experiment, args.profile, args.output))
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _unpack(args: argparse.Namespace) -> int:
+    print(f"{len(unpack(args.archive))} files unpacked")
+    return 0

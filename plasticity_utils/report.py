@@ -22,12 +22,10 @@ where unknown), *ours* is what the notebook measured, *budget* is the training i
 """
 
 
-def record(experiment: str, rows: list, profile: str) -> pd.DataFrame:
-    """Store this experiment's rows (:class:`~plasticity_utils.experiments.contract.Claim` or dicts) in
-    the profile's figures folder and rebuild its summary table.
-
-    Rows of a smoke run are marked as such: a smoke run checks the pipeline, it reproduces nothing.
-    """
+def summary_rows(rows: list, profile: str) -> list[dict[str, str]]:
+    """Rows (:class:`~plasticity_utils.experiments.contract.Claim` or dicts) as the summary shows them:
+    dicts of :data:`COLUMNS`. Rows of a smoke run are marked as such: a smoke run checks the pipeline, it
+    reproduces nothing."""
     rows = [row.row() if hasattr(row, "row") else {"released": "", **row} for row in rows]
     for row in rows:
         missing = set(COLUMNS) - set(row)
@@ -35,6 +33,13 @@ def record(experiment: str, rows: list, profile: str) -> pd.DataFrame:
             raise ValueError(f"summary row lacks {sorted(missing)}: {row}")
     if profile == "smoke":
         rows = [{**row, "verdict": "smoke run: pipeline check only, not a reproduction"} for row in rows]
+    return rows
+
+
+def record(experiment: str, rows: list, profile: str) -> pd.DataFrame:
+    """Store this experiment's rows (:func:`summary_rows`) in the profile's figures folder and rebuild its
+    summary table."""
+    rows = summary_rows(rows, profile)
     figures = figures_dir(profile)
     summary = figures / "summary"
     summary.mkdir(parents=True, exist_ok=True)

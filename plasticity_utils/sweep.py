@@ -1,7 +1,7 @@
 """Sweeps: a grid over config fields and seeds, each point stored as an ordinary run.
 
-    python -m plasticity_utils.sweep omniglot --profile cpu lr=3e-4,1e-3 batch=32,256 seeds=0-4
-    python -m plasticity_utils.sweep omniglot --profile cpu lr=1e-3,3e-3 updates=300 seeds=0-1 \\
+    python -m plasticity_utils sweep omniglot --profile cpu lr=3e-4,1e-3 batch=32,256 seeds=0-4
+    python -m plasticity_utils sweep omniglot --profile cpu lr=1e-3,3e-3 updates=300 seeds=0-1 \\
         --executor dask --scheduler tcp://host:8786
 
 Each point of the grid replaces those fields of the profile's config (``task.n_way=...`` reaches into a
@@ -13,32 +13,28 @@ loads them, and a point equal to the profile's own config reuses the profile's r
 gives the final metric per point with its spread over seeds, :func:`plot` draws it. ``--scheduler``
 alone implies ``--executor dask``; a bad field, value or flag ends the command with one ``error:`` line.
 
-An experiment can be swept when its module has ``trainer(config, device)`` (a picklable
-``train_seed(seed, checkpoint)`` that loads its own data, so a remote worker needs only the data folder),
-``metric(record)`` with its description ``METRIC``, and ``tag(variant)`` (its runs' name prefix).
+An experiment can be swept when its registry entry declares the capability "sweep"
+(:data:`plasticity_utils.experiments.contract.CAPABILITIES`): its module has ``trainer(config, device)`` (a
+picklable ``train(seeds, checkpoint)`` that loads its own data, so a remote worker needs only the data
+folder), ``metric(record)`` with its description ``METRIC``, and ``tag(variant)`` (its runs' name prefix).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import itertools
 import os
-import sys
 import textwrap
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import executors
-from .cli import one_line_errors
+from . import executors, experiments
 from .config import check_seeds, results_dir
-from .experiments.contract import select_profile
+from .experiments.contract import Profile, select_profile
 from .training import Job, RunStore
-
-SWEEPABLE = ("binary_patterns", "omniglot")
 
 
 @dataclass
@@ -56,9 +52,16 @@ class Sweep:
 
 
 def module_of(experiment: str):
-    if experiment not in SWEEPABLE:
-        raise ValueError(f"{experiment!r} cannot be swept (yet); sweepable: {SWEEPABLE}")
-    return importlib.import_module(f"plasticity_utils.experiments.{experiment}")
+    """The module of a registered experiment with the capability "sweep"."""
+    return experiments.experiment(experiment, "sweep").load()
+
+
+def variant_of(profile: Profile, variant: str | None) -> str:
+    """``variant``, checked to be one of ``profile``'s (None: its first)."""
+    variant = variant or next(iter(profile.configs))
+    if variant not in profile.configs:
+        raise ValueError(f"variant {variant!r} is not one of {tuple(profile.configs)}")
+    return variant
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -153,9 +156,7 @@ def run_sweep(experiment: str, profile: str, grid: Mapping[str, Sequence[Any]], 
     """Train (or load) every seed of every point of ``grid`` on ``profile``'s config of ``variant``."""
     module = module_of(experiment)
     p = select_profile(module.PROFILES, profile)
-    variant = variant or next(iter(p.configs))
-    if variant not in p.configs:
-        raise ValueError(f"variant {variant!r} is not one of {tuple(p.configs)}")
+    variant = variant_of(p, variant)
     base = p.configs[variant]
     seeds = p.seeds_for(variant) if seeds is None else check_seeds(list(seeds))
     points = points_of(grid)
@@ -218,10 +219,9 @@ def executor_of(name: str | None, scheduler: str | None) -> str | None:
     return name
 
 
-@one_line_errors
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m plasticity_utils.sweep", description=__doc__.split("\n")[0])
-    parser.add_argument("experiment", choices=SWEEPABLE)
+def arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``python -m plasticity_utils sweep`` on ``parser``."""
+    parser.add_argument("experiment", choices=experiments.names("sweep"))
     parser.add_argument("grid", nargs="+", help="field=v1,v2,... (dotted for nested configs) and seeds=0-4")
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--variant", default=None)
@@ -232,17 +232,17 @@ def main(argv: list[str] | None = None) -> int:
                              f"${executors.SCHEDULER})")
     parser.add_argument("--force", action="store_true")
     parser.add_argument("--device", default=None)
-    args = parser.parse_args(argv)
+    parser.set_defaults(command=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run the sweep of ``args`` (:func:`arguments`) and print its table."""
     module = module_of(args.experiment)
     p = select_profile(module.PROFILES, args.profile)
-    grid, seeds = parse_grid(args.grid, p.configs[args.variant or next(iter(p.configs))])
+    grid, seeds = parse_grid(args.grid, p.configs[variant_of(p, args.variant)])
     executor = executor_of(args.executor, args.scheduler)
     sweep = run_sweep(args.experiment, args.profile, grid, seeds, variant=args.variant, executor=executor,
                       force=args.force, device=args.device)
     print(f"{args.experiment} at {args.profile}, variant {sweep.variant}; metric: {sweep.metric}")
     print(table(sweep).to_string(index=False))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,5 @@
-"""Training in chunks of bounded time, and carrying a run store as an archive (plasticity_utils/chunks.py)."""
+"""Training in chunks of bounded time, and carrying a run store as an archive (plasticity_utils/chunks.py), and
+their verb of the command line (python -m plasticity_utils chunks)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import tarfile
 import pytest
 import torch
 
-from plasticity_utils import chunks
+from plasticity_utils import chunks, cli
 from plasticity_utils.experiments import omniglot as om
 from plasticity_utils.experiments.contract import Profile
 from plasticity_utils.tasks.omniglot import OmniglotTask
@@ -69,7 +70,7 @@ def test_bad_arguments_and_foreign_archives(tiny_omniglot):
         chunks.train_chunk("mnist", "smoke", 1)
     with pytest.raises(ValueError, match="minutes"):
         chunks.train_chunk("omniglot", "smoke", 0)
-    with pytest.raises(ValueError, match="no batched"):
+    with pytest.raises(ValueError, match="natural_images lacks the capability 'batched'"):
         chunks.train_chunk("natural_images", "smoke", 1, batched=True)
     with pytest.raises(FileNotFoundError):
         chunks.pack("maze", "smoke", tmp / "x.tar.gz")
@@ -81,16 +82,20 @@ def test_bad_arguments_and_foreign_archives(tiny_omniglot):
         chunks.unpack(evil)
 
 
-def test_cli_exit_codes(tiny_omniglot):
-    assert chunks.main(["run", "omniglot", "--profile", "smoke", "--minutes", "1e-9"]) == chunks.RESUME
-    assert chunks.main(["run", "omniglot", "--profile", "smoke", "--minutes", "10"]) == 0
+def test_cli_exit_codes(tiny_omniglot, monkeypatch, capsys):
+    assert cli.main(["chunks", "run", "omniglot", "--profile", "smoke", "--minutes", "1e-9"]) == chunks.RESUME
+    assert cli.main(["chunks", "run", "omniglot", "--profile", "smoke", "--minutes", "10"]) == 0
     out = tiny_omniglot / "a.tar.gz"
-    assert chunks.main(["pack", "omniglot", "--profile", "smoke", "-o", str(out)]) == 0 and out.exists()
+    assert cli.main(["chunks", "pack", "omniglot", "--profile", "smoke", "-o", str(out)]) == 0 and out.exists()
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tiny_omniglot / "elsewhere"))
+    capsys.readouterr()
+    assert cli.main(["chunks", "unpack", str(out)]) == 0
+    assert capsys.readouterr().out == "4 files unpacked\n"  # two finished runs: record and parameters each
 
 
 def test_a_damaged_archive_is_one_error_line_naming_it(tiny_omniglot, capsys):
     tmp = tiny_omniglot
-    assert chunks.main(["run", "omniglot", "--profile", "smoke", "--minutes", "10"]) == 0
+    assert cli.main(["chunks", "run", "omniglot", "--profile", "smoke", "--minutes", "10"]) == 0
     archive = chunks.pack("omniglot", "smoke", tmp / "store.tar.gz")
     raw = archive.read_bytes()
     for name, content in [("truncated.tar.gz", raw[: len(raw) // 2]), ("foreign.tar.gz", b"not an archive" * 10)]:
@@ -98,8 +103,11 @@ def test_a_damaged_archive_is_one_error_line_naming_it(tiny_omniglot, capsys):
         with pytest.raises(ValueError, match=f"{name} is damaged"):
             chunks.unpack(tmp / name)
         capsys.readouterr()
-        assert chunks.main(["unpack", str(tmp / name)]) == 1
+        assert cli.main(["chunks", "unpack", str(tmp / name)]) == 1
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and err.startswith(f"error: {tmp / name} is damaged")
-    assert chunks.main(["pack", "maze", "--profile", "smoke", "-o", str(tmp / "x.tar.gz")]) == 1
+    assert cli.main(["chunks", "pack", "maze", "--profile", "smoke", "-o", str(tmp / "x.tar.gz")]) == 1
     assert "nothing stored for maze" in capsys.readouterr().err
+    assert cli.main(["chunks", "run", "natural_images", "--profile", "smoke", "--minutes", "1", "--batched"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: natural_images lacks the capability 'batched'")

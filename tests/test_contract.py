@@ -150,3 +150,78 @@ def test_a_variant_keeps_the_threshold_qualifier():
     assert c.parts("not reproduced") == ("not reproduced", (), "")
     with pytest.raises(ValueError, match="qualifier"):
         c.verdict("reproduced", "x", "threshold-dependent; roughly")
+
+
+# ------------------------------------------------------------------------------ typed profile options
+def test_options_are_typed_with_extras_beside():
+    p = c.Profile({"a": 1}, 1, "", {"batched": True, "eval_episodes": 3})
+    assert p.options == c.Options(batched=True, extra={"eval_episodes": 3}) and p.options.batched is True
+    assert p.options["eval_episodes"] == 3 and p.options["batched"] is True  # one mapping over both
+    assert dict(p.options) == {"batched": True, "eval_episodes": 3} and "window" not in p.options
+    assert p.options.get("window", 7) == 7 and c.Options.of(p.options) is p.options
+    assert c.Profile({"a": 1}, 1).options == c.Options() and not c.Options().batched
+    with pytest.raises(TypeError, match="batched"):
+        c.Profile({"a": 1}, 1, "", {"batched": "yes"})  # a word is not a flag
+    with pytest.raises(ValueError, match="typed options"):
+        c.Options(extra={"batched": True})
+    with pytest.raises(KeyError):
+        c.Options()["eval_episodes"]
+
+
+# ------------------------------------------------------------------------------ the checked interface
+def _module(**parts):
+    """A hand-made module named as an experiment module would be."""
+    import types
+
+    module = types.ModuleType("plasticity_utils.experiments.handmade")
+    module.__dict__.update(parts)
+    return module
+
+
+PROFILES = {name: c.Profile({"a": 1}, 1) for name in ("smoke", "cpu", "paper")}
+
+
+def _run(profile, *, seeds=None, force=False, device=None):
+    pass
+
+
+def _batched_run(profile, *, seeds=None, force=False, device=None, batched=None, extra=1):
+    pass
+
+
+def test_check_accepts_a_complete_module_and_names_what_an_empty_one_lacks():
+    complete = _module(PROFILES=PROFILES, run=_run, claims=lambda result: [], figures=lambda result, rows=2: {})
+    assert c.check(complete, ()) is complete
+    with pytest.raises(c.ContractError) as e:
+        c.check(_module(), ())
+    assert all(f"missing {k}: " in str(e.value) for k in c.REQUIRED)
+    with pytest.raises(c.ContractError, match="not registered: add it to REGISTRY"):
+        c.check(complete)  # without capabilities: those its registry entry declares
+
+
+def test_check_names_wrong_signatures_profiles_and_undeclared_capabilities():
+    wrong = _module(PROFILES={"cpu": PROFILES["cpu"]}, run=lambda profile, seeds=None, force=True: None,
+                    claims=lambda: [], figures=lambda result, extra: {}, trainer=lambda config, device=None: None)
+    with pytest.raises(c.ContractError) as e:
+        c.check(wrong, ())
+    text = str(e.value)
+    for words in ["PROFILES must map exactly ('smoke', 'cpu', 'paper')", "run must take the keyword force=False",
+                  "run must take the keyword device=None", "claims() must take result first",
+                  "figures(result, extra) must take result first and nothing else without a default",
+                  "trainer is defined but the registry entry does not declare the capability 'sweep'"]:
+        assert words in text, words
+    batched = _module(PROFILES={**PROFILES, "paper": c.Profile({"a": 1}, 1, "", {"batched": True})},
+                      run=_batched_run, claims=lambda result: [], figures=lambda result: {})
+    assert c.check(batched, ("batched",)) is batched
+    with pytest.raises(c.ContractError) as e:
+        c.check(batched, ())
+    assert "run takes batched=" in str(e.value) and "PROFILES ['paper'] set Options.batched" in str(e.value)
+    with pytest.raises(c.ContractError, match="run must take the keyword batched=None"):
+        c.check(_module(PROFILES=PROFILES, run=_run, claims=lambda result: [], figures=lambda result: {}), ("batched",))
+    with pytest.raises(c.ContractError) as e:
+        c.check(_module(PROFILES=PROFILES, run=_run, claims=lambda result: [], figures=lambda result: {},
+                        trainer=lambda config, device=None: None, METRIC=""), ("sweep",))
+    assert "missing tag" in str(e.value) and "missing metric" in str(e.value) and "METRIC must be a non-empty str" in \
+        str(e.value)
+    with pytest.raises(c.ContractError, match="unknown capabilities"):
+        c.check(_module(), ("fast",))

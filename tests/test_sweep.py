@@ -1,4 +1,5 @@
-"""Sweeps over config fields and seeds (plasticity_utils/sweep.py), run locally on a tiny pattern task."""
+"""Sweeps over config fields and seeds (plasticity_utils/sweep.py, python -m plasticity_utils sweep), run locally on
+a tiny pattern task."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from plasticity_utils import sweep  # noqa: E402
+from plasticity_utils import cli, sweep  # noqa: E402
 from plasticity_utils.experiments import binary_patterns as bp  # noqa: E402
 from plasticity_utils.experiments.contract import Profile  # noqa: E402
 from plasticity_utils.tasks.patterns import PatternTask  # noqa: E402
@@ -40,7 +41,7 @@ def test_parse_grid_and_seeds():
             sweep.parse_grid([bad], BASE)
     with pytest.raises(ValueError):  # the config validates the swept value
         sweep.replaced(BASE, {"lr": -1.0})
-    with pytest.raises(ValueError, match="cannot be swept"):
+    with pytest.raises(ValueError, match="maze lacks the capability 'sweep'"):
         sweep.module_of("maze")
 
 
@@ -64,7 +65,7 @@ def test_sweep_stores_ordinary_runs_and_tabulates(tiny, monkeypatch):
 
 
 def test_cli_prints_the_table(tiny, capsys):
-    assert sweep.main(["binary_patterns", "--profile", "smoke", "lr=1e-3,2e-3", "seeds=0"]) == 0
+    assert cli.main(["sweep", "binary_patterns", "--profile", "smoke", "lr=1e-3,2e-3", "seeds=0"]) == 0
     out = capsys.readouterr().out
     assert "metric: mean sign error" in out and "0.002" in out
 
@@ -82,8 +83,9 @@ def test_cli_user_errors_are_one_line(tiny, capsys, monkeypatch):
     for args, words in [(["episodes=2.7e0"], ["episodes='2.7e0'", "whole number"]),
                         (["momentum=0.9"], ["no field 'momentum'"]),
                         (["lr=1e-3", "--executor", "dask"], ["--scheduler", "PLASTICITY_DASK_SCHEDULER"]),
-                        (["lr=1e-3", "--executor", "local", "--scheduler", "tcp://h:1"], ["--executor dask"])]:
-        assert sweep.main(["binary_patterns", "--profile", "smoke", *args]) == 1
+                        (["lr=1e-3", "--executor", "local", "--scheduler", "tcp://h:1"], ["--executor dask"]),
+                        (["lr=1e-3", "--variant", "fast"], ["variant 'fast'", "('released', 'text')"])]:
+        assert cli.main(["sweep", "binary_patterns", "--profile", "smoke", *args]) == 1
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err
         assert all(w in err for w in words), err

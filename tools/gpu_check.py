@@ -11,7 +11,7 @@ separate runs on this device, float64, as ``tests/test_batched.py`` checks on th
 ``graphs.json`` (``benchmarks/graphs.py``: one update eager vs replayed from a CUDA graph, per case), ``gpu.json`` and
 ``gpu.txt`` (``benchmarks/gpu.py`` at the paper profile: seconds per update, floors, predicted wall
 time), and ``results-omniglot-paper.tar.gz`` (a first chunk of the Omniglot paper profile, resumable:
-``python -m plasticity_utils.chunks unpack`` it here, or carry it to the next call). Each step is
+``python -m plasticity_utils chunks unpack`` it here, or carry it to the next call). Each step is
 timed and a failing step does not stop the later ones. ``--smoke`` runs every step on tiny settings
 (the CPU test of this script).
 """

@@ -1,37 +1,50 @@
-"""The experiment contract shared by every module in ``experiments/``.
+"""The experiment contract: what every module in ``experiments/`` provides, checked by :func:`check`.
 
-Each experiment module exposes the same four things::
+An experiment module provides (:data:`REQUIRED`)::
 
-    PROFILES: dict[str, Profile]                      # smoke | cpu | paper: configs per variant, seeds
-    run(profile, *, seeds=None, force=False, device=None) -> Result
-    claims(result) -> list[Claim]                     # paper / authors' released code / ours, verdict
-    figures(result) -> dict[str, Path]                # saved into config.figures_dir(result.profile)
+    PROFILES: dict[str, Profile]         # exactly smoke | cpu | paper: configs per variant, seeds, Options
+    run(profile, *, seeds=None, force=False, device=None, ...) -> Result   # trains or loads the stored runs
+    claims(result) -> list[Claim]        # paper / authors' released code / ours, verdict
+    figures(result) -> dict[str, Path]   # saved into config.figures_dir(result.profile)
 
-A notebook is then: parameters, narrative, ``run``, ``figures``, ``claims`` written to the summary by
-:func:`plasticity_utils.report.record`. Numbers from the papers and from runs of the authors' released
-code are :class:`Reported` constants in the experiment module, each with its source; a verdict is
-computed from measured numbers by a small function that is unit-tested on hand-made results.
+(further keywords of ``run`` have defaults), and each optional part that its registry entry declares
+(:data:`CAPABILITIES`)::
 
-Adding an experiment: copy ``binary_patterns.py`` (the smallest complete example) and its test
-``tests/test_binary_patterns.py``; keep its shape: a frozen ``Config`` validated field by field
-(:func:`plasticity_utils.validation.check`), ``train_seed(config, seed, checkpoint, device)`` returning
-(record, parameters) for :class:`~plasticity_utils.training.RunStore`, ``PROFILES``, ``run``, the
-``Reported`` constants, one verdict function per claim, ``claims`` and ``figures``; then copy
-``notebooks/01_binary_patterns.ipynb`` and change the module it imports and the name it records under.
-Two optional parts, also shown there: ``train_batch(config, seeds, checkpoint, device)`` trains several
-seeds as one batched model for a GPU (:func:`plasticity_utils.batched.train_runs`; test it equal to
-``train_seed`` in float64 as ``tests/test_batched.py`` does), and ``trainer`` / ``metric`` / ``METRIC`` /
-``tag`` make the experiment sweepable (:mod:`plasticity_utils.sweep`).
+    batched:  run(..., batched=None)     # a variant's missing seeds as one batched model (None: Options.batched)
+    sweep:    trainer(config, device=None) -> train(seeds, checkpoint)   # picklable; loads its own data
+              tag(variant) -> str, metric(record) -> float, METRIC: str   # run names, the swept number
+
+:func:`check` raises :class:`ContractError` naming every part a module lacks; ``tests/test_registry.py``
+checks every registered experiment with it and runs each one's smoke profile through ``run``, ``claims``
+and ``figures``. A notebook is then: parameters, narrative, ``run``, ``figures``, ``claims`` written to
+the summary by :func:`plasticity_utils.report.record`. Numbers from the papers and from runs of the
+authors' released code are :class:`Reported` constants in the experiment module, each with its source; a
+verdict is computed from measured numbers by a small function that is unit-tested on hand-made results.
+
+Adding a seventh experiment means a task (``tasks/``), one experiment module registered in one place
+(:data:`plasticity_utils.experiments.REGISTRY`: its module, notebook and capabilities), a test and a
+notebook; nothing else needs editing: the command line (``python -m plasticity_utils``), chunks, sweeps
+and the conformance test read the registry. Copy ``binary_patterns.py`` (the smallest complete example)
+and keep its shape: a frozen ``Config`` validated field by field (:func:`plasticity_utils.validation.check`);
+one trainer ``train_seeds(config, seeds, checkpoint, device, progress)`` written once over a leading run
+axis (:func:`plasticity_utils.batched.train_runs`: one seed is the network itself, several are one batched
+model), returning (record, parameters) per seed; ``trainer(config, device)`` wrapping it picklably for
+:meth:`plasticity_utils.training.RunStore.train`; ``PROFILES``; ``run``; the ``Reported`` constants; one
+verdict function per claim; ``claims`` and ``figures``. Copy its test ``tests/test_binary_patterns.py``
+(with R runs equal to R single runs in float64, as ``tests/test_batched.py`` does) and
+``notebooks/01_binary_patterns.ipynb`` (change the module it imports and the name it records under).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping
+import inspect
+from dataclasses import asdict, dataclass, field, fields
+from types import ModuleType
+from typing import Any, Callable, Collection, Iterator, Mapping
 
 import numpy as np
 
-from ..config import check_profile
+from ..config import PROFILES as PROFILE_NAMES, check_flag, check_profile
 
 # A verdict is one of these words, followed by a sentence that says whose claim fails where. A word may carry
 # qualifiers in brackets (QUALIFIERS, several joined by "; "), e.g. "partly reproduced (threshold-dependent): ...".
@@ -53,13 +66,55 @@ class Reported:
 
 
 @dataclass(frozen=True)
+class Options(Mapping[str, Any]):
+    """What a profile sets besides its configs and seeds: the typed options every experiment reads, and
+    ``extra``, an experiment's own (e.g. ``eval_episodes``, held-out episodes scored after training).
+
+    Read a typed option as an attribute (``options.batched``); the whole is also a read-only mapping over
+    both (``options["eval_episodes"]``, ``options["batched"]``), so an experiment's own options need no
+    field here."""
+
+    batched: bool = False  # train a variant's missing seeds as one batched model (capability "batched")
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_flag("batched", self.batched)
+        clash = sorted(set(self.extra) & set(self._typed()))
+        if clash:
+            raise ValueError(f"Options: {clash} are typed options; set them as fields, not in extra")
+        object.__setattr__(self, "extra", dict(self.extra))  # a copy: the profile does not share it
+
+    @classmethod
+    def of(cls, options: Mapping[str, Any]) -> Options:
+        """``options`` as :class:`Options`: typed names (``batched``) go to their fields, the rest to ``extra``."""
+        if isinstance(options, Options):
+            return options
+        typed = {k: v for k, v in options.items() if k in cls._typed()}
+        return cls(**typed, extra={k: v for k, v in options.items() if k not in typed})
+
+    @classmethod
+    def _typed(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls) if f.name != "extra")
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key) if key in self._typed() else self.extra[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((*self._typed(), *self.extra))
+
+    def __len__(self) -> int:
+        return len(self._typed()) + len(self.extra)
+
+
+@dataclass(frozen=True)
 class Profile:
-    """What a profile changes: the config of every variant and how many seeds each trains."""
+    """What a profile changes: the config of every variant, how many seeds each trains, and its
+    :class:`Options` (a plain mapping is read as one: :meth:`Options.of`)."""
 
     configs: Mapping[str, Any]
     seeds: int | Mapping[str, int]  # one count for every variant, or one per variant
     note: str = ""  # how the budget and rates were chosen, stated beside the results
-    options: Mapping[str, Any] = field(default_factory=dict)  # e.g. held-out episodes scored after training
+    options: Options = field(default_factory=Options)
 
     def __post_init__(self) -> None:
         if not self.configs:
@@ -69,6 +124,7 @@ class Profile:
             raise ValueError(f"Profile: seeds must be integers >= 1, got {self.seeds!r}")
         if isinstance(self.seeds, Mapping) and set(self.seeds) != set(self.configs):
             raise ValueError(f"Profile: seeds name {sorted(self.seeds)}, configs {sorted(self.configs)}")
+        object.__setattr__(self, "options", Options.of(self.options))
 
     def seeds_for(self, variant: str) -> list[int]:
         """The default seeds of one variant."""
@@ -98,6 +154,104 @@ class Result:
     @property
     def variants(self) -> tuple[str, ...]:
         return tuple(self.runs)
+
+
+# ------------------------------------------------------------------------------ the checked interface
+# name -> (what it is, the parameters it requires in order, keyword -> default it must take); the types are
+# the docstring's; "" as a parameter list marks a constant.
+REQUIRED = {
+    "PROFILES": ("dict[str, Profile], exactly the profiles " + " | ".join(PROFILE_NAMES), None, {}),
+    "run": ("run(profile, *, seeds=None, force=False, device=None, ...) -> Result", ("profile",),
+            {"seeds": None, "force": False, "device": None}),
+    "claims": ("claims(result) -> list[Claim]", ("result",), {}),
+    "figures": ("figures(result) -> dict[str, Path]", ("result",), {}),
+}
+# capability -> the parts a module declaring it provides, as in REQUIRED ("run" adds keywords to run's)
+CAPABILITIES = {
+    "batched": {"run": ("run(..., batched=None): a variant's missing seeds as one batched model", ("profile",),
+                        {"batched": None})},
+    "sweep": {"trainer": ("trainer(config, device=None) -> a picklable train(seeds, checkpoint)", ("config",),
+                          {"device": None}),
+              "tag": ("tag(variant) -> str, its runs' name prefix", ("variant",), {}),
+              "metric": ("metric(record) -> float, the number a sweep tabulates", ("record",), {}),
+              "METRIC": ("METRIC: str, what metric measures", "", {})},
+}
+
+
+class ContractError(TypeError):
+    """A module does not provide what the experiment contract requires (the message lists every part)."""
+
+
+def check(module: ModuleType, capabilities: Collection[str] | None = None) -> ModuleType:
+    """``module`` if it provides every part of :data:`REQUIRED` and of each capability in ``capabilities``
+    (default: those its entry in :data:`plasticity_utils.experiments.REGISTRY` declares), and provides no
+    capability it does not declare; else :class:`ContractError` naming every part missing or wrong."""
+    name = module.__name__
+    if capabilities is None:
+        from . import REGISTRY
+
+        entry = next((e for e in REGISTRY.values() if e.module == name), None)
+        if entry is None:
+            raise ContractError(f"{name} is not registered: add it to REGISTRY in plasticity_utils/experiments/"
+                                "__init__.py (its module, notebook and capabilities)")
+        capabilities = entry.capabilities
+    unknown = sorted(set(capabilities) - set(CAPABILITIES))
+    if unknown:
+        raise ContractError(f"{name}: unknown capabilities {unknown}; the contract knows {tuple(CAPABILITIES)}")
+    parts = [*REQUIRED.items(), *(item for cap in capabilities for item in CAPABILITIES[cap].items())]
+    problems = list(dict.fromkeys(p for k, spec in parts for p in _problems(module, k, *spec)))  # once each
+    problems += _undeclared(module, set(capabilities))
+    if problems:
+        raise ContractError(f"{name} does not follow the experiment contract "
+                            f"(plasticity_utils/experiments/contract.py):\n  " + "\n  ".join(problems))
+    return module
+
+
+def _problems(module: ModuleType, name: str, doc: str, required: tuple[str, ...] | str | None,
+              keywords: Mapping[str, Any]) -> list[str]:
+    """What is wrong with ``module.<name>`` as :data:`REQUIRED` describes it ([] if nothing)."""
+    if not hasattr(module, name):
+        return [f"missing {name}: {doc}"]
+    value = getattr(module, name)
+    if name == "PROFILES":
+        if not isinstance(value, Mapping) or set(value) != set(PROFILE_NAMES):
+            got = sorted(value) if isinstance(value, Mapping) else type(value).__name__
+            return [f"PROFILES must map exactly {PROFILE_NAMES} to a Profile each, got {got}"]
+        return [f"PROFILES[{k!r}] is a {type(v).__name__}, not a Profile" for k, v in value.items()
+                if not isinstance(v, Profile)]
+    if required == "":
+        return [] if isinstance(value, str) and value else [f"{name} must be a non-empty str: {doc}"]
+    if not callable(value):
+        return [f"{name} is not callable: {doc}"]
+    params = inspect.signature(value).parameters
+    positional = [p.name for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    wanted = [p.name for p in params.values()
+              if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    problems = []
+    if positional[:len(required)] != list(required) or wanted != list(required):
+        problems.append(f"{name}{inspect.signature(value)} must take {', '.join(required)} first and nothing else "
+                        f"without a default: {doc}")
+    for k, default in keywords.items():
+        p = params.get(k)
+        if p is None or p.kind not in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) or p.default is not default:
+            problems.append(f"{name} must take the keyword {k}={default!r}: {doc}")
+    return problems
+
+
+def _undeclared(module: ModuleType, declared: set[str]) -> list[str]:
+    """Capabilities ``module`` provides without declaring them (its registry entry would not offer them)."""
+    problems = []
+    if "batched" not in declared:
+        if hasattr(module, "run") and callable(module.run) and "batched" in inspect.signature(module.run).parameters:
+            problems.append("run takes batched= but the registry entry does not declare the capability 'batched'")
+        profiles = getattr(module, "PROFILES", {})
+        on = [k for k, p in profiles.items() if isinstance(p, Profile) and p.options.batched] \
+            if isinstance(profiles, Mapping) else []
+        if on:
+            problems.append(f"PROFILES {on} set Options.batched but the registry entry does not declare 'batched'")
+    if "sweep" not in declared and hasattr(module, "trainer"):
+        problems.append("trainer is defined but the registry entry does not declare the capability 'sweep'")
+    return problems
 
 
 @dataclass(frozen=True)
