@@ -1,5 +1,6 @@
 """Every registered experiment follows the contract: its module (contract.check), its profiles, its notebook,
-and its smoke profile through run -> claims -> figures (into a temporary results folder)."""
+and its smoke profile through run -> claims -> figures (the smoke runs into the project's store, as the smoke
+notebooks; the figures into a temporary folder)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ def test_notebook_runs_the_module_and_records_its_claims(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_smoke_run_claims_and_figures(name, tmp_path, monkeypatch):
-    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / "results"))
+    # the runs go to the store the smoke notebooks read (``make test`` executes them after these tests), so each
+    # smoke run is trained once per checkout; the figures go to a temporary folder
     monkeypatch.setenv("PLASTICITY_FIGURES", str(tmp_path / "figures"))
     entry = experiments.experiment(name)
     module = entry.load()
