@@ -259,7 +259,7 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
     cfg, seeds = paper.configs["plastic"], paper.seeds_for("plastic")[:runs]
     images = om.load_images()[0] if not only or "omniglot" in only else None
     add(f"omniglot {len(seeds)} seeds batched x {cfg.batch} episodes", om,
-        lambda k: om.train_batch(dataclasses.replace(cfg, updates=k), seeds, None, device, images, progress=False),
+        lambda k: om.train_seeds(dataclasses.replace(cfg, updates=k), seeds, None, device, images, progress=False),
         conv_cost(cfg, len(seeds)), cfg.updates, batched_runs=len(seeds), full_runs=len(paper.seeds_for("plastic")))
     return rows
 

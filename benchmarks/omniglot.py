@@ -1,4 +1,5 @@
-"""Speed of one Omniglot training update (sample B episodes, forward, backward, Adam step).
+"""Speed of one Omniglot training update (sample B episodes, forward, backward, Adam step), as
+``om.train_seeds`` makes it for one seed (a run axis of one: the network itself).
 
     python benchmarks/omniglot.py [--batch 16 64 128] [--updates 10] [--threads N] [--device cpu]
 
@@ -16,23 +17,24 @@ import time
 import numpy as np
 import torch
 
+from plasticity_utils.batched import Runs
 from plasticity_utils.config import peak_memory_mb, pick_device
 from plasticity_utils.experiments import omniglot as om
-from plasticity_utils.tasks.omniglot import class_split, omniglot_episode
+from plasticity_utils.tasks.omniglot import class_split
 
 
 def bench(images: torch.Tensor, batch: int, updates: int, device: torch.device) -> dict:
     config = om.Config(batch=batch)
-    net = om.build(config).to(device)
+    net = Runs([om.build(config)]).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(0)
     train, _ = class_split(len(images), config.task.n_test_classes, 0)
     wall, cpu = [], []
     for i in range(updates + 2):  # two warm-up updates
         w0, c0 = time.perf_counter(), time.process_time()
-        loss, _ = om.episode_loss(net, omniglot_episode(images, train, config.task, batch, generator), device)
+        losses, _ = om.episode_loss(net, om.run_episodes(images, [train], config.task, batch, [generator]), device)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        losses.sum().backward()
         optimizer.step()
         if device.type == "cuda":
             torch.cuda.synchronize(device)

@@ -79,9 +79,11 @@ def assert_same_run(batched: tuple[dict, dict], alone: tuple[dict, dict]) -> Non
 
 def test_batched_training_equals_separate_training(float64, images):
     seeds = [0, 3, 7]
-    batched = om.train_batch(CONFIG, seeds, None, torch.device("cpu"), images, progress=False)
+    batched = om.train_seeds(CONFIG, seeds, None, torch.device("cpu"), images, progress=False)
     for s, run in zip(seeds, batched):
-        assert_same_run(run, om.train_seed(CONFIG, s, None, torch.device("cpu"), images, progress=False))
+        (alone,) = om.train_seeds(CONFIG, [s], None, torch.device("cpu"), images, progress=False)  # no vmap
+        assert_same_run(run, alone)
+        assert "batched" not in alone[0]
     assert batched[0][0]["batched"]["seeds"] == seeds
     # the runs differ from each other (each has its own initialisation and episodes)
     assert not torch.equal(batched[0][1]["out.w"], batched[1][1]["out.w"])
@@ -89,14 +91,14 @@ def test_batched_training_equals_separate_training(float64, images):
 
 def test_interrupted_batch_resumes_to_the_same_result(float64, images, tmp_path, monkeypatch):
     seeds, device = [1, 2], torch.device("cpu")
-    whole = om.train_batch(CONFIG, seeds, None, device, images, progress=False)
+    whole = om.train_seeds(CONFIG, seeds, None, device, images, progress=False)
     checkpoint = tmp_path / "batch.ckpt"
     monkeypatch.setenv(training.STOP_AT, str(time.time()))  # already past: stop after the first update
     with pytest.raises(training.Unfinished, match="update 1 of 5"):
-        om.train_batch(CONFIG, seeds, checkpoint, device, images, progress=False)
+        om.train_seeds(CONFIG, seeds, checkpoint, device, images, progress=False)
     assert checkpoint.exists()
     monkeypatch.setenv(training.STOP_AT, str(time.time() + 3600))
-    resumed = om.train_batch(CONFIG, seeds, checkpoint, device, images, progress=False)
+    resumed = om.train_seeds(CONFIG, seeds, checkpoint, device, images, progress=False)
     for a, b in zip(resumed, whole):
         assert_same_run(a, b)
 
@@ -105,13 +107,13 @@ def test_run_store_trains_only_missing_seeds_as_one_batch(float64, images, tmp_p
     store = training.RunStore(tmp_path)
     calls: list[list[int]] = []
 
-    def train_batch(seeds, checkpoint):
+    def train_seeds(seeds, checkpoint):
         calls.append(list(seeds))
         assert checkpoint.name.startswith(("seeds" if len(seeds) > 1 else "seed") + "-".join(map(str, seeds)))
-        return om.train_batch(CONFIG, seeds, checkpoint, torch.device("cpu"), images, progress=False)
+        return om.train_seeds(CONFIG, seeds, checkpoint, torch.device("cpu"), images, progress=False)
 
     def run_batch(seeds, **options):
-        return store.train([training.Job(seeds, CONFIG, train_batch)], group=None, **options)[0]
+        return store.train([training.Job(seeds, CONFIG, train_seeds)], group=None, **options)[0]
 
     first = run_batch([0, 2])
     assert calls == [[0, 2]] and [r["seed"] for r in first] == [0, 2]
@@ -209,14 +211,14 @@ def test_run_store_trains_in_groups(float64, images, tmp_path):
     store = training.RunStore(tmp_path)
     calls: list[list[int]] = []
 
-    def train_batch(seeds, checkpoint):
+    def train_seeds(seeds, checkpoint):
         calls.append(list(seeds))
-        return om.train_batch(CONFIG, seeds, checkpoint, torch.device("cpu"), images, progress=False)
+        return om.train_seeds(CONFIG, seeds, checkpoint, torch.device("cpu"), images, progress=False)
 
-    records = store.train([training.Job([0, 1, 2], CONFIG, train_batch)], group=2)[0]
+    records = store.train([training.Job([0, 1, 2], CONFIG, train_seeds)], group=2)[0]
     assert calls == [[0, 1], [2]] and [r["seed"] for r in records] == [0, 1, 2]
     with pytest.raises(ValueError, match="group"):
-        store.train([training.Job([0], CONFIG, train_batch)], group=0)
+        store.train([training.Job([0], CONFIG, train_seeds)], group=0)
 
 
 @pytest.mark.parametrize("name", ["rnn", "lstm_clamp", "lstm"])

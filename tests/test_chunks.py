@@ -59,7 +59,7 @@ def test_pack_and_unpack_carry_the_store(tiny_omniglot, monkeypatch):
     names = chunks.unpack(archive)
     assert sorted(n.split("/")[-1] for n in names if n.endswith(".json")) == sorted(stored(tmp))
     calls = []
-    monkeypatch.setattr(om, "train_seed", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(om, "train_seeds", lambda *a, **k: calls.append(a))
     result = om.run("smoke", progress=False)  # loads the unpacked runs, trains nothing
     assert not calls and len(result.runs["plastic"]) == 2
 

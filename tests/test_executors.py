@@ -7,7 +7,6 @@ model on 40 random classes (the full set where ``make data`` fetched it), a few 
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import time
@@ -32,11 +31,11 @@ TIMINGS = ("seconds", "seconds_per_update")
 
 def trainer():
     images = torch.rand(40, 20, 31, 31, generator=torch.Generator().manual_seed(0))
-    return functools.partial(om.train_seed, CONFIG, device=torch.device("cpu"), images=images, progress=False)
+    return om.trainer(CONFIG, "cpu", images=images)
 
 
-def run_many(store, seeds, train_seed, **options):
-    return store.train([training.Job(seeds, CONFIG, training.per_seed(train_seed))], **options)[0]
+def run_many(store, seeds, train, **options):
+    return store.train([training.Job(seeds, CONFIG, train)], **options)[0]
 
 
 def strip(records: list[dict]) -> list[dict]:
@@ -62,20 +61,20 @@ def cluster():
 class DieOnce:
     """Train; the first time, stop after one update (checkpointed) and kill the worker process."""
 
-    def __init__(self, train_seed, marker: Path) -> None:
-        self.train_seed, self.marker = train_seed, marker
+    def __init__(self, train, marker: Path) -> None:
+        self.train, self.marker = train, marker
 
-    def __call__(self, seed: int, checkpoint: Path):
+    def __call__(self, seeds: list[int], checkpoint: Path):
         if not self.marker.exists():
             self.marker.write_text("died")
             os.environ[training.STOP_AT] = str(time.time())
             try:
-                self.train_seed(seed, checkpoint)
+                self.train(seeds, checkpoint)
             except training.Unfinished:
                 os._exit(1)  # the worker dies mid-run; its checkpoint stays on disk
         os.environ.pop(training.STOP_AT, None)
         self.marker.write_text(f"resumed from checkpoint: {checkpoint.exists()}")
-        return self.train_seed(seed, checkpoint)
+        return self.train(seeds, checkpoint)
 
 
 def test_dask_runs_equal_local_runs(cluster, tmp_path):

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from plasticity_utils import plastic, stats
+from plasticity_utils.batched import Runs
 from plasticity_utils.experiments import omniglot as om
 from plasticity_utils.experiments.contract import Result
 from plasticity_utils.tasks.omniglot import OmniglotTask, class_split, omniglot_episode
@@ -175,7 +176,7 @@ def test_gradient_reaches_plastic_and_conv_parameters(episode):
     ep, _ = episode
     net = small_net().double()
     batch = ep._replace(images=ep.images[:4].double(), labels=ep.labels[:4].double(), target=ep.target[:4])
-    loss, _ = om.episode_loss(net, batch, torch.device("cpu"))
+    loss, _ = net.loss(batch.images, batch.labels, batch.target)
     loss.backward()
     for name in ("out.w", "out.alpha", "out.eta", "embed.0.weight", "embed.6.weight"):
         grad = dict(net.named_parameters())[name].grad
@@ -184,9 +185,9 @@ def test_gradient_reaches_plastic_and_conv_parameters(episode):
     with torch.no_grad():
         eps = 1e-6
         net.out.eta += eps
-        up = om.episode_loss(net, batch, torch.device("cpu"))[0]
+        up = net.loss(batch.images, batch.labels, batch.target)[0]
         net.out.eta -= 2 * eps
-        down = om.episode_loss(net, batch, torch.device("cpu"))[0]
+        down = net.loss(batch.images, batch.labels, batch.target)[0]
         net.out.eta += eps
     assert math.isclose(float(net.out.eta.grad), float(up - down) / (2 * eps), rel_tol=1e-5)
 
@@ -194,11 +195,35 @@ def test_gradient_reaches_plastic_and_conv_parameters(episode):
 def test_loss_is_binary_cross_entropy_of_test_step(episode):
     ep, _ = episode
     net = small_net()
-    loss, correct = om.episode_loss(net, ep, torch.device("cpu"))
+    loss, correct = net.loss(ep.images, ep.labels, ep.target)
     ys, _ = net(ep.images, ep.labels)
     expected = F.binary_cross_entropy(ys[:, -1], F.one_hot(ep.target, 5).float())
     assert torch.isclose(loss, expected)
     assert torch.equal(correct, ys[:, -1].argmax(1) == ep.target)
+
+
+def test_episode_loss_is_each_runs_loss(images):
+    """Over a run axis: one run is the network itself (the same numbers and gradient, bit for bit); several
+    runs give each run's own loss and correct episodes."""
+    classes = [class_split(N_CLASSES, TASK.n_test_classes, s)[0] for s in (0, 1)]
+    ep = om.run_episodes(images, classes, TASK, 4, [torch.Generator().manual_seed(s) for s in (0, 1)])
+    assert ep.images.shape == (2, 4, 6, SIZE, SIZE) and ep.target.shape == (2, 4)
+    one = Runs([small_net(0)])
+    first = ep._replace(**{f: getattr(ep, f)[:1] for f in ep._fields})
+    loss, correct = om.episode_loss(one, first, torch.device("cpu"))
+    loss.sum().backward()
+    alone = small_net(0)
+    expected, expected_correct = alone.loss(ep.images[0], ep.labels[0], ep.target[0])
+    expected.backward()
+    assert loss.shape == (1,) and torch.equal(loss[0], expected) and torch.equal(correct[0], expected_correct)
+    assert all(torch.equal(p.grad, q.grad) for p, q in zip(one.parameters(), alone.parameters()))
+    nets = [small_net(0).double(), small_net(1).double()]
+    both = ep._replace(images=ep.images.double(), labels=ep.labels.double())
+    losses, correct = om.episode_loss(Runs(nets), both, torch.device("cpu"))
+    for r, net in enumerate(nets):
+        expected, expected_correct = net.loss(both.images[r], both.labels[r], both.target[r])
+        torch.testing.assert_close(losses[r], expected, rtol=1e-12, atol=1e-12)
+        assert torch.equal(correct[r], expected_correct)
 
 
 def test_config_checks():

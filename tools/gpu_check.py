@@ -76,8 +76,8 @@ def equality(device: torch.device) -> None:
                            eval_every=2, curve_episodes=6, eval_episodes=7)
         pattern = bp.Config(task=PatternTask(n_bits=16, n_patterns=2, cycles=1, show=2, gap=1, test_show=2),
                             episodes=4, batch=2)
-        cases = [("omniglot", lambda: om.train_batch(config, [0, 3], None, device, images, progress=False),
-                  lambda s: om.train_seed(config, s, None, device, images, progress=False)),
+        cases = [("omniglot", lambda: om.train_seeds(config, [0, 3], None, device, images, progress=False),
+                  lambda s: om.train_seeds(config, [s], None, device, images, progress=False)[0]),
                  ("patterns", lambda: bp.train_seeds(pattern, [0, 3], None, device, progress=False),
                   lambda s: bp.train_seeds(pattern, [s], None, device, progress=False)[0])]
         for model in ("rnn", "lstm_clamp"):  # the batched references against the fused RNN and cuDNN's LSTM

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Iterable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,13 +33,13 @@ from torch import Tensor, nn
 
 from .. import report
 from ..batched import Generators, Runs, finish_runs, stack, train_runs
-from ..config import check_flag, check_seeds, data_dir, figures_dir, pick_device, results_dir, seed_everything
+from ..config import check_flag, check_seeds, data_dir, figures_dir, pick_device, results_dir
 from ..data import DataRef, folder_key, loaded
 from ..plastic import PlasticConnection
 from ..plotting import band, save
 from ..stats import compare, paired_difference, wilson_interval
 from ..tasks.omniglot import Episode, OmniglotTask, class_split, omniglot_episode
-from ..training import Job, RunStore, per_seed, elapsed, fixed_threads, train
+from ..training import Job, RunStore, fixed_threads
 from ..validation import check
 from .contract import Claim, Profile, Reported, Result, missed, select_profile, sensitive, verdict
 
@@ -103,16 +103,15 @@ class Config:
 
 
 # Scale is the only thing a profile changes. cpu: 10 seeds x 3,000 updates of 32 episodes = 96,000
-# episodes per seed, Adam 1e-3. Measured on the 2-core machine: ~4 min per seed with two workers
-# (0.08 s per update of 32 episodes, one thread per worker, curve included), ~22 min for 10 seeds.
-# The rate, from probes of 400-1,800 updates of 32 episodes, judged on the training classes' accuracy:
+# episodes per seed, Adam 1e-3. The rate, from probes of 400-1,800 updates of 32 episodes, judged on the
+# training classes' accuracy:
 #   1.7e-4 (3e-5 * sqrt(32), the square-root rule): still at chance (20%) after 800 updates (25,600 episodes);
 #   1e-3 (~ 3e-5 * 32, the linear rule): seeds 0/1/2 leave chance after ~200/~350/~900 updates (a plateau of
 #   varying length), then climb fast: seed 0 at 63% by update 400 and 80% at 1,800;
 #   3e-3: eta is pushed below zero within the first updates and the network stays at chance.
 # paper, re-planned for one GPU (issue 13): 5M batch-1 updates take >24 h per seed there (0.0177 s per update
 # measured on an H100, issue 13), so the paper's 5,000,000 episodes per seed come as 19,532 updates of 256,
-# the lr decay kept every 1,000,000 episodes, and the 10 seeds train together (train_batch). The rate, 1e-3,
+# the lr decay kept every 1,000,000 episodes, and the 10 seeds train together (train_seeds). The rate, 1e-3,
 # is the one of issue 13's H100 run at batch 256 (one seed: 94% held-out after 512k episodes, 96.8-98.2% after
 # 5.1M; reported there, not measured by this project's runs); the linear rule would give 7.7e-3, above the
 # 3e-3 that drove eta below zero in our probes at batch 32. The paper's own schedule is PAPER_BATCH1.
@@ -179,28 +178,43 @@ class OmniglotNet(nn.Module):
             ys.append(y)
         return torch.stack(ys, 1), hebb
 
+    def loss(self, images: Tensor, labels: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        """Binary cross-entropy between the test step's output and the one-hot ``target`` (B,), averaged over
+        episodes and outputs, and which episodes were right (B,): the argmax of the test step is the target."""
+        ys, _ = self(images, labels)
+        y = ys[:, -1]
+        loss = F.binary_cross_entropy(y.clamp(1e-7, 1 - 1e-7), F.one_hot(target, y.shape[-1]).to(y.dtype))
+        return loss, y.argmax(-1) == target
+
 
 def build(config: Config) -> OmniglotNet:
     return OmniglotNet(config.task.n_way, config.filters, config.label_scale, config.eta)
 
 
-def episode_loss(net: OmniglotNet, ep: Episode, device: torch.device) -> tuple[Tensor, Tensor]:
-    """Mean binary cross-entropy of the test step over the batch, and which episodes were right (B,)."""
-    ys, _ = net(ep.images.to(device), ep.labels.to(device))
-    y, target = ys[:, -1], ep.target.to(device)
-    loss = F.binary_cross_entropy(y.clamp(1e-7, 1 - 1e-7), F.one_hot(target, y.shape[1]).to(y.dtype))
-    return loss, y.argmax(1) == target
+def episode_loss(net: Runs, ep: Episode, device: torch.device) -> tuple[Tensor, Tensor]:
+    """Per run, on episodes stacked along a leading run axis: :meth:`OmniglotNet.loss` (runs,) and which
+    episodes were right (runs, B)."""
+    return net.call("loss", ep.images.to(device), ep.labels.to(device), ep.target.to(device))
+
+
+def run_episodes(images: Tensor, classes: Sequence[Tensor], task: OmniglotTask, batch: int,
+                 generators: Iterable[torch.Generator]) -> Episode:
+    """``batch`` episodes per run, run r's from ``classes[r]`` drawn with its own generator, stacked along a
+    leading run axis: (runs, batch, ...)."""
+    eps = [omniglot_episode(images, c, task, batch, g) for c, g in zip(classes, generators)]
+    return Episode(*(stack([getattr(e, f) for e in eps]) for f in Episode._fields))
 
 
 @torch.no_grad()
-def evaluate(net: OmniglotNet, images: Tensor, classes: Tensor, task: OmniglotTask, episodes: int,
-             generator: torch.Generator, device: torch.device, batch: int = 500) -> np.ndarray:
-    """Correct (1) or wrong (0) on each of ``episodes`` episodes built only from ``classes``; no gradient."""
+def evaluate(net: Runs, images: Tensor, classes: Sequence[Tensor], task: OmniglotTask, episodes: int,
+             generators: Sequence[torch.Generator], device: torch.device, batch: int = 500) -> np.ndarray:
+    """(runs, episodes): run r correct (1) or wrong (0) on each of ``episodes`` episodes built only from
+    ``classes[r]``, drawn with ``generators[r]`` in chunks of ``batch``; no gradient."""
     correct = []
     for start in range(0, episodes, batch):
-        ep = omniglot_episode(images, classes, task, min(batch, episodes - start), generator)
+        ep = run_episodes(images, classes, task, min(batch, episodes - start), generators)
         correct.append(episode_loss(net, ep, device)[1].cpu())
-    return torch.cat(correct).numpy().astype(int)
+    return torch.cat(correct, 1).numpy().astype(int)
 
 
 def eval_generator(seed: int, point: int) -> torch.Generator:
@@ -217,45 +231,45 @@ def score_generator(seed: int, class_set: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state))
 
 
-def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch.device, images: Tensor | DataRef,
-               progress: bool = True) -> tuple[dict, dict]:
-    """Train one network from ``seed`` on the training classes of ``class_split(.., seed)`` of ``images``
-    (or of the images a :class:`~plasticity_utils.data.DataRef` loads where this runs: :func:`images_ref`).
+def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device,
+                images: Tensor | DataRef, progress: bool = True) -> list[tuple[dict, dict]]:
+    """Train one network per seed (all as one model over a run axis, :func:`~plasticity_utils.batched.train_runs`;
+    one seed: the network itself), each on the training classes of ``class_split(.., seed)`` of ``images`` (or of
+    the images a :class:`~plasticity_utils.data.DataRef` loads where this runs: :func:`images_ref`), with its own
+    episode sampler.
 
-    The record stores the held-out class indices, the held-out learning curve (accuracy on
-    ``curve_episodes`` held-out episodes every ``eval_every`` updates) and the final evaluation on
-    ``eval_episodes`` held-out episodes (per-episode 0/1, so seeds can be pooled).
+    Each record stores the held-out class indices, the held-out learning curve (accuracy on ``curve_episodes``
+    held-out episodes every ``eval_every`` updates) and the final evaluation on ``eval_episodes`` held-out
+    episodes (per-episode 0/1, so seeds can be pooled).
     """
     task, images = config.task, loaded(images)
-    train_classes, test_classes = class_split(len(images), task.n_test_classes, seed)
-    generator = seed_everything(seed)
-    net = build(config).to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
-    scheduler = torch.optim.lr_scheduler.StepLR(
-        optimizer, step_size=max(1, config.decay_episodes // config.batch), gamma=config.decay)
+    splits = [class_split(len(images), task.n_test_classes, s) for s in seeds]
+    train_classes, test_classes = [train for train, _ in splits], [test for _, test in splits]
 
-    def heldout_accuracy(point: int, episodes: int) -> np.ndarray:
-        net.eval()
-        correct = evaluate(net, images, test_classes, task, episodes, eval_generator(seed, point), device)
-        net.train()
-        return correct
+    def heldout(net: Runs, point: int, episodes: int) -> np.ndarray:
+        return evaluate(net, images, test_classes, task, episodes, [eval_generator(s, point) for s in seeds], device)
 
-    def episode(i: int):
+    def step(i: int, net: Runs, gens: Generators):
         metrics = {}
         if i % config.eval_every == 0:  # held-out accuracy of the weights before update i
-            metrics["heldout"] = float(heldout_accuracy(i, config.curve_episodes).mean())
-        loss, correct = episode_loss(net, omniglot_episode(images, train_classes, task, config.batch, generator),
-                                     device)
-        return loss, {"accuracy": correct.float().mean().item(), "eta": net.out.eta.item(), **metrics}
+            metrics["heldout"] = heldout(net, i, config.curve_episodes).mean(1).tolist()
+        losses, correct = episode_loss(net, run_episodes(images, train_classes, task, config.batch, gens), device)
+        metrics["accuracy"] = correct.float().mean(1).tolist()
+        metrics["eta"] = net.parameter("out.eta").detach().cpu().tolist()
+        return losses, metrics
 
-    history = train(net, optimizer, episode, config.updates, generator=generator, checkpoint=checkpoint,
-                    scheduler=scheduler, desc=f"seed {seed}", progress=progress)
-    seconds = elapsed(history)[0]  # sample, forward, backward, Adam step and the curve's evaluations
-    final = heldout_accuracy(config.updates, config.curve_episodes)  # last point of the curve
-    record = _record(config, history, len(images), train_classes, test_classes, final,
-                     heldout_accuracy(-1, config.eval_episodes), net.out.eta.item(), seconds)
-    record["n_params"] = sum(p.numel() for p in net.parameters() if p.requires_grad)
-    return record, {k: v.cpu() for k, v in net.state_dict().items()}
+    # seconds: sample, forward, backward, Adam step and the curve's evaluations
+    net, histories, (seconds, _) = train_runs(
+        seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
+        config.updates, device=device, checkpoint=checkpoint, progress=progress,
+        make_scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(
+            opt, step_size=max(1, config.decay_episodes // config.batch), gamma=config.decay))
+    finals = heldout(net, config.updates, config.curve_episodes)  # last point of the curve
+    evals = heldout(net, -1, config.eval_episodes)
+    eta = net.parameter("out.eta").detach().cpu()
+    records = [_record(config, histories[r], len(images), *splits[r], finals[r], evals[r], float(eta[r]),
+                       seconds / len(seeds)) for r in range(len(seeds))]
+    return finish_runs(net, seeds, records, seconds, device)
 
 
 def _record(config: Config, history: list[dict], n_classes: int, train_classes: Tensor, test_classes: Tensor,
@@ -277,62 +291,6 @@ def _record(config: Config, history: list[dict], n_classes: int, train_classes: 
         "seconds": seconds,
         "seconds_per_update": seconds / max(1, len(history)),
     }
-
-
-def test_step_loss(ys: Tensor, target: Tensor) -> Tensor:
-    """Binary cross-entropy between the test step's output ``ys[..., -1, :]`` and the one-hot target, averaged
-    over episodes and outputs: (runs, B, T, n_way) and (runs, B) give one loss per run."""
-    y = ys[..., -1, :].clamp(1e-7, 1 - 1e-7)
-    target_1hot = F.one_hot(target, y.shape[-1]).to(y.dtype)
-    return F.binary_cross_entropy(y, target_1hot, reduction="none").mean((-2, -1))
-
-
-def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device, images: Tensor,
-                progress: bool = True) -> list[tuple[dict, dict]]:
-    """Train the networks of ``seeds`` together, as one batched model (:func:`~plasticity_utils.batched.train_runs`):
-    each keeps its own parameters, Adam state, class split and episode sampler, seeded as in
-    :func:`train_seed`, so each run equals its separate training (``tests/test_batched.py``).
-    Returns one (record, parameters) per seed, as :func:`train_seed`."""
-    task = config.task
-    splits = [class_split(len(images), task.n_test_classes, s) for s in seeds]
-
-    def sample(classes: list[Tensor], n: int, generators) -> Episode:
-        eps = [omniglot_episode(images, c, task, n, g) for c, g in zip(classes, generators)]
-        return Episode(*(stack([getattr(e, f) for e in eps]) for f in Episode._fields))
-
-    @torch.no_grad()
-    def heldout(net: Runs, point: int, episodes: int) -> np.ndarray:
-        """(runs, episodes) correct on held-out episodes, each run with train_seed's sampler and chunks."""
-        generators = [eval_generator(s, point) for s in seeds]
-        correct = []
-        for start in range(0, episodes, 500):
-            ep = sample([test for _, test in splits], min(500, episodes - start), generators)
-            ys, _ = net(ep.images.to(device), ep.labels.to(device))
-            correct.append((ys[:, :, -1].argmax(-1) == ep.target.to(device)).cpu())
-        return torch.cat(correct, 1).numpy().astype(int)
-
-    def step(i: int, net: Runs, gens: Generators):
-        metrics = {}
-        if i % config.eval_every == 0:  # held-out accuracy of the weights before update i
-            metrics["heldout"] = heldout(net, i, config.curve_episodes).mean(1).tolist()
-        ep = sample([train for train, _ in splits], config.batch, gens)
-        ys, _ = net(ep.images.to(device), ep.labels.to(device))
-        losses = test_step_loss(ys, ep.target.to(device))
-        metrics["accuracy"] = (ys[:, :, -1].argmax(-1) == ep.target.to(device)).float().mean(1).tolist()
-        metrics["eta"] = net.parameter("out.eta").detach().cpu().tolist()
-        return losses, metrics
-
-    net, histories, (seconds, _) = train_runs(
-        seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
-        config.updates, device=device, checkpoint=checkpoint, desc=f"seeds {seeds[0]}-{seeds[-1]} batched",
-        make_scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(
-            opt, step_size=max(1, config.decay_episodes // config.batch), gamma=config.decay),
-        progress=progress)
-    finals, evals = heldout(net, config.updates, config.curve_episodes), heldout(net, -1, config.eval_episodes)
-    eta = net.parameter("out.eta").detach().cpu()
-    records = [_record(config, histories[r], len(images), *splits[r], finals[r], evals[r], float(eta[r]),
-                       seconds / len(seeds)) for r in range(len(seeds))]
-    return finish_runs(net, seeds, records, seconds, device)
 
 
 def _block_means(values: list[float], block: int) -> list[float]:
@@ -368,7 +326,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     """Train (or load) every seed of ``profile`` on ``images`` (default: the full Omniglot set), then score
     each trained model on ``eval_episodes`` episodes (the profile's option) from each of its
     :data:`CLASS_SETS` (see :func:`class_sets`); ``config`` replaces the profile's (tests).
-    ``batched``: train the missing seeds together as one batched model (:func:`train_batch`; default:
+    ``batched``: train the missing seeds together as one batched model (:func:`train_seeds`; default:
     the profile's ``batched`` option, on for ``paper``), else one by one (``$PLASTICITY_WORKERS`` processes)."""
     p = select_profile(PROFILES, profile)
     config = config or p.configs["plastic"]
@@ -377,11 +335,9 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     images = loaded(source)
     dev = pick_device(device)
     store = RunStore(results_dir("omniglot", profile))
-    if p.options.get("batched", False) if batched is None else check_flag("batched", batched):
-        fn, group = functools.partial(train_batch, config, device=dev, images=images, progress=progress), None
-    else:
-        fn, group = per_seed(functools.partial(train_seed, config, device=dev, images=source, progress=progress)), 1
-    (records,) = store.train([Job(seeds, config, fn)], group=group, force=force)
+    batched = p.options.get("batched", False) if batched is None else check_flag("batched", batched)
+    (records,) = store.train([Job(seeds, config, trainer(config, device, images=source, progress=progress))],
+                             group=None if batched else 1, force=force)
     for record in records:
         check_split(record, config, len(images))
     episodes = p.options["eval_episodes"]
@@ -393,13 +349,17 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
 METRIC = "held-out accuracy at the end of training (the curve's last point)"
 
 
-def trainer(config: Config, device: str | None = None) -> functools.partial:
-    """A picklable ``train(seeds, checkpoint)`` that loads the images where it runs (a Dask worker)."""
-    return per_seed(functools.partial(_train_seed_loading, config, device=device))
+def trainer(config: Config, device: str | None = None, *, images: Tensor | DataRef | None = None,
+            progress: bool = False) -> functools.partial:
+    """A picklable ``train(seeds, checkpoint)`` for one config (:func:`train_seeds`): the device is picked and
+    the images (default: the full set, :func:`images_ref`) are loaded where it runs (a Dask worker)."""
+    return functools.partial(_train_on, config, device=device, images=images_ref() if images is None else images,
+                             progress=progress)
 
 
-def _train_seed_loading(config: Config, seed: int, checkpoint: Path | None, device: str | None = None):
-    return train_seed(config, seed, checkpoint, pick_device(device), load_images()[0], progress=False)
+def _train_on(config: Config, seeds: list[int], checkpoint: Path | None, device: str | None,
+              images: Tensor | DataRef, progress: bool):
+    return train_seeds(config, seeds, checkpoint, pick_device(device), images, progress)
 
 
 def tag(variant: str) -> str:
@@ -435,14 +395,15 @@ def leak(record: dict) -> float:
 
 
 def load_net(record: dict, params: dict[str, Tensor], images: Tensor,
-             device: torch.device) -> tuple[OmniglotNet, OmniglotTask]:
-    """A stored run's network (evaluation mode) and task, after checking ``images`` is its dataset."""
+             device: torch.device) -> tuple[Runs, OmniglotTask]:
+    """A stored run's network (evaluation mode, as a run axis of one) and task, after checking ``images`` is
+    its dataset."""
     if record["n_classes"] != len(images):
         raise ValueError(f"run was trained on {record['n_classes']} classes, images hold {len(images)}")
     config = Config(**{**record["config"], "task": OmniglotTask(**record["config"]["task"])})
     net = build(config).to(device)
     net.load_state_dict(params)
-    return net.eval(), config.task
+    return Runs([net]).eval(), config.task
 
 
 def score(record: dict, params: dict[str, Tensor], images: Tensor, episodes: int,
@@ -450,8 +411,8 @@ def score(record: dict, params: dict[str, Tensor], images: Tensor, episodes: int
     """Correct (1) or wrong (0) on ``episodes`` episodes from each of :func:`class_sets`, no gradient. Each
     set has its own sampler, fixed by the seed, so scores do not depend on the order or on other sets."""
     net, task = load_net(record, params, images, device)
-    return {name: evaluate(net, images, classes, task, episodes, score_generator(record["seed"], k),
-                           device).tolist()
+    return {name: evaluate(net, images, [classes], task, episodes, [score_generator(record["seed"], k)],
+                           device)[0].tolist()
             for k, (name, classes) in enumerate(class_sets(record).items())}
 
 
@@ -461,7 +422,7 @@ def evaluate_stored(record: dict, params: dict[str, Tensor], images: Tensor, epi
     dev = pick_device(device)
     net, task = load_net(record, params, images, dev)
     classes = torch.tensor(record["test_classes"])
-    return evaluate(net, images, classes, task, episodes, torch.Generator().manual_seed(seed), dev)
+    return evaluate(net, images, [classes], task, episodes, [torch.Generator().manual_seed(seed)], dev)[0]
 
 
 def summary(result: Result) -> dict:
@@ -672,5 +633,6 @@ def figures(result: Result) -> dict[str, Path]:
 
 
 __all__ = ["Config", "PROFILES", "CLASS_SETS", "PAPER", "RELEASED", "PUBLISHED", "OmniglotNet", "build",
-           "train_seed", "run", "claims", "figures", "summary", "class_sets", "leak", "score",
+           "episode_loss", "evaluate", "train_seeds", "trainer", "run", "claims", "figures", "summary", "class_sets",
+           "leak", "score",
            "heldout_verdict", "generalisation_verdict", "protocol_verdict", "failed_seeds", "spread", "FAILED_MARGIN"]
