@@ -4,8 +4,8 @@ One training update (episode sampling, forward, backward, Adam step) of the 2051
 network and the 2000-unit LSTM on the 50-bit task (11 steps per episode), for several numbers of
 episodes per update. The recurrent network is timed twice: the dedicated
 ``baselines.RecurrentBaseline`` (hand-written backward) and ``PlasticRecurrent(2051, alpha="none")``
-(plain autograd loop). Adam is the fused implementation where available
-(``plastic_vs_lstm.make_optimizer``), as in training. Peak memory is the process's peak RSS (CPU) or
+(plain autograd loop). The update is training's (``plastic_vs_lstm.baseline_step`` on one run, Adam fused
+where available: ``plastic_vs_lstm.make_optimizer``). Peak memory is the process's peak RSS (CPU) or
 ``torch.cuda.max_memory_allocated`` (CUDA) after each configuration, so CPU values only grow.
 "CPU ms/ep" is process CPU time per episode summed over threads: on a shared machine it is the
 better measure of cost (the wall clock also counts time spent waiting for the cores).
@@ -20,6 +20,7 @@ import time
 
 import torch
 
+from plasticity_utils.batched import Generators, Runs
 from plasticity_utils.config import peak_memory_mb, pick_device
 from plasticity_utils.experiments import plastic_vs_lstm as pvl
 from plasticity_utils.plastic import PlasticRecurrent
@@ -30,15 +31,15 @@ def time_updates(config: pvl.BaselineConfig, device: torch.device, seconds: floa
     """Wall-clock episodes per second of ``config``'s training update, measured for about
     ``seconds`` of process CPU time, and the process CPU seconds per episode (all threads; unaffected by other
     processes competing for the cores, unlike the wall clock)."""
-    generator = torch.Generator().manual_seed(0)
-    model = (model or pvl.build_baseline(config)).to(device)
-    optimizer = pvl.make_optimizer(config, model)
-    step = pvl.baseline_step(config, model, generator, device)
+    generators = Generators([torch.Generator().manual_seed(0)])
+    net = Runs([model or pvl.build_baseline(config)]).to(device)  # one run: the module itself, as in training
+    optimizer = pvl.make_optimizer(config, net)
+    step = pvl.baseline_step(config, device)
 
     def update() -> None:
-        loss, _ = step()
+        losses, _ = step(0, net, generators)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        losses.sum().backward()
         optimizer.step()
 
     for _ in range(2):  # warm-up

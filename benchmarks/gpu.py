@@ -224,7 +224,7 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
         cfg, seeds = paper.configs[model], paper.seeds_for(model)[:runs]
         b, f = dense_cost(params_of(pl.build_baseline(cfg)), cfg.task.steps, cfg.batch)
         add(f"plastic_vs_lstm {model}, {len(seeds)} seeds batched x {cfg.batch} episodes", pl,
-            lambda k, cfg=cfg, seeds=seeds: pl.train_baseline_batch(dataclasses.replace(cfg, episodes=k * cfg.batch),
+            lambda k, cfg=cfg, seeds=seeds: pl.train_baseline_seeds(dataclasses.replace(cfg, episodes=k * cfg.batch),
                                                                     seeds, None, device, progress=False),
             (len(seeds) * b, len(seeds) * f), cfg.episodes // cfg.batch, batched_runs=len(seeds),
             full_runs=len(paper.seeds_for(model)))
@@ -234,7 +234,8 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
     cfg = paper.configs["per_connection"]
     n = cfg.task.side ** 2 + 1
     add(f"natural_images per_connection (N={n}, T={cfg.task.steps}), batch {cfg.batch}", ni,
-        lambda k: ni.train_seed(dataclasses.replace(cfg, episodes=k * cfg.batch), 0, None, device, pools, progress=False),
+        lambda k: ni.train_seeds(dataclasses.replace(cfg, episodes=k * cfg.batch), [0], None, device, pools,
+                                 progress=False),
         plastic_cost(n, cfg.task.steps, cfg.batch), len(paper.configs) * paper.seeds * cfg.episodes // cfg.batch,
         note="the shared-alpha variant counted at the per-connection one's cost")
     # maze: 3 conditions x 15 runs x 6,700 updates of 30 episodes, as many runs batched as the memory holds

@@ -85,7 +85,7 @@ def cases(device: torch.device, smoke: bool) -> list[Case]:
             net = ni.build(cfg).to(device)
             out.append((f"CIFAR per-connection (N={cfg.task.n_pixels + 1}, T={cfg.task.steps}), {impl}, batch {batch}",
                         net, lambda net=net, ep=ep, impl=impl: reconstruction_loss(
-                            ni.final_output(net, ep, impl), ep.target, ep.erased).mean()))
+                            ni.final_output(net, ep.inputs, impl), ep.target, ep.erased).mean()))
 
     cfg = mz.PROFILES["paper"].configs["plastic"]
     if smoke:

@@ -137,7 +137,7 @@ def test_config_validation():
 @pytest.mark.parametrize("name", ["rnn", "lstm_clamp"])
 def test_baseline_training_is_seeded(name):
     config = dataclasses.replace(pvl.BASELINES[name], extra=60, episodes=12, batch=4, lr=1e-2)
-    runs = [pvl.train_baseline_seed(config, s, None, torch.device("cpu"), progress=False)[0] for s in (0, 0, 1)]
+    runs = [pvl.train_baseline_seeds(config, [s], None, torch.device("cpu"), progress=False)[0][0] for s in (0, 0, 1)]
     assert len(runs[0]["error"]) == 3
     assert runs[0]["loss"] == runs[1]["loss"]
     assert runs[0]["loss"] != runs[2]["loss"]

@@ -223,22 +223,23 @@ def test_run_store_trains_in_groups(float64, images, tmp_path):
 
 @pytest.mark.parametrize("name", ["rnn", "lstm_clamp", "lstm"])
 def test_batched_baseline_runs_equal_separate_runs(float64, name):
-    """The 50-bit baselines (notebook 02): batched through their reference implementations, separate
-    through the RNN's hand-written backward and nn.LSTM with its gradient hooks."""
+    """The 50-bit baselines (notebook 02): R runs of the one update (under vmap, the modules' reference
+    implementations) equal R single runs (the RNN's hand-written backward, nn.LSTM with its gradient hooks)."""
     import dataclasses
 
     from plasticity_utils.experiments import plastic_vs_lstm as pvl
 
     config = dataclasses.replace(pvl.BASELINES[name], extra=60, episodes=12, batch=4, lr=1e-2)
     seeds = [0, 3]
-    batched = pvl.train_baseline_batch(config, seeds, None, torch.device("cpu"), progress=False)
+    batched = pvl.train_baseline_seeds(config, seeds, None, torch.device("cpu"), progress=False)
     for s, (record, params) in zip(seeds, batched):
-        alone, alone_params = pvl.train_baseline_seed(config, s, None, torch.device("cpu"), progress=False)
+        ((alone, alone_params),) = pvl.train_baseline_seeds(config, [s], None, torch.device("cpu"), progress=False)
         assert params.keys() == alone_params.keys() and record["n_params"] == alone["n_params"]
         for k in params:
             torch.testing.assert_close(params[k], alone_params[k], rtol=1e-9, atol=1e-11, msg=k)
-        assert record["error"] == alone["error"]
+        assert record["error"] == alone["error"] and len(record["error"]) == 3
         np.testing.assert_allclose(record["loss"], alone["loss"], rtol=1e-9)
+        assert record["batched"]["seeds"] == seeds and "batched" not in alone
     first = "w" if name == "rnn" else "lstm.weight_hh_l0"
     assert not torch.equal(batched[0][1][first], batched[1][1][first])
     if name == "lstm_clamp":  # the pinned entries did not move in either run
@@ -255,10 +256,13 @@ def test_notebook_02_batched_or_not_stores_the_same_baseline_runs(float64, monke
 
     configs = {name: dataclasses.replace(pvl.BASELINES[name], extra=55, episodes=6, batch=2) for name in ("rnn", "lstm_clamp")}
     monkeypatch.setitem(pvl.PROFILES, "smoke", Profile(configs, 2, "test", {"window": 2, "batched": False}))
-    results = {}
+    results, calls = {}, []
+    real = training.RunStore.train
+    monkeypatch.setattr(training.RunStore, "train", lambda self, jobs, **kw: calls.append(kw) or real(self, jobs, **kw))
     for batched in (False, True):
         monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / str(batched)))
         results[batched] = pvl.run("smoke", models=tuple(configs), batched=batched)
+    assert [c["group"] for c in calls] == [1, None]  # one way into the store for every model, per run()
     for name in configs:
         for a, b in zip(results[False].runs[name], results[True].runs[name]):
             assert b["batched"]["seeds"] == [0, 1] and "batched" not in a

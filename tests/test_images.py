@@ -152,7 +152,7 @@ def test_clamped_network_reproduces_the_kept_half_exactly():
     net = PlasticRecurrent(task.n_pixels + 1, input_mode="clamp", alpha="per_connection")
     ep = image_episode(task, pool, 2, torch.Generator().manual_seed(6))
     with torch.no_grad():
-        out = ni.final_output(net, ep)
+        out = ni.final_output(net, ep.inputs)
     kept = ~ep.erased
     assert torch.equal(out[kept], ep.target[kept])
     assert ((out - ep.target) ** 2).sum(-1).allclose(reconstruction_loss(out, ep.target, ep.erased))
@@ -323,11 +323,40 @@ def test_training_in_batches_counts_episodes_seen():
 
     pools = ImagePools(small_pool(12), small_pool(6))
     cfg = ni.Config(task=SMALL, episodes=6, batch=3, lr=1e-3)
-    record, _ = ni.train_seed(cfg, 0, None, torch.device("cpu"), pools, progress=False)
+    ((record, _),) = ni.train_seeds(cfg, [0], None, torch.device("cpu"), pools, progress=False)
     assert len(record["loss"]) == 2  # 6 episodes seen in updates of 3
     assert ni.episodes_of({**record, "config": {"batch": 3}}) == 6
     with pytest.raises(ValueError, match="multiple of batch"):
         ni.Config(task=SMALL, episodes=7, batch=3)
+
+
+@pytest.fixture
+def float64():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def test_batched_image_runs_equal_separate_runs(float64):
+    """R runs of the one update (through vmap, the fused layer's batched form) equal R single runs."""
+    from plasticity_utils.tasks.images import ImagePools
+
+    pools = ImagePools(small_pool(12).double(), small_pool(6).double())
+    cfg = ni.Config(task=SMALL, episodes=6, batch=2, lr=1e-2)
+    seeds = [0, 3]
+    batched = ni.train_seeds(cfg, seeds, None, torch.device("cpu"), pools, progress=False)
+    for s, (record, params) in zip(seeds, batched):
+        ((alone, alone_params),) = ni.train_seeds(cfg, [s], None, torch.device("cpu"), pools, progress=False)
+        assert params.keys() == alone_params.keys() and record["n_params"] == alone["n_params"]
+        for k in params:
+            torch.testing.assert_close(params[k], alone_params[k], rtol=1e-9, atol=1e-11, msg=k)
+        for key in ("loss", "zero_loss", "eta"):
+            assert len(record[key]) == 3
+            np.testing.assert_allclose(record[key], alone[key], rtol=1e-9, err_msg=key)
+        assert record["batched"]["seeds"] == seeds and "batched" not in alone
+    assert not torch.equal(batched[0][1]["connection.w"], batched[1][1]["connection.w"])
+    assert batched[0][0]["eta"][-1] != batched[0][0]["eta"][0]  # eta is learned, and recorded per run
 
 
 def test_paper_profile_plan_for_one_gpu():

@@ -38,7 +38,7 @@ def train(batch: int, lr: float, episodes: int, seed: int) -> dict:
     pools = image_pools(data_dir())
     config = dataclasses.replace(ni.PROFILES["cpu"].configs["per_connection"], episodes=episodes - episodes % batch,
                                  batch=batch, lr=lr, train_images=len(pools.train))
-    record, _ = ni.train_seed(config, seed, None, torch.device("cpu"), pools, progress=False)
+    ((record, _),) = ni.train_seeds(config, [seed], None, torch.device("cpu"), pools, progress=False)
     return {"batch": batch, "lr": lr, "updates": len(record["loss"]), "loss": record["loss"],
             "zero_loss": record["zero_loss"], "seconds_per_update": record["seconds_per_episode"]}
 

@@ -82,8 +82,8 @@ def equality(device: torch.device) -> None:
                   lambda s: bp.train_seeds(pattern, [s], None, device, progress=False)[0])]
         for model in ("rnn", "lstm_clamp"):  # the batched references against the fused RNN and cuDNN's LSTM
             base = replace(pvl.BASELINES[model], extra=60, episodes=12, batch=4, lr=1e-2)
-            cases.append((model, lambda base=base: pvl.train_baseline_batch(base, [0, 3], None, device, progress=False),
-                          lambda s, base=base: pvl.train_baseline_seed(base, s, None, device, progress=False)))
+            cases.append((model, lambda base=base: pvl.train_baseline_seeds(base, [0, 3], None, device, progress=False),
+                          lambda s, base=base: pvl.train_baseline_seeds(base, [s], None, device, progress=False)[0]))
         for name, batched, alone in cases:
             worst = 0.0
             for s, (_, params) in zip([0, 3], batched()):

@@ -24,14 +24,15 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from ..config import check_seeds, data_dir, figures_dir, peak_memory_mb, pick_device, results_dir, seed_everything
+from ..batched import Generators, Runs, finish_runs, stack, train_runs
+from ..config import check_seeds, data_dir, figures_dir, peak_memory_mb, pick_device, results_dir
 from ..data import DataRef, folder_key, loaded
 from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..plotting import band, save, smooth
 from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
                             reconstruction_loss)
 from ..stats import compare, paired_difference
-from ..training import Job, RunStore, per_seed, elapsed, fixed_threads, sqrt_scaled_lr, train
+from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr
 from ..validation import IMPLS, check, label
 from .contract import Claim, Profile, Reported, Result, missed, select_profile, verdict
 
@@ -73,15 +74,10 @@ def _profile(episodes: int, seeds: int, eval_episodes: int, note: str, batch: in
                    note, {"eval_episodes": eval_episodes})
 
 
-# Scale is the only thing a profile changes. cpu: ~30 min per variant at ~1.2 s per 201-step
-# episode on one thread (both variants train side by side on a 2-core CPU) -> 1,500 episodes;
-# paper: the authors' 100,000 episodes, re-planned for one GPU (issue 13) in updates of 16 episodes at
-# 4 x the authors' rate (sqrt(16)): their 100,000 one-episode updates take ~4 h per variant on an H100
-# (0.142 s per update, issue 13), 6,250 updates of 16 about 19 min (0.186 s at batch 16, the same source).
-# Checked on the CPU (tools/cifar_batch_check.py, seed 0, per-connection, 2026-11-30): training loss as a
-# fraction of the zeros baseline's over the last 200 episodes, batch 1 at 1e-4 vs batch 16 at 4e-4:
-# 0.662 vs 0.725 at 250 episodes, 0.514 vs 0.562 at 500, 0.347 vs 0.383 at 1,000, 0.322 vs 0.317 at 1,500.
-# The authors' schedule stays available as PAPER_BATCH1.
+# Scale is the only thing a profile changes. paper: the authors' 100,000 episodes per variant in updates of 16
+# episodes at 4 x the authors' rate (sqrt(16)); tools/cifar_batch_check.py compares the two schedules' learning
+# per episode seen, and benchmarks/README.md holds the costs per update both profiles are sized from. The
+# authors' schedule stays available as PAPER_BATCH1.
 PROFILES = {
     "smoke": _profile(3, 1, 4, "pipeline check only"),
     "cpu": _profile(1500, 1, 200, "1 seed x 1,500 episodes per variant (the paper: 100,000)"),
@@ -133,55 +129,61 @@ def build(config: Config) -> PlasticRecurrent:
     )
 
 
-def final_output(net: PlasticRecurrent, episode: Episode, impl: str = "fused") -> Tensor:
-    """The pixel neurons at the last step of the episode, (B, n_pixels)."""
-    device = net.connection.w.device
-    xs, _ = net(episode.inputs.to(device), impl=impl)  # type: ignore[arg-type]
-    return xs[:, -1, :-1]
+def final_output(net: PlasticRecurrent | Runs, inputs: Tensor, impl: str = "fused") -> Tensor:
+    """The pixel neurons at the last step, (..., B, n_pixels), for ``inputs`` (..., B, T, N) on the network's
+    device (a leading run axis with :class:`~plasticity_utils.batched.Runs`)."""
+    xs, _ = net(inputs, impl=impl)
+    return xs[..., -1, :-1]
 
 
-def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch.device,
-               pools: ImagePools | DataRef, progress: bool = True) -> tuple[dict, dict]:
-    """Train one network on training images (``pools.train``; a :class:`~plasticity_utils.data.DataRef`
-    loads the pools where this runs: :func:`pools_ref`); per episode record the loss, the zeros
-    baseline's loss on the same episode (so curves can be read as a fraction of it) and eta."""
+def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device,
+                pools: ImagePools | DataRef, progress: bool = True) -> list[tuple[dict, dict]]:
+    """Train one network per seed (all as one model over a run axis, :func:`~plasticity_utils.batched.train_runs`;
+    one seed: the network itself) on training images (``pools.train``; a :class:`~plasticity_utils.data.DataRef`
+    loads the pools where this runs: :func:`pools_ref`); per update record each run's loss, the zeros
+    baseline's loss on the same episodes (so curves can be read as a fraction of it) and eta."""
     pools = loaded(pools)
-    generator = seed_everything(seed)
-    net = build(config).to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
 
-    def episode(_: int):
-        ep = image_episode(config.task, pools.train, config.batch, generator)
-        target, erased = ep.target.to(device), ep.erased.to(device)
-        loss = reconstruction_loss(final_output(net, ep, config.impl), target, erased).mean()
-        zero_loss = reconstruction_loss(torch.zeros_like(target), target, erased).mean()
-        return loss, {"zero_loss": zero_loss.item(), "eta": net.connection.eta.item()}
+    def step(_: int, net: Runs, gens: Generators):
+        episodes = [image_episode(config.task, pools.train, config.batch, g) for g in gens]
+        inputs, target, erased = (stack(getattr(e, k) for e in episodes).to(device)
+                                  for k in ("inputs", "target", "erased"))
+        losses = reconstruction_loss(final_output(net, inputs, config.impl), target, erased).mean(-1)
+        zero_loss = reconstruction_loss(torch.zeros_like(target), target, erased).mean(-1)
+        eta = net.parameter("connection.eta").detach().cpu().reshape(-1)
+        return losses, {"zero_loss": zero_loss.tolist(), "eta": eta.tolist()}
 
-    history = train(net, optimizer, episode, config.episodes // config.batch, generator=generator,
-                    checkpoint=checkpoint, desc=f"{config.alpha} alpha, seed {seed}", progress=progress)
-    record = {
-        "loss": [h["loss"] for h in history],
-        "zero_loss": [h["zero_loss"] for h in history],
-        "eta": [h["eta"] for h in history],
-        # wall time per update (episode, backward, Adam step)
-        "seconds_per_episode": elapsed(history)[0] / max(1, len(history)),
-        "episodes_timed": len(history),
-        "peak_memory_mb": peak_memory_mb(device),
-        "n_params": sum(p.numel() for p in net.parameters() if p.requires_grad),
-        "device": str(device),
-    }
-    return record, {k: v.cpu() for k, v in net.state_dict().items()}
+    desc = f"{config.alpha} alpha, seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}"
+    net, histories, (seconds, _) = train_runs(
+        seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
+        config.episodes // config.batch, device=device, checkpoint=checkpoint, desc=desc, progress=progress)
+    updates = max(1, len(histories[0]))
+    records = [{**{key: [h[key] for h in history] for key in ("loss", "zero_loss", "eta")},
+                "seconds_per_episode": seconds / len(seeds) / updates,  # wall time per update, this run's share
+                "episodes_timed": len(history), "peak_memory_mb": peak_memory_mb(device), "device": str(device)}
+               for history in histories]
+    return finish_runs(net, seeds, records, seconds, device)
 
 
-def train_variant(profile: str, alpha: str, seeds: list[int] | None = None, force: bool = False,
-                  device: str | None = None, pools: ImagePools | None = None) -> list[dict]:
-    """Train (or load) every seed of one variant at ``profile``; returns the stored records."""
+def train_variants(profile: str, variants: tuple[str, ...] = VARIANTS, seeds: list[int] | None = None,
+                   force: bool = False, device: str | None = None,
+                   pools: ImagePools | DataRef | None = None) -> dict[str, list[dict]]:
+    """Train (or load) every seed of each variant at ``profile``, one run per call (on the CPU, every variant's
+    runs go to the worker processes together); returns each variant's stored records."""
     source = pools_ref() if pools is None else pools  # the CIFAR-10 pools: a task loads them where it runs
-    config, default_seeds = stored_config(profile, alpha, loaded(source))
-    store = RunStore(results_dir(EXPERIMENT, profile))
-    fn = per_seed(functools.partial(train_seed, config, device=pick_device(device), pools=source))
-    (records,) = store.train([Job(default_seeds if seeds is None else seeds, config, fn, f"{alpha}-")], force=force)
-    return records
+    jobs = []
+    for alpha in variants:
+        config, default_seeds = stored_config(profile, alpha, loaded(source))
+        train = functools.partial(_train_on, config, device=device, pools=source)
+        jobs.append(Job(default_seeds if seeds is None else seeds, config, train, f"{alpha}-"))
+    records = RunStore(results_dir(EXPERIMENT, profile)).train(jobs, force=force)
+    return dict(zip(variants, records))
+
+
+def _train_on(config: Config, seeds: list[int], checkpoint: Path | None, device: str | None = None,
+              pools: ImagePools | DataRef | None = None):
+    """:func:`train_seeds` with the device picked where it runs (a picklable ``train(seeds, checkpoint)``)."""
+    return train_seeds(config, seeds, checkpoint, pick_device(device), pools)
 
 
 CONTROL = "per_connection alpha, probe not stored (control)"
@@ -200,7 +202,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     each seed's mean held-out loss, for the ablation paired over seeds)."""
     pools = pools if pools is not None else pools_ref().load()
     seeds = list(range(select_profile(PROFILES, profile).seeds)) if seeds is None else check_seeds(seeds)
-    runs = {alpha: train_variant(profile, alpha, seeds, force, device, pools) for alpha in VARIANTS}
+    runs = train_variants(profile, VARIANTS, seeds, force, device, pools)
     nets = {f"{alpha} alpha": trained(profile, alpha, seeds[0], device, pools) for alpha in VARIANTS}
     config, _, eval_episodes = profile_config(profile)
     outputs = predictors(nets, pools)
@@ -389,7 +391,7 @@ def held_out_episodes(task: ImageTask, test_pool: Tensor, episodes: int, seed: i
 def network_predictor(net: PlasticRecurrent) -> Predictor:
     @torch.no_grad()
     def predict(ep: Episode) -> Tensor:
-        return final_output(net, ep).cpu()
+        return final_output(net, ep.inputs.to(net.connection.w.device)).cpu()
     return predict
 
 
@@ -519,7 +521,7 @@ def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: 
 __all__ = [
     "Config", "PROFILES", "PAPER_BATCH1", "VARIANTS", "EVAL_SEED", "episodes_of", "profile_config", "build",
     "final_output", "stored_config",
-    "train_seed", "train_variant", "run", "claims", "figures", "memory_verdict", "ablation_verdict", "ablation_comparison", "trained", "held_out_episodes", "network_predictor", "constant_predictor", "evaluate",
+    "train_seeds", "train_variants", "run", "claims", "figures", "memory_verdict", "ablation_verdict", "ablation_comparison", "trained", "held_out_episodes", "network_predictor", "constant_predictor", "evaluate",
     "predictors", "held_out_table", "plot_reconstructions", "displacement_profile",
     "plot_matrices", "plot_ablation",
 ]

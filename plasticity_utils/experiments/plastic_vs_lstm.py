@@ -7,7 +7,7 @@ of the 50 pattern units at the last step; error: fraction of wrong signs (as in 
 
 * ``plastic``: the network of :mod:`.binary_patterns` (50 + 1 bias neurons, inputs x20, eta learned
   from 0.01 as in the authors' comparison code, Adam 3e-4), trained by its own
-  :func:`~.binary_patterns.train_seed`; ``plastic_eta05``: the same with eta fixed at 0.05, the
+  :func:`~.binary_patterns.train_seeds`; ``plastic_eta05``: the same with eta fixed at 0.05, the
   value the paper gives for this faster presentation.
 * ``rnn``: the same network without plasticity and with 2000 extra neurons (2051 in all), inputs x20,
   Adam 3e-5 (:class:`~plasticity_utils.baselines.RecurrentBaseline`).
@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,11 +33,11 @@ import torch
 from torch import Tensor, nn
 
 from ..baselines import LSTMBaseline, RecurrentBaseline, n_trainable
-from ..batched import Generators, Runs, finish_runs, stack, train_runs
-from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir, seed_everything
+from ..batched import BatchStep, Generators, Runs, finish_runs, stack, train_runs
+from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir
 from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
-from ..training import Job, RunStore, per_seed, elapsed, fixed_threads, sqrt_scaled_lr, train
+from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr
 from ..validation import check, label
 from . import binary_patterns as bp
 from .contract import (Claim, Profile, Reported, Result, episodes_to_threshold, missed, select_profile, sensitive,
@@ -93,7 +93,7 @@ LABELS = {"plastic": "plastic, 51 neurons, η learned", "plastic_eta05": "plasti
 def _profile(plastic: tuple[int, int], baselines: dict[str, tuple[int, int, int]], window: int, note: str,
              batched: bool = False) -> Profile:
     """(episodes, seeds) for the plastic nets; (episodes, batch, seeds) per baseline; curve window;
-    whether the plastic nets' seeds train as one batched model."""
+    whether each model's seeds train as one batched model."""
     configs: dict = {name: replace(c, episodes=plastic[0]) for name, c in PLASTICS.items()}
     seeds = {name: plastic[1] for name in PLASTICS}
     for name, (episodes, batch, n) in baselines.items():
@@ -105,11 +105,8 @@ def _profile(plastic: tuple[int, int], baselines: dict[str, tuple[int, int, int]
 
 # Scale is the only thing a profile changes: episodes, episodes per update (with the learning rate
 # scaled to match), seeds. window: episodes in the trailing mean of a curve (the authors logged the
-# mean error of every 100 episodes).
-# cpu (about 45 min on 2 cores): measured 1-thread CPU time per episode on a busy machine, batch 32:
-# plastic 4 ms, rnn 5.6 ms, lstm_clamp 22.9 ms; assuming ~1.5x from the second core for the
-# matrix-bound baselines: 3 x 5 x 5000 x 4 ms + 153,600 x 3.7 ms + 2 x 51,200 x 15 ms
-# = 300 + 570 + 1560 s (about 40 min; 58 min if the second core brings nothing).
+# mean error of every 100 episodes). The cpu profile's budget is sized from the per-episode costs in
+# benchmarks/README.md.
 PROFILES = {
     "smoke": _profile((40, 2), {"rnn": (32, 8, 1), "lstm_clamp": (16, 8, 1), "lstm": (16, 8, 1)}, 8,
                       "pipeline check only"),
@@ -122,11 +119,9 @@ PROFILES = {
                       "seeds trained as one batched model; baselines 3 seeds x 1,000,000 episodes in updates of 32 "
                       "at sqrt(32) x the papers' rate (the cpu profile's rule)", batched=True),
 }
-# paper, re-planned for one GPU (issue 13): the baselines' 1,000,000 batch-1 updates per seed take ~26 h for
-# the 9 runs on an H100 (0.013 s per LSTM update, 0.0053 s per RNN update, measured there and reported in
-# issue 13), so they come in updates of 32 episodes (31,250 updates per run; 0.020 / 0.0059 s at batch 64
-# there), at the learning rate the cpu profile uses for the same batch. The papers' own batch-1 schedule is
-# PAPER_BATCH1 (episodes, batch, seeds per baseline).
+# paper: the baselines' 1,000,000 episodes per seed come in updates of 32 (31,250 updates per run), at the
+# learning rate the cpu profile uses for the same batch (benchmarks/README.md: the time per update on one GPU).
+# The papers' own batch-1 schedule is PAPER_BATCH1 (episodes, batch, seeds per baseline).
 PAPER_BATCH1 = {"rnn": (1_000_000, 1, 3), "lstm_clamp": (1_000_000, 1, 3), "lstm": (1_000_000, 1, 3)}
 
 # What others report (see :mod:`.contract`). The seed texts: the NIPS 2017 workshop paper (NIPS, its full text)
@@ -203,64 +198,51 @@ def baseline_episode(config: BaselineConfig, generator: torch.Generator) -> tupl
 
 
 def readout_loss(config: BaselineConfig, hidden: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-    """The pattern units at the last step, ``hidden[..., -1, :n_bits]``, against ``target``: the mean
-    over episodes of the summed squared error, and the sign error of each episode."""
+    """The pattern units at the last step, ``hidden[..., -1, :n_bits]``, against ``target`` (any leading
+    axes, e.g. runs): the mean over episodes of the summed squared error, and the sign error of each episode."""
     out = hidden[..., -1, :config.task.n_bits]
     return ((out - target) ** 2).sum(-1).mean(-1), sign_error(out, target)
 
 
-def baseline_step(config: BaselineConfig, model: nn.Module, generator: torch.Generator,
-                  device: torch.device) -> Callable[[], tuple[Tensor, dict[str, float]]]:
-    """A function that samples ``config.batch`` episodes and returns (mean loss, {"error": ...})."""
+def baseline_step(config: BaselineConfig, device: torch.device) -> BatchStep:
+    """One update of a batch of baselines (:data:`~plasticity_utils.batched.BatchStep`): each run samples
+    ``config.batch`` episodes from its own generator; returns each run's mean loss (:func:`readout_loss`)
+    and sign error. One run calls the module's ``forward`` (``nn.LSTM``, cuDNN on a GPU; the RNN's
+    hand-written backward); several runs, under ``vmap``, its ``impl="reference"``: plain tensor operations
+    that ``vmap`` can batch (``nn.LSTM`` and the hand-written backward have no batching rule), tested equal."""
 
-    def step() -> tuple[Tensor, dict[str, float]]:
-        inputs, target = baseline_episode(config, generator)
-        loss, error = readout_loss(config, model(inputs.to(device)), target.to(device))
-        return loss, {"error": error.mean().item()}
+    def step(_: int, net: Runs, gens: Generators) -> tuple[Tensor, dict[str, list[float]]]:
+        episodes = [baseline_episode(config, g) for g in gens]
+        inputs, target = (stack(e[k] for e in episodes).to(device) for k in (0, 1))
+        hidden = net(inputs) if net.single else net(inputs, impl="reference")
+        losses, error = readout_loss(config, hidden, target)
+        return losses, {"error": error.mean(-1).tolist()}
 
     return step
 
 
-def train_baseline_seed(config: BaselineConfig, seed: int, checkpoint: Path | None, device: torch.device,
-                        progress: bool = True) -> tuple[dict, dict]:
-    """Train one baseline from seed ``seed``; return its curve (error and loss per update)."""
-    generator = seed_everything(seed)
-    model = build_baseline(config).to(device)
-    optimizer = make_optimizer(config, model)
-    step = baseline_step(config, model, generator, device)
-    history = train(model, optimizer, lambda _: step(), config.episodes // config.batch, generator=generator,
-                    checkpoint=checkpoint, desc=f"{_name(config)} seed {seed}", progress=progress)
-    record = {
-        "error": [h["error"] for h in history],
-        "loss": [h["loss"] for h in history],
-        "seconds": elapsed(history)[0],
-        "n_params": n_trainable(model),
-    }
-    return record, {k: v.cpu() for k, v in model.state_dict().items()}
-
-
-def train_baseline_batch(config: BaselineConfig, seeds: list[int], checkpoint: Path | None, device: torch.device,
+def train_baseline_seeds(config: BaselineConfig, seeds: list[int], checkpoint: Path | None, device: torch.device,
                          progress: bool = True) -> list[tuple[dict, dict]]:
-    """Train the baselines of ``seeds`` as one batched model (:func:`~plasticity_utils.batched.train_runs`);
-    each run equals its separate :func:`train_baseline_seed` (``tests/test_batched.py``). Under ``vmap`` the
-    networks run their reference implementations (the RNN's autograd loop instead of its hand-written
-    backward, the LSTM's plain-operation steps instead of ``nn.LSTM``); the clamp holds there by
-    construction (:meth:`~plasticity_utils.baselines.LSTMBaseline.reference`)."""
-
-    def step(_: int, net: Runs, gens: Generators):
-        episodes = [baseline_episode(config, g) for g in gens]
-        inputs, target = (stack(e[k] for e in episodes).to(device) for k in (0, 1))
-        losses, error = readout_loss(config, net(inputs, impl="reference"), target)
-        return losses, {"error": error.mean(-1).tolist()}
-
+    """Train one baseline per seed (all as one model over a run axis, :func:`~plasticity_utils.batched.train_runs`;
+    one seed: the module itself) with :func:`baseline_step`; each run's curve is its error and loss per update.
+    The clamp holds under ``vmap`` by construction (:meth:`~plasticity_utils.baselines.LSTMBaseline.reference`)."""
+    n_params = n_trainable(build_baseline(config))  # the pinned entries of the clamp do not count
+    desc = f"{_name(config)} seed {seeds[0]}" if len(seeds) == 1 else f"{_name(config)} seeds {seeds[0]}-{seeds[-1]}"
     net, histories, (seconds, _) = train_runs(
-        seeds, lambda: build_baseline(config), lambda net: make_optimizer(config, net), step,
-        config.episodes // config.batch, device=device, checkpoint=checkpoint,
-        desc=f"{_name(config)} seeds {seeds[0]}-{seeds[-1]} batched", progress=progress)
-    n_params = n_trainable(build_baseline(config))
+        seeds, lambda: build_baseline(config), lambda net: make_optimizer(config, net), baseline_step(config, device),
+        config.episodes // config.batch, device=device, checkpoint=checkpoint, desc=desc, progress=progress)
     records = [{"error": [h["error"] for h in history], "loss": [h["loss"] for h in history], "n_params": n_params}
                for history in histories]
     return finish_runs(net, seeds, records, seconds, device)
+
+
+def baseline_trainer(config: BaselineConfig, device: str | None = None) -> functools.partial:
+    """A picklable ``train(seeds, checkpoint)`` for one baseline config (the device is picked where it runs)."""
+    return functools.partial(_train_baselines_on, config, device=device)
+
+
+def _train_baselines_on(config: BaselineConfig, seeds: list[int], checkpoint: Path | None, device: str | None = None):
+    return train_baseline_seeds(config, seeds, checkpoint, pick_device(device))
 
 
 def _name(config: BaselineConfig) -> str:
@@ -271,28 +253,24 @@ def _name(config: BaselineConfig) -> str:
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
         models: tuple[str, ...] = MODELS, batched: bool | None = None) -> Result:
     """Train (or load) every seed of every model of ``profile`` (see the contract). ``seeds`` replaces
-    the profile's seeds for every model. ``batched``: the plastic variants' missing seeds train as one
-    batched model (:func:`.binary_patterns.train_batch`), and so do each baseline's
-    (:func:`train_baseline_batch`; default: the profile's option, on for ``paper``)."""
+    the profile's seeds for every model. ``batched``: each model's missing seeds train as one batched
+    model (default: the profile's option, on for ``paper``), else one run per call (on the CPU, every
+    model's runs go to the worker processes together)."""
     unknown = set(models) - set(MODELS)
     if unknown:
         raise ValueError(f"unknown models {sorted(unknown)}; choose from {MODELS}")
     table = profile_config(profile)
-    dev = pick_device(device)
     store = RunStore(results_dir("plastic_vs_lstm", profile))
-    runs = {}
     batched = PROFILES[profile].options["batched"] if batched is None else check_flag("batched", batched)
+    seeds = None if seeds is None else check_seeds(seeds)
+    jobs = []
     for name in models:
         config, default_seeds = table[name]
-        chosen = default_seeds if seeds is None else check_seeds(seeds)
-        if name in PLASTICS:
-            fn = bp.trainer(config, device)
-        elif batched:
-            fn = functools.partial(train_baseline_batch, config, device=dev)
-        else:
-            fn = per_seed(functools.partial(train_baseline_seed, config, device=dev))
-        (runs[name],) = store.train([Job(chosen, config, fn, f"{name}-")], group=None if batched else 1, force=force)
-    return Result("plastic_vs_lstm", profile, runs, str(dev), {"window": PROFILES[profile].options["window"]})
+        train = bp.trainer(config, device) if name in PLASTICS else baseline_trainer(config, device)
+        jobs.append(Job(default_seeds if seeds is None else seeds, config, train, f"{name}-"))
+    records = store.train(jobs, group=None if batched else 1, force=force)
+    return Result("plastic_vs_lstm", profile, dict(zip(models, records)), str(pick_device(device)),
+                  {"window": PROFILES[profile].options["window"]})
 
 
 def curves(records: list[dict], window: int, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -470,6 +448,6 @@ def figures(result: Result) -> dict[str, Path]:
 
 __all__ = ["TASK", "SLOW_TASK", "MODELS", "LABELS", "BaselineConfig", "PLASTIC", "PLASTICS", "BASELINES", "PROFILES",
            "PAPER", "RELEASED", "sqrt_scaled_lr", "profile_config", "build_baseline", "make_optimizer",
-           "baseline_episode", "readout_loss", "baseline_step", "train_baseline_seed", "train_baseline_batch", "run",
+           "baseline_episode", "readout_loss", "baseline_step", "train_baseline_seeds", "baseline_trainer", "run",
            "claims", "figures", "table", "baseline_verdict", "plastic_verdict", "curves", "error_at", "landmarks",
            "THRESHOLD", "MARGIN", "PAPER_EPISODES", "PAPER_BASELINE_EPISODES"]
