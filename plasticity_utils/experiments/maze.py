@@ -215,7 +215,8 @@ class Episode:
 def sample_actions(logits: Tensor, generators: Iterable[torch.Generator]) -> Tensor:
     """One action per maze from softmax(logits) (R, B, 4), by inverting the CDF with a uniform draw per maze,
     run r's from ``generators[r]`` (drawn on the CPU, so the same on every device)."""
-    u = torch.stack([torch.rand(logits.shape[-2], 1, generator=g, dtype=logits.dtype) for g in generators])
+    u = [torch.rand(logits.shape[-2], 1, generator=g, dtype=logits.dtype) for g in generators]
+    u = u[0][None] if len(u) == 1 else torch.stack(u)
     cdf = torch.softmax(logits, -1).cumsum(-1)
     return (cdf < u.to(logits.device)).sum(-1).clamp(max=logits.shape[-1] - 1)
 
@@ -239,26 +240,14 @@ def rollout(net: Runs, env: MazeBatch, keep_graph: bool = False) -> Episode:
     """Play one episode in every maze of ``env`` with the stochastic policies of ``net``: run r's agent plays
     run r's mazes and draws its actions from run r's generator (``env.generators[r]``), as it would alone.
 
-    ``keep_graph=False`` (training): no graph is built; use :meth:`Agent.replay` for gradients. One run
-    (R = 1) calls the agent itself and updates its trace in place; R > 1 runs go through ``vmap``.
+    ``keep_graph=False`` (training): no graph is built; use :meth:`Agent.replay` for gradients.
     ``keep_graph=True``: the logits and values of the closed loop itself are returned, differentiable
     step by step (the reference the replay is tested against).
     """
-    w = net.parameter("rnn.connection.w")  # (R, hidden, hidden)
-    h = w.new_zeros(*env.shape, w.shape[-1])  # h(0) = 0, and Hebb(0) = 0 for a plastic agent
-    hebb = w.new_zeros(*env.shape, *w.shape[-2:]) if _plastic(net) else None
-    if not net.single:
-        options = {"inplace": False}
-    else:  # eta is constant during the episode: read it once, not at every in-place trace update
-        options = {"eta": float(net.parameter("rnn.connection.eta"))} if hebb is not None else {}
-    logits_t, values_t = [], []
+    step, logits_t, values_t = _stepper(net, env), [], []
 
     def policy(obs: Tensor) -> Tensor:
-        nonlocal h, hebb
-        if hebb is None:  # vmap maps tensors: the missing trace goes by keyword
-            logits, value, h, _ = net.call("step", obs, h, hebb=None, **options)
-        else:
-            logits, value, h, hebb = net.call("step", obs, h, hebb, **options)
+        logits, value = step(obs)
         logits_t.append(logits)
         values_t.append(value)
         return sample_actions(logits.detach(), env.generators)
@@ -270,12 +259,35 @@ def rollout(net: Runs, env: MazeBatch, keep_graph: bool = False) -> Episode:
     return ep
 
 
-def _plastic(net: Runs) -> bool:
-    try:
-        net.parameter("rnn.connection.alpha")
-    except KeyError:
-        return False
-    return True
+def _stepper(net: Runs, env: MazeBatch) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
+    """The agents' closed-loop step from h(0) = 0 and Hebb(0) = 0: observations (R, B, n_obs) -> policy logits
+    (R, B, 4) and values (R, B), the recurrent state kept inside. One run: the agent itself on its state
+    without the run axis (the trace updated in place under ``no_grad``, eta read once per episode); R > 1:
+    through ``vmap``, the state carrying the run axis."""
+    if net.single:
+        agent = net.module
+        h, hebb = agent.initial_state(env.batch)
+        eta = agent.rnn.connection.eta.item() if hebb is not None else None  # constant during the episode
+
+        def step(obs: Tensor) -> tuple[Tensor, Tensor]:
+            nonlocal h, hebb
+            logits, value, h, hebb = agent.step(obs[0], h, hebb, eta=eta)
+            return logits[None], value[None]
+
+        return step
+    w = net.parameter("rnn.connection.w")  # (R, hidden, hidden)
+    h = w.new_zeros(*env.shape, w.shape[-1])
+    hebb = w.new_zeros(*env.shape, *w.shape[-2:]) if "rnn.connection.alpha" in net.names else None
+
+    def step_runs(obs: Tensor) -> tuple[Tensor, Tensor]:
+        nonlocal h, hebb
+        if hebb is None:  # vmap maps tensors: the missing trace goes by keyword
+            logits, value, h, _ = net.call("step", obs, h, hebb=None, inplace=False)
+        else:
+            logits, value, h, hebb = net.call("step", obs, h, hebb, inplace=False)
+        return logits, value
+
+    return step_runs
 
 
 def discounted_returns(rewards: Tensor, gamma: float) -> Tensor:

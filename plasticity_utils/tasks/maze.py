@@ -83,11 +83,12 @@ class MazeBatch:
 
     def __init__(self, task: MazeTask, batch: int, generators: Iterable[torch.Generator],
                  device: torch.device | str = "cpu") -> None:
-        self.generators = list(generators)
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
+        self.generators = [] if isinstance(generators, torch.Generator) else list(generators)
         if not self.generators or not all(isinstance(g, torch.Generator) for g in self.generators):
-            raise ValueError("generators must be a non-empty sequence of torch.Generator, one per run")
+            raise ValueError("generators must be a non-empty sequence of torch.Generator, one per run "
+                             f"(one run: [generator]), got {generators!r}")
         self.task, self.batch, self.runs = task, batch, len(self.generators)
         self.device = torch.device(device)
         self.grid = maze_grid(task.size).to(self.device)
@@ -95,12 +96,17 @@ class MazeBatch:
         centre = torch.tensor(task.centre, device=self.device)
         self._centre_index = int((self.free == centre).all(1).nonzero())
         self._moves = torch.tensor(MOVES, device=self.device)
-        self._actions = torch.arange(N_ACTIONS, device=self.device)
         # (time t / steps, bias 1) for every t, made once: a tensor built from Python numbers at every step
         # would be a host-to-device copy, which on a GPU waits for the queue
         self._clock = torch.tensor([[t / task.steps, 1.0] for t in range(task.steps + 1)], device=self.device)
-        offsets = torch.arange(-1, 2, device=self.device)
-        self._window = torch.cartesian_prod(offsets, offsets)  # (9, 2), row by row
+        # what the agent sees from each square, made once: its 3 x 3 neighbourhood row by row (n, n, 9), read
+        # by one index per step (a border square, never occupied, sees its clamped neighbours)
+        n, offsets = self.grid.shape[0], torch.arange(-1, 2, device=self.device)
+        squares = torch.cartesian_prod(torch.arange(n, device=self.device), torch.arange(n, device=self.device))
+        cells = (squares.unsqueeze(1) + torch.cartesian_prod(offsets, offsets)).clamp(0, n - 1)  # (n * n, 9, 2)
+        self._views = self.grid[cells[..., 0], cells[..., 1]].float().view(n, n, 9)
+        # the previous action as a one-hot row, indexed by action + 1 (row 0: no action yet, t = 0)
+        self._one_hot = torch.eye(N_ACTIONS + 1, dtype=torch.float32, device=self.device)[:, 1:]
         self.reset()
 
     @property
@@ -154,12 +160,11 @@ class MazeBatch:
 
     def observe(self) -> Tensor:
         """(R, batch, n_obs) float observation, columns as in :data:`OBS`."""
-        cells = self.pos.unsqueeze(-2) + self._window  # (R, B, 9, 2)
-        neighbourhood = self.grid[cells[..., 0], cells[..., 1]].float()
+        neighbourhood = self._views[self.pos[..., 0], self.pos[..., 1]]
         extra = self._clock[self.t].expand(*self.shape, 2)
         parts = [neighbourhood, self.last_reward.unsqueeze(-1), extra]
-        if self.task.previous_action:  # one-hot by comparison: one_hot() checks its range on the host
-            parts.append((self.last_action.unsqueeze(-1) == self._actions).float())
+        if self.task.previous_action:  # by lookup: one_hot() checks its range on the host
+            parts.append(self._one_hot[self.last_action + 1])
         return torch.cat(parts, -1)
 
     def check_actions(self, actions: Tensor) -> None:
