@@ -251,7 +251,7 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
             pb, pf = plastic_cost(cfg.hidden, cfg.task.steps, cfg.batch)
             bytes_, flops = bytes_ + pb, flops + pf
         add(f"maze {condition} (hidden {cfg.hidden}, T={cfg.task.steps}, batch {cfg.batch}), {len(seeds)} runs batched",
-            mz, lambda k, cfg=cfg: mz.train_batch(dataclasses.replace(cfg, updates=k), seeds, None, device, progress=False),
+            mz, lambda k, cfg=cfg: mz.train_seeds(dataclasses.replace(cfg, updates=k), seeds, None, device, progress=False),
             (len(seeds) * bytes_, len(seeds) * flops), (2 if condition == "plastic" else 1) * batches * cfg.updates,
             batched_runs=len(seeds), full_runs=group,
             note="the plastic probe also stands for the homogeneous condition" if condition == "plastic" else "")

@@ -91,7 +91,7 @@ def cases(device: torch.device, smoke: bool) -> list[Case]:
     if smoke:
         cfg = dataclasses.replace(cfg, hidden=8, task=dataclasses.replace(cfg.task, steps=12))
     agent = mz.build(cfg).to(device)
-    obs = mz.rollout(agent, MazeBatch(cfg.task, cfg.batch, g, device), g).obs
+    obs = mz.rollout(Runs([agent]), MazeBatch(cfg.task, cfg.batch, [g], device)).obs[0]
     for impl in ("reference", "fused"):
         agent = mz.build(cfg).to(device)
 

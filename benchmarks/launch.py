@@ -66,7 +66,8 @@ def rows(only: set[str] | None) -> list[tuple[str, float, dict]]:
     for condition, reported in (("plastic", 0.59), ("nonplastic", 0.39)):
         cfg = mz.PROFILES["paper"].configs[condition]
         add(f"maze {condition}, batch 30", reported, mz,
-            lambda k, cfg=cfg: mz.train_seed(dataclasses.replace(cfg, updates=k, batch=30), 0, None, CPU, progress=False))
+            lambda k, cfg=cfg: mz.train_seeds(dataclasses.replace(cfg, updates=k, batch=30), [0], None, CPU,
+                                             progress=False))
     if not only or "omniglot" in only:
         images = om.load_images()[0]
         cfg = om.PROFILES["paper"].configs["plastic"]

@@ -19,6 +19,7 @@ import time
 
 import torch
 
+from plasticity_utils.batched import Runs
 from plasticity_utils.config import pick_device
 from plasticity_utils.experiments import maze as mz
 from plasticity_utils.tasks.maze import MazeBatch, MazeTask
@@ -27,34 +28,34 @@ from plasticity_utils.tasks.maze import MazeBatch, MazeTask
 def bench_env(batch: int, episodes: int, device: torch.device) -> dict:
     """Random actions, no network: the cost of the environment itself."""
     g = torch.Generator().manual_seed(0)
-    env = MazeBatch(MazeTask(), batch, g, device)
+    env = MazeBatch(MazeTask(), batch, [g], device)
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(max(1, episodes // batch)):
         env.reset()
         while not env.done:
-            env.step(torch.randint(4, (batch,), generator=g))
+            env.step(torch.randint(4, env.shape, generator=g))
     n = max(1, episodes // batch) * batch
     return {"batch": batch, "episodes_per_s": n / (time.perf_counter() - wall),
             "episodes_per_cpu_s": n / (time.process_time() - cpu)}
 
 
 def bench_update(condition: str, batch: int, updates: int, device: torch.device) -> dict:
-    """Seconds per A2C update of ``batch`` episodes, split into rollout and replay+backward+step."""
+    """Seconds per A2C update of ``batch`` episodes of one run (the agent itself, as training calls it),
+    split into rollout and replay+backward+step."""
     cfg = mz.Config(condition=condition, batch=batch)
     torch.manual_seed(0)
-    g = torch.Generator().manual_seed(0)
-    agent = mz.build(cfg).to(device)
-    opt = torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
-    env = MazeBatch(cfg.task, batch, g, device)
+    net = Runs([mz.build(cfg)]).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+    env = MazeBatch(cfg.task, batch, [torch.Generator().manual_seed(0)], device)
     times = {"rollout": 0.0, "learn": 0.0, "cpu": 0.0}
     for i in range(updates + 1):  # the first update warms up and is not timed
         t0, c0 = time.perf_counter(), time.process_time()
-        ep = mz.rollout(agent, env, g)
+        ep = mz.rollout(net, env)
         t1 = time.perf_counter()
-        logits, values = agent.replay(ep.obs)
-        loss, _ = mz.a2c_loss(logits, values, ep.actions, ep.rewards, cfg)
+        logits, values = net.call("replay", ep.obs)
+        losses, _ = mz.a2c_loss(logits, values, ep.actions, ep.rewards, cfg)
         opt.zero_grad()
-        loss.backward()
+        losses.sum().backward()
         opt.step()
         if device.type == "cuda":
             torch.cuda.synchronize()

@@ -179,31 +179,36 @@ def test_batched_maze_runs_equal_separate_runs(float64, condition):
 
     config = mz.Config(task=MazeTask(size=5, steps=12), condition=condition, hidden=6, batch=3, updates=3)
     seeds = [0, 4]
-    batched = mz.train_batch(config, seeds, None, torch.device("cpu"), progress=False)
+    batched = mz.train_seeds(config, seeds, None, torch.device("cpu"), progress=False)
     for s, (record, params) in zip(seeds, batched):
-        alone, alone_params = mz.train_seed(config, s, None, torch.device("cpu"), progress=False)
+        ((alone, alone_params),) = mz.train_seeds(config, [s], None, torch.device("cpu"), progress=False)  # no vmap
         assert params.keys() == alone_params.keys()
         for k in params:
             torch.testing.assert_close(params[k], alone_params[k], rtol=1e-9, atol=1e-11, msg=k)
         assert record["reward"] == pytest.approx(alone["reward"], rel=1e-12) and record["hits"] == alone["hits"]
         for key in ("loss", "eta", "value_loss", "penalty"):
             np.testing.assert_allclose(record[key], alone[key], rtol=1e-9, err_msg=key)
+        assert record["n_params"] == alone["n_params"] and record["batched"]["seeds"] == seeds
     assert not torch.equal(batched[0][1]["policy.weight"], batched[1][1]["policy.weight"])
 
 
 def test_maze_runs_draw_like_separate_mazes():
-    from plasticity_utils.tasks.maze import MazeBatch, MazeRuns, MazeTask
+    from plasticity_utils.tasks.maze import MazeBatch, MazeTask
 
     task = MazeTask(size=5, steps=30)
-    together = MazeRuns(task, 4, [torch.Generator().manual_seed(s) for s in (1, 2)])
-    apart = [MazeBatch(task, 4, torch.Generator().manual_seed(s)) for s in (1, 2)]
-    moves = torch.Generator().manual_seed(0)
+    together = MazeBatch(task, 4, [torch.Generator().manual_seed(s) for s in (1, 2)])
+    apart = [MazeBatch(task, 4, [torch.Generator().manual_seed(s)]) for s in (1, 2)]
+    assert together.reset().shape == (2, 4, task.n_obs) and [env.reset() for env in apart]
+    moves, finds = torch.Generator().manual_seed(0), torch.zeros(2, dtype=torch.long)
     for _ in range(30):
-        actions = torch.randint(4, (8,), generator=moves)
+        actions = torch.randint(4, (2, 4), generator=moves)
         obs, reward = together.step(actions)
+        finds += (reward >= task.reward - task.wall_penalty).sum(1)
         for r, env in enumerate(apart):
-            o, rw = env.step(actions[4 * r:4 * r + 4])
-            assert torch.equal(o, obs[4 * r:4 * r + 4]) and torch.equal(rw, reward[4 * r:4 * r + 4])
+            o, rw = env.step(actions[r:r + 1])
+            assert torch.equal(o, obs[r:r + 1]) and torch.equal(rw, reward[r:r + 1])
+            assert torch.equal(env.pos, together.pos[r:r + 1])
+    assert (finds > 0).all() and finds[0] != finds[1]  # both runs drew teleports, at different steps
     assert torch.equal(together.reward_pos, torch.cat([e.reward_pos for e in apart]))
 
 

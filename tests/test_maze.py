@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
 
+from plasticity_utils.batched import Runs
 from plasticity_utils.experiments import maze as mz
 from plasticity_utils.tasks.maze import OBS, MazeBatch, MazeTask, maze_grid
 
@@ -13,7 +16,8 @@ UP, DOWN, LEFT, RIGHT = range(4)
 
 
 def make_env(batch: int = 4, seed: int = 0, **task) -> MazeBatch:
-    return MazeBatch(MazeTask(**task), batch, torch.Generator().manual_seed(seed))
+    """One run's ``batch`` mazes: every tensor carries the run axis (of length 1) first."""
+    return MazeBatch(MazeTask(**task), batch, [torch.Generator().manual_seed(seed)])
 
 
 def test_grid_layout():
@@ -41,56 +45,60 @@ def test_bad_task_rejected():
 def test_reset_start_and_reward_square():
     env = make_env(batch=3000)
     env.reset()
+    assert env.pos.shape == env.reward_pos.shape == (1, 3000, 2)
     assert (env.pos == torch.tensor([5, 5])).all()  # the agent starts at the centre
-    grid = env.grid
-    assert not grid[env.reward_pos[:, 0], env.reward_pos[:, 1]].any()  # reward never on a wall
-    assert not (env.reward_pos == torch.tensor([5, 5])).all(1).any()  # nor on the start square
-    squares = {tuple(p) for p in env.reward_pos.tolist()}
+    grid, reward_pos = env.grid, env.reward_pos[0]
+    assert not grid[reward_pos[:, 0], reward_pos[:, 1]].any()  # reward never on a wall
+    assert not (reward_pos == torch.tensor([5, 5])).all(1).any()  # nor on the start square
+    squares = {tuple(p) for p in reward_pos.tolist()}
     assert len(squares) == 64  # every other free square is used
 
 
 def test_walls_block_and_cost():
     env = make_env(batch=3)
-    env.place(agent=torch.tensor([[1, 1], [1, 2], [5, 5]]), reward=torch.tensor([[9, 9]] * 3))
+    env.place(agent=torch.tensor([[[1, 1], [1, 2], [5, 5]]]), reward=torch.tensor([[[9, 9]] * 3]))
     # up into the border, down into the pillar (2, 2), down from the centre into (6, 5) (free)
-    obs, reward = env.step(torch.tensor([UP, DOWN, DOWN]))
-    assert env.pos.tolist() == [[1, 1], [1, 2], [6, 5]]
-    assert torch.allclose(reward, torch.tensor([-0.1, -0.1, 0.0]))
-    assert torch.allclose(obs[:, OBS["reward"]], reward)  # the next input shows the reward
+    obs, reward = env.step(torch.tensor([[UP, DOWN, DOWN]]))
+    assert env.pos.tolist() == [[[1, 1], [1, 2], [6, 5]]]
+    assert torch.allclose(reward, torch.tensor([[-0.1, -0.1, 0.0]]))
+    assert torch.allclose(obs[..., OBS["reward"]], reward)  # the next input shows the reward
 
 
 def test_reward_and_teleport():
     env = make_env(batch=2000)
-    env.place(agent=torch.tensor([[1, 2]] * 2000), reward=torch.tensor([[1, 3]] * 2000))
-    _, reward = env.step(torch.full((2000,), RIGHT))
-    assert torch.allclose(reward, torch.full((2000,), 10.0))
-    assert not env.grid[env.pos[:, 0], env.pos[:, 1]].any()  # teleported onto a free square
-    assert not (env.pos == torch.tensor([1, 3])).all(1).any()  # never the reward square itself
-    assert len({tuple(p) for p in env.pos.tolist()}) == 64  # all other free squares are reachable
+    env.place(agent=torch.tensor([[[1, 2]] * 2000]), reward=torch.tensor([[[1, 3]] * 2000]))
+    _, reward = env.step(torch.full((1, 2000), RIGHT))
+    assert torch.allclose(reward, torch.full((1, 2000), 10.0))
+    pos = env.pos[0]
+    assert not env.grid[pos[:, 0], pos[:, 1]].any()  # teleported onto a free square
+    assert not (pos == torch.tensor([1, 3])).all(1).any()  # never the reward square itself
+    assert len({tuple(p) for p in pos.tolist()}) == 64  # all other free squares are reachable
     assert (env.reward_pos == torch.tensor([1, 3])).all()  # the reward stays put for the episode
 
 
 def test_observation_layout():
     env = make_env(batch=2, steps=250)
     obs = env.reset()
-    assert obs.shape == (2, 16)
+    assert obs.shape == (1, 2, 16)
+    obs = obs[0]
     # at the centre, the 4 diagonal neighbours are pillars
     assert obs[0, OBS["neighbourhood"]].tolist() == [1, 0, 1, 0, 0, 0, 1, 0, 1]
     assert obs[0, OBS["reward"]] == 0 and obs[0, OBS["time"]] == 0 and obs[0, OBS["bias"]] == 1
     assert obs[:, OBS["action"]].sum() == 0  # no previous action at t = 0
-    env.place(agent=torch.tensor([[1, 1], [3, 9]]), reward=torch.tensor([[9, 9], [9, 9]]))
-    obs, _ = env.step(torch.tensor([RIGHT, UP]))  # to (1, 2) and (2, 9)
+    env.place(agent=torch.tensor([[[1, 1], [3, 9]]]), reward=torch.tensor([[[9, 9], [9, 9]]]))
+    obs, _ = env.step(torch.tensor([[RIGHT, UP]]))  # to (1, 2) and (2, 9)
+    obs = obs[0]
     assert obs[0, OBS["neighbourhood"]].tolist() == [1, 1, 1, 0, 0, 0, 0, 1, 0]
     assert obs[1, OBS["neighbourhood"]].tolist() == [0, 0, 1, 1, 0, 1, 0, 0, 1]
     assert torch.allclose(obs[:, OBS["time"]], torch.full((2,), 1 / 250))
     assert obs[0, OBS["action"]].tolist() == [0, 0, 0, 1] and obs[1, OBS["action"]].tolist() == [1, 0, 0, 0]
-    assert make_env(previous_action=False).reset().shape == (4, 12)
+    assert make_env(previous_action=False).reset().shape == (1, 4, 12)
 
 
 @pytest.mark.parametrize("actions", [
-    torch.tensor([0, 1, 2, 4]), torch.tensor([0, -1, 2, 3]), torch.tensor([0.0, 1.0, 2.0, 3.0]),
-    torch.tensor([0, 1, 2]), torch.zeros(4, 1, dtype=torch.long), torch.tensor([True, False, True, False]),
-    [0, 1, 2, 3],
+    torch.tensor([[0, 1, 2, 4]]), torch.tensor([[0, -1, 2, 3]]), torch.tensor([[0.0, 1.0, 2.0, 3.0]]),
+    torch.tensor([[0, 1, 2]]), torch.tensor([0, 1, 2, 3]), torch.zeros(1, 4, 1, dtype=torch.long),
+    torch.tensor([[True, False, True, False]]), [[0, 1, 2, 3]],
 ])
 def test_bad_actions_rejected(actions):
     env = make_env(batch=4)
@@ -101,20 +109,24 @@ def test_bad_actions_rejected(actions):
 def test_episode_ends():
     env = make_env(batch=2, steps=3)
     for _ in range(3):
-        env.step(torch.tensor([0, 1]))
+        env.step(torch.tensor([[0, 1]]))
     assert env.done
     with pytest.raises(ValueError, match="reset"):
-        env.step(torch.tensor([0, 1]))
+        env.step(torch.tensor([[0, 1]]))
     with pytest.raises(ValueError, match="free"):
+        env.place(agent=torch.tensor([[[2, 2], [1, 1]]]))
+    with pytest.raises(ValueError, match="shape"):
         env.place(agent=torch.tensor([[2, 2], [1, 1]]))
+    with pytest.raises(ValueError, match="generators"):
+        MazeBatch(MazeTask(), 2, torch.Generator())
 
 
 def play_random(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     env = make_env(batch=8, seed=seed, steps=100)
-    g = env.generator
+    (g,) = env.generators
     positions, rewards = [], []
     while not env.done:
-        _, r = env.step(torch.randint(4, (8,), generator=g))
+        _, r = env.step(torch.randint(4, (1, 8), generator=g))
         positions.append(env.pos)
         rewards.append(r)
     return torch.stack(positions), torch.stack(rewards)
@@ -131,10 +143,12 @@ def test_repeatable_under_seed():
 
 
 def test_sample_actions_follows_softmax():
-    logits = torch.log(torch.tensor([[0.1, 0.2, 0.3, 0.4]])).expand(40000, 4)
-    a = mz.sample_actions(logits, torch.Generator().manual_seed(0))
-    freq = torch.bincount(a, minlength=4).float() / 40000
-    assert torch.allclose(freq, torch.tensor([0.1, 0.2, 0.3, 0.4]), atol=0.01)
+    logits = torch.log(torch.tensor([[0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1]])).unsqueeze(1).expand(2, 40000, 4)
+    a = mz.sample_actions(logits, [torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)])
+    assert a.shape == (2, 40000)
+    for run, p in enumerate(([0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1])):
+        freq = torch.bincount(a[run], minlength=4).float() / 40000
+        assert torch.allclose(freq, torch.tensor(p), atol=0.01)
 
 
 def test_discounted_returns():
@@ -164,8 +178,8 @@ def test_replay_gives_closed_loop_gradient(condition, penalty):
     cfg = mz.Config(condition=condition, hidden=12, batch=3, task=MazeTask(steps=30), penalty=penalty,
                     init_scale=0.5)
     agent = mz.build(cfg).double()
-    g = torch.Generator().manual_seed(1)
-    ep = mz.rollout(agent, MazeBatch(cfg.task, cfg.batch, g), g, keep_graph=True)
+    ep = mz.rollout(Runs([agent]), MazeBatch(cfg.task, cfg.batch, [torch.Generator().manual_seed(1)]),
+                    keep_graph=True).of_run(0)
     loss_ref, _ = mz.a2c_loss(ep.logits, ep.values, ep.actions, ep.rewards, cfg)
     grads_ref = torch.autograd.grad(loss_ref, [p for p in agent.parameters() if p.requires_grad], allow_unused=True)
     logits, values = agent.replay(ep.obs)
@@ -183,11 +197,14 @@ def test_replay_gives_closed_loop_gradient(condition, penalty):
 
 def test_training_is_repeatable_and_recorded():
     cfg = mz.Config(condition="homogeneous", hidden=16, batch=4, updates=2, task=MazeTask(steps=20))
-    r1, p1 = mz.train_seed(cfg, 5, None, torch.device("cpu"), progress=False)
-    r2, p2 = mz.train_seed(cfg, 5, None, torch.device("cpu"), progress=False)
+    ((r1, p1),) = mz.train_seeds(cfg, [5], None, torch.device("cpu"), progress=False)
+    ((r2, p2),) = mz.trainer(cfg, "cpu", progress=False)([5], None)
     assert r1["reward"] == r2["reward"] and len(r1["reward"]) == 2
     assert all(torch.equal(p1[k], p2[k]) for k in p1)
-    assert r1["batch"] == 4 and np.isfinite(r1["loss"]).all()
+    assert set(mz.Config.RECORD_KEYS) <= set(r1) and all(len(r1[k]) == 2 for k in mz.Config.RECORD_KEYS)
+    assert r1["batch"] == 4 and np.isfinite(r1["loss"]).all() and "batched" not in r1
+    assert r1["n_params"] == sum(p.numel() for p in mz.build(cfg).parameters() if p.requires_grad)
+    assert pickle.loads(pickle.dumps(mz.trainer(cfg, "cpu"))).args == (cfg,)
 
 
 def test_rank_sum():
@@ -275,3 +292,35 @@ def test_runs_per_batch_follows_the_device_memory(monkeypatch):
     finally:
         torch.set_default_dtype(old)
     assert 1 <= mz.runs_per_batch(torch.device("cpu"), 15) <= 15
+
+
+def test_train_conditions_batched_or_not_stores_the_same_runs(monkeypatch, tmp_path):
+    """The CPU path (one run per call) and the batched path (calls of runs_per_batch runs) store the same
+    runs; the store is reached once, with every condition's job."""
+    from plasticity_utils.experiments.contract import Profile
+    from plasticity_utils.training import RunStore
+
+    task = MazeTask(size=5, steps=8)
+    configs = {c: mz.Config(task=task, condition=c, hidden=6, batch=2, updates=2) for c in mz.CONDITIONS}
+    monkeypatch.setitem(mz.PROFILES, "smoke", Profile(configs, 3, "test", {"batched": False}))
+    monkeypatch.setattr(mz, "runs_per_batch", lambda device, runs: 2)
+    groups, train = [], RunStore.train
+    monkeypatch.setattr(RunStore, "train", lambda self, jobs, **kw: groups.append((len(jobs), kw["group"]))
+                        or train(self, jobs, **kw))
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # batched and separate runs agree to rounding only
+    try:
+        results = {}
+        for batched in (False, True):
+            monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / str(batched)))
+            results[batched] = mz.train_conditions("smoke", batched=batched, progress=False)
+    finally:
+        torch.set_default_dtype(old)
+    assert groups == [(3, 1), (3, 2)]
+    for c in mz.CONDITIONS:
+        alone, together = results[False][c], results[True][c]
+        assert [r["seed"] for r in alone] == [r["seed"] for r in together] == [0, 1, 2]
+        assert ["batched" in r for r in together] == [True, True, False] and not any("batched" in r for r in alone)
+        for a, b in zip(alone, together):
+            np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-9)
+            assert a["reward"] == pytest.approx(b["reward"], rel=1e-12)

@@ -30,7 +30,7 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Callable, ClassVar, Iterable
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -40,11 +40,11 @@ from scipy import stats
 from torch import Tensor, nn
 
 from ..batched import Generators, Runs, finish_runs, train_runs
-from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir, seed_everything
+from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir
 from ..plastic import RULES, PlasticCell
 from ..plotting import band, save, smooth
-from ..tasks.maze import N_ACTIONS, MazeBatch, MazeRuns, MazeTask, maze_grid
-from ..training import Job, RunStore, per_seed, elapsed, fixed_threads, train
+from ..tasks.maze import N_ACTIONS, MazeBatch, MazeTask, maze_grid
+from ..training import Job, RunStore, fixed_threads
 from ..validation import check
 from .contract import Claim, Profile, Reported, Result, missed, select_profile, verdict
 
@@ -182,9 +182,10 @@ def build(config: Config) -> Agent:
 
 @dataclass
 class Episode:
-    """A batch of played episodes: obs (B, T, n_obs), actions and rewards (B, T), the agent's squares
-    positions (B, T+1, 2) before each step and after the last, reward squares (B, 2); logits (B, T, 4)
-    and values (B, T) when played with ``keep_graph``."""
+    """Played episodes: obs (..., B, T, n_obs), actions and rewards (..., B, T), the agent's squares
+    (..., B, T+1, 2) before each step and after the last, reward squares (..., B, 2); logits (..., B, T, 4)
+    and values (..., B, T) when played with ``keep_graph``. :func:`rollout` gives the leading run axis
+    (R, B, ...); :meth:`of_run` one run's episodes (B, ...)."""
 
     obs: Tensor
     actions: Tensor
@@ -194,183 +195,175 @@ class Episode:
     logits: Tensor | None = None
     values: Tensor | None = None
 
+    def of_run(self, run: int) -> "Episode":
+        """The episodes of run ``run`` alone (without the run axis)."""
+        return Episode(*(None if f is None else f[run] for f in (self.obs, self.actions, self.rewards, self.positions,
+                                                                   self.reward_pos, self.logits, self.values)))
+
     def hits(self, task: MazeTask) -> Tensor:
-        """Times each episode found the reward (B,)."""
-        return (self.rewards >= task.reward - task.wall_penalty).sum(1)
+        """Times each episode found the reward (..., B)."""
+        return (self.rewards >= task.reward - task.wall_penalty).sum(-1)
 
     def bumps(self, task: MazeTask) -> Tensor:
-        """Times each episode walked into a wall (B,)."""
-        return (self.rewards == -task.wall_penalty).sum(1)
+        """Times each episode walked into a wall (..., B)."""
+        return (self.rewards == -task.wall_penalty).sum(-1)
 
     def total_reward(self) -> Tensor:
-        return self.rewards.sum(1)
+        return self.rewards.sum(-1)
 
 
-def sample_actions(logits: Tensor, generator: torch.Generator) -> Tensor:
-    """One action per row from softmax(logits), by inverting the CDF with a uniform draw from
-    ``generator`` (drawn on the CPU, so the same on every device)."""
-    return actions_from_uniform(logits, torch.rand(logits.shape[0], 1, generator=generator, dtype=logits.dtype))
-
-
-def actions_from_uniform(logits: Tensor, u: Tensor) -> Tensor:
-    """The action whose softmax(logits) CDF interval holds ``u`` (rows, 1), per row."""
+def sample_actions(logits: Tensor, generators: Iterable[torch.Generator]) -> Tensor:
+    """One action per maze from softmax(logits) (R, B, 4), by inverting the CDF with a uniform draw per maze,
+    run r's from ``generators[r]`` (drawn on the CPU, so the same on every device)."""
+    u = [torch.rand(logits.shape[-2], 1, generator=g, dtype=logits.dtype) for g in generators]
+    u = u[0][None] if len(u) == 1 else torch.stack(u)
     cdf = torch.softmax(logits, -1).cumsum(-1)
     return (cdf < u.to(logits.device)).sum(-1).clamp(max=logits.shape[-1] - 1)
 
 
-def rollout(agent: Agent, env: MazeBatch, generator: torch.Generator, keep_graph: bool = False) -> Episode:
-    """Play one episode in every maze of ``env`` with the stochastic policy.
+def play(env: MazeBatch, policy: Callable[[Tensor], Tensor]) -> Episode:
+    """One episode in every maze of ``env``, each step's actions (R, B) chosen by ``policy(observation)``."""
+    obs = env.reset()
+    all_obs, actions, rewards, positions = [], [], [], [env.pos]
+    while not env.done:
+        action = policy(obs)
+        all_obs.append(obs)
+        obs, reward = env.step(action, check=False)  # the policies here draw actions in range
+        actions.append(action)
+        rewards.append(reward)
+        positions.append(env.pos)
+    return Episode(torch.stack(all_obs, -2), torch.stack(actions, -1), torch.stack(rewards, -1),
+                   torch.stack(positions, -2), env.reward_pos.clone())
+
+
+def rollout(net: Runs, env: MazeBatch, keep_graph: bool = False) -> Episode:
+    """Play one episode in every maze of ``env`` with the stochastic policies of ``net``: run r's agent plays
+    run r's mazes and draws its actions from run r's generator (``env.generators[r]``), as it would alone.
 
     ``keep_graph=False`` (training): no graph is built; use :meth:`Agent.replay` for gradients.
     ``keep_graph=True``: the logits and values of the closed loop itself are returned, differentiable
     step by step (the reference the replay is tested against).
     """
-    obs = env.reset()
-    h, hebb = agent.initial_state(env.batch)
-    h = h.to(env.device)
-    hebb = hebb.to(env.device) if hebb is not None else None
-    eta = agent.rnn.connection.eta.item() if hebb is not None else None  # constant during the episode
-    all_obs, actions, rewards, positions, logits_t, values_t = [], [], [], [env.pos], [], []
+    step, logits_t, values_t = _stepper(net, env), [], []
+
+    def policy(obs: Tensor) -> Tensor:
+        logits, value = step(obs)
+        logits_t.append(logits)
+        values_t.append(value)
+        return sample_actions(logits.detach(), env.generators)
+
     with torch.set_grad_enabled(keep_graph and torch.is_grad_enabled()):
-        while not env.done:
-            logits, value, h, hebb = agent.step(obs, h, hebb, eta=eta)
-            action = sample_actions(logits.detach(), generator)
-            all_obs.append(obs)
-            obs, reward = env.step(action, check=False)  # the sampler's actions are in range
-            actions.append(action)
-            rewards.append(reward)
-            positions.append(env.pos)
-            logits_t.append(logits)
-            values_t.append(value)
-    ep = Episode(torch.stack(all_obs, 1), torch.stack(actions, 1), torch.stack(rewards, 1),
-                 torch.stack(positions, 1), env.reward_pos.clone())
+        ep = play(env, policy)
     if keep_graph:
-        ep.logits, ep.values = torch.stack(logits_t, 1), torch.stack(values_t, 1)
+        ep.logits, ep.values = torch.stack(logits_t, -2), torch.stack(values_t, -1)
     return ep
 
 
+def _stepper(net: Runs, env: MazeBatch) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
+    """The agents' closed-loop step from h(0) = 0 and Hebb(0) = 0: observations (R, B, n_obs) -> policy logits
+    (R, B, 4) and values (R, B), the recurrent state kept inside. One run: the agent itself on its state
+    without the run axis (the trace updated in place under ``no_grad``, eta read once per episode); R > 1:
+    through ``vmap``, the state carrying the run axis."""
+    if net.single:
+        agent = net.module
+        h, hebb = agent.initial_state(env.batch)
+        eta = agent.rnn.connection.eta.item() if hebb is not None else None  # constant during the episode
+
+        def step(obs: Tensor) -> tuple[Tensor, Tensor]:
+            nonlocal h, hebb
+            logits, value, h, hebb = agent.step(obs[0], h, hebb, eta=eta)
+            return logits[None], value[None]
+
+        return step
+    w = net.parameter("rnn.connection.w")  # (R, hidden, hidden)
+    h = w.new_zeros(*env.shape, w.shape[-1])
+    hebb = w.new_zeros(*env.shape, *w.shape[-2:]) if "rnn.connection.alpha" in net.names else None
+
+    def step_runs(obs: Tensor) -> tuple[Tensor, Tensor]:
+        nonlocal h, hebb
+        if hebb is None:  # vmap maps tensors: the missing trace goes by keyword
+            logits, value, h, _ = net.call("step", obs, h, hebb=None, inplace=False)
+        else:
+            logits, value, h, hebb = net.call("step", obs, h, hebb, inplace=False)
+        return logits, value
+
+    return step_runs
+
+
 def discounted_returns(rewards: Tensor, gamma: float) -> Tensor:
-    """R(t) = r(t) + gamma R(t+1), with R = 0 after the last step (B, T)."""
+    """R(t) = r(t) + gamma R(t+1), with R = 0 after the last step (..., T)."""
     returns = torch.empty_like(rewards)
-    running = torch.zeros_like(rewards[:, 0])
-    for t in reversed(range(rewards.shape[1])):
-        running = rewards[:, t] + gamma * running
-        returns[:, t] = running
+    running = torch.zeros_like(rewards[..., 0])
+    for t in reversed(range(rewards.shape[-1])):
+        running = rewards[..., t] + gamma * running
+        returns[..., t] = running
     return returns
 
 
 def a2c_loss(logits: Tensor, values: Tensor, actions: Tensor, rewards: Tensor,
-             config: Config) -> tuple[Tensor, dict[str, float]]:
-    """The A2C loss of one batch of episodes, summed over steps, averaged over episodes, divided by T:
+             config: Config) -> tuple[Tensor, dict[str, list[float]]]:
+    """The A2C loss of each run's batch of episodes (..., B, T), summed over steps, averaged over episodes,
+    divided by T:
 
         [ -sum_t log pi(a_t) (R_t - V_t)   + value_coef sum_t (R_t - V_t)^2   + penalty_coef sum_t P_t ] / T
 
     with the advantage R_t - V_t held constant in the policy term, and P_t = sum_a p_a^2 (the
-    authors' penalty on concentrated policies) or -entropy (``penalty="entropy"``).
+    authors' penalty on concentrated policies) or -entropy (``penalty="entropy"``). Returns the losses
+    (...) and the three terms / T, one float per run.
     """
-    steps = rewards.shape[1]
+    steps = rewards.shape[-1]
     log_p = F.log_softmax(logits, -1)
     advantage = discounted_returns(rewards.to(values.dtype), config.gamma) - values
-    policy = -(log_p.gather(-1, actions.unsqueeze(-1)).squeeze(-1) * advantage.detach()).sum(1).mean()
-    value = advantage.pow(2).sum(1).mean()
+    policy = -(log_p.gather(-1, actions.unsqueeze(-1)).squeeze(-1) * advantage.detach()).sum(-1).mean(-1)
+    value = advantage.pow(2).sum(-1).mean(-1)
     p = log_p.exp()
     if config.penalty == "sum_sq":
-        penalty = p.pow(2).sum(-1).sum(1).mean()
+        penalty = p.pow(2).sum(-1).sum(-1).mean(-1)
     else:
-        penalty = (p * log_p).sum(-1).sum(1).mean()  # = -entropy
+        penalty = (p * log_p).sum(-1).sum(-1).mean(-1)  # = -entropy
     loss = (policy + config.value_coef * value + config.penalty_coef * penalty) / steps
-    parts = {"policy_loss": policy.item() / steps, "value_loss": value.item() / steps,
-             "penalty": penalty.item() / steps}
-    return loss, parts
+    parts = {"policy_loss": policy, "value_loss": value, "penalty": penalty}
+    return loss, {k: [v / steps for v in part.detach().reshape(-1).tolist()] for k, part in parts.items()}
 
 
-def train_seed(config: Config, seed: int, checkpoint: Path | None, device: torch.device,
-               progress: bool = True) -> tuple[dict, dict]:
-    """Train one agent from seed ``seed`` on ``config.updates`` batches of ``config.batch`` episodes."""
-    generator = seed_everything(seed)
-    agent = build(config).to(device)
-    optimizer = torch.optim.Adam(agent.parameters(), lr=config.lr, eps=config.adam_eps)
-    env = MazeBatch(config.task, config.batch, generator, device)
-
-    def update(_: int):
-        ep = rollout(agent, env, generator)
-        logits, values = agent.replay(ep.obs)
-        loss, parts = a2c_loss(logits, values, ep.actions, ep.rewards, config)
-        return loss, {"reward": float(ep.total_reward().mean()), "hits": float(ep.hits(config.task).float().mean()),
-                      "eta": agent.rnn.connection.eta.item(), **parts}
-
-    history = train(agent, optimizer, update, config.updates, generator=generator, checkpoint=checkpoint,
-                    desc=f"{config.condition} seed {seed}", progress=progress)
-    seconds, cpu_seconds = elapsed(history)
-    record = {k: [h[k] for h in history] for k in ("reward", "hits", "loss", "eta", "value_loss", "penalty")}
-    record.update(seconds=seconds, cpu_seconds=cpu_seconds, batch=config.batch,
-                  n_params=sum(p.numel() for p in agent.parameters() if p.requires_grad))
-    return record, {k: v.cpu() for k, v in agent.state_dict().items()}
-
-
-def rollout_runs(net: Runs, env: MazeRuns, generators: Generators) -> Episode:
-    """:func:`rollout` for a batch of runs: every run plays its ``env.per_run`` mazes with its own agent
-    and draws its actions from its own generator, as its separate rollout would (no graph is built)."""
-    runs, b = len(env.generators), env.per_run
-    obs = env.reset()
-    w = net.parameter("rnn.connection.w")  # (runs, hidden, hidden)
-    h = w.new_zeros(runs, b, w.shape[-1]).detach()
-    plastic = "rnn.connection.alpha" in net.names
-    hebb = h.new_zeros(runs, b, w.shape[-1], w.shape[-1]) if plastic else None
-    all_obs, actions, rewards, positions = [], [], [], [env.pos]
-    with torch.no_grad():
-        while not env.done:
-            o = obs.view(runs, b, -1)
-            if plastic:
-                logits, _, h, hebb = net.call("step", o, h, hebb, inplace=False)
-            else:
-                logits, _, h, _ = net.call("step", o, h, hebb=None, inplace=False)
-            logits = logits.reshape(runs * b, -1)
-            u = torch.cat([torch.rand(b, 1, generator=g, dtype=logits.dtype) for g in generators])
-            action = actions_from_uniform(logits, u)  # each run's rows from its own generator, as sample_actions
-            all_obs.append(obs)
-            obs, reward = env.step(action, check=False)  # the sampler's actions are in range
-            actions.append(action)
-            rewards.append(reward)
-            positions.append(env.pos)
-    return Episode(torch.stack(all_obs, 1), torch.stack(actions, 1), torch.stack(rewards, 1),
-                   torch.stack(positions, 1), env.reward_pos.clone())
-
-
-def train_batch(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device,
+def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device,
                 progress: bool = True) -> list[tuple[dict, dict]]:
-    """Train the agents of ``seeds`` together as one batched model (:func:`~plasticity_utils.batched.train_runs`):
-    one :class:`~plasticity_utils.tasks.maze.MazeRuns` holds every run's mazes, each run draws from its own
-    generator, the replay runs the fused layer's batched form under ``vmap``; each run equals its separate
-    :func:`train_seed` (``tests/test_batched.py``). Returns one (record, parameters) per seed."""
-    runs, b, env = len(seeds), config.batch, {}
+    """Train one agent per seed on ``config.updates`` batches of ``config.batch`` episodes, all as one model
+    over a run axis (:func:`~plasticity_utils.batched.train_runs`; one seed: the agent itself). One
+    :class:`~plasticity_utils.tasks.maze.MazeBatch` holds every run's mazes and each run draws from its own
+    generator, so each run equals its training alone (``tests/test_batched.py``); for R > 1 the replay runs
+    the fused layer's batched form under ``vmap``. Returns one (record, parameters) per seed."""
+    env: dict[str, MazeBatch] = {}
 
-    def start(net: Runs, gens: Generators) -> None:  # a separate run builds its MazeBatch here
-        env["mazes"] = MazeRuns(config.task, b, list(gens), device)
+    def start(net: Runs, gens: Generators) -> None:  # the mazes draw their first reward squares when built
+        env["mazes"] = MazeBatch(config.task, config.batch, gens, device)
 
     def step(_: int, net: Runs, gens: Generators):
-        ep = rollout_runs(net, env["mazes"], gens)
-        t = ep.obs.shape[1]
-        logits, values = net.call("replay", ep.obs.view(runs, b, t, -1))
-        actions, rewards = ep.actions.view(runs, b, t), ep.rewards.view(runs, b, t)
-        losses, parts = [], []
-        for r in range(runs):
-            loss, part = a2c_loss(logits[r], values[r], actions[r], rewards[r], config)
-            losses.append(loss)
-            parts.append(part)
-        metrics = {"reward": ep.total_reward().view(runs, b).mean(1).tolist(),
-                   "hits": ep.hits(config.task).view(runs, b).float().mean(1).tolist(),
-                   "eta": net.parameter("rnn.connection.eta").detach().cpu().tolist(),
-                   **{k: [p[k] for p in parts] for k in parts[0]}}
-        return torch.stack(losses), metrics
+        ep = rollout(net, env["mazes"])
+        logits, values = net.call("replay", ep.obs)
+        losses, parts = a2c_loss(logits, values, ep.actions, ep.rewards, config)
+        return losses, {"reward": ep.total_reward().mean(-1).tolist(),
+                        "hits": ep.hits(config.task).float().mean(-1).tolist(),
+                        "eta": net.parameter("rnn.connection.eta").detach().cpu().tolist(), **parts}
 
+    what = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]} batched"
     net, histories, (seconds, cpu_seconds) = train_runs(
         seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr, eps=config.adam_eps),
-        step, config.updates, device=device, checkpoint=checkpoint, start=start,
-        desc=f"{config.condition} seeds {seeds[0]}-{seeds[-1]} batched", progress=progress)
-    records = [{**{k: [h[k] for h in history] for k in ("reward", "hits", "loss", "eta", "value_loss", "penalty")},
-                "cpu_seconds": cpu_seconds / runs, "batch": config.batch} for history in histories]
+        step, config.updates, device=device, checkpoint=checkpoint, start=start, desc=f"{config.condition} {what}",
+        progress=progress)
+    records = [{**{k: [h[k] for h in history] for k in Config.RECORD_KEYS},
+                "cpu_seconds": cpu_seconds / len(seeds), "batch": config.batch} for history in histories]
     return finish_runs(net, seeds, records, seconds, device)
+
+
+def trainer(config: Config, device: str | None = None, progress: bool = True) -> functools.partial:
+    """A picklable ``train(seeds, checkpoint)`` for one config (the device is picked where it runs)."""
+    return functools.partial(_train_on, config, device=device, progress=progress)
+
+
+def _train_on(config: Config, seeds: list[int], checkpoint: Path | None, device: str | None = None,
+              progress: bool = True) -> list[tuple[dict, dict]]:
+    return train_seeds(config, seeds, checkpoint, pick_device(device), progress=progress)
 
 
 def store(profile: str) -> RunStore:
@@ -383,22 +376,15 @@ def train_conditions(profile: str, seeds: list[int] | None = None, force: bool =
     """Train (or load) every seed of every condition; returns {condition: [record per seed]}.
 
     One stored run per seed and condition, under ``results/maze/<profile>/<condition>-seed<k>-<hash>.*``.
-    ``batched``: a condition's missing runs train as one batched model (:func:`train_batch`; default: the
-    profile's option, on for ``paper``), else one by one.
+    ``batched``: a condition's missing runs train as one batched model, as many at a time as
+    :func:`runs_per_batch` allows (default: the profile's option, on for ``paper``), else one per call.
     """
     p = select_profile(PROFILES, profile)
     seeds = list(range(p.seeds)) if seeds is None else check_seeds(seeds)
     batched = p.options["batched"] if batched is None else check_flag("batched", batched)
-    dev = pick_device(device)
-    out = {}
-    for condition in conditions:
-        config, tag = p.configs[condition], f"{condition}-"
-        if batched:
-            fn, group = functools.partial(train_batch, config, device=dev, progress=progress), runs_per_batch(dev, len(seeds))
-        else:
-            fn, group = per_seed(functools.partial(train_seed, config, device=dev, progress=progress)), 1
-        (out[condition],) = store(profile).train([Job(seeds, config, fn, tag)], group=group, force=force)
-    return out
+    group = runs_per_batch(pick_device(device), len(seeds)) if batched else 1
+    jobs = [Job(seeds, p.configs[c], trainer(p.configs[c], device, progress), f"{c}-") for c in conditions]
+    return dict(zip(conditions, store(profile).train(jobs, group=group, force=force)))
 
 
 EVAL_SEED, CHANCE_SEED = 12345, 54321
@@ -438,26 +424,16 @@ def load_agent(profile: str, record: dict, device: str | None = None) -> tuple[A
 
 def evaluate(agent: Agent, task: MazeTask, episodes: int, seed: int, device: str | None = None) -> Episode:
     """Play ``episodes`` fresh episodes (one batch) with the stochastic policy, seeded."""
-    generator = torch.Generator().manual_seed(seed)
-    env = MazeBatch(task, episodes, generator, pick_device(device))
+    env = MazeBatch(task, episodes, [torch.Generator().manual_seed(seed)], pick_device(device))
     with torch.no_grad():
-        return rollout(agent, env, generator)
+        return rollout(Runs([agent]), env).of_run(0)
 
 
 def random_episodes(task: MazeTask, episodes: int, seed: int, device: str | None = None) -> Episode:
     """``episodes`` episodes of a uniformly random policy (one batch): the chance level."""
     generator = torch.Generator().manual_seed(seed)
-    env = MazeBatch(task, episodes, generator, pick_device(device))
-    obs, actions, rewards, positions = [env.reset()], [], [], [env.pos]
-    while not env.done:
-        action = torch.randint(N_ACTIONS, (episodes,), generator=generator)
-        o, r = env.step(action)
-        obs.append(o)
-        actions.append(action)
-        rewards.append(r)
-        positions.append(env.pos)
-    return Episode(torch.stack(obs[:-1], 1), torch.stack(actions, 1), torch.stack(rewards, 1),
-                   torch.stack(positions, 1), env.reward_pos.clone())
+    env = MazeBatch(task, episodes, [generator], pick_device(device))
+    return play(env, lambda _: torch.randint(N_ACTIONS, env.shape, generator=generator)).of_run(0)
 
 
 def hits_test(a: Episode, b: Episode, task: MazeTask) -> float:
@@ -641,7 +617,8 @@ def plot_episode(ax, ep: Episode, index: int, task: MazeTask, title: str = "") -
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="visits")
 
 
-__all__ = ["Config", "CONDITIONS", "PROFILES", "LABELS", "profile_config", "Agent", "build", "Episode", "sample_actions",
-           "rollout", "discounted_returns", "a2c_loss", "train_seed", "train_batch", "train_conditions", "run", "claims", "figures",
-           "comparison_verdict", "returns_verdict", "speed", "budget", "finds", "load_agent", "evaluate",
-           "random_episodes", "hits_test", "reward_curves", "final_rewards", "rank_sum", "plot_episode"]
+__all__ = ["Config", "CONDITIONS", "PROFILES", "LABELS", "profile_config", "runs_per_batch", "Agent", "build",
+           "Episode", "sample_actions", "play", "rollout", "discounted_returns", "a2c_loss", "train_seeds", "trainer",
+           "train_conditions", "run", "claims", "figures", "comparison_verdict", "returns_verdict", "speed", "budget",
+           "finds", "load_agent", "evaluate", "random_episodes", "hits_test", "reward_curves", "final_rewards",
+           "rank_sum", "plot_episode"]
