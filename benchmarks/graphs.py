@@ -117,7 +117,7 @@ def cases(device: torch.device, smoke: bool) -> list[Case]:
     ep = omniglot_episode(images, torch.arange(40), cfg.task, 8 if smoke else cfg.batch, g)
     ep = ep._replace(images=ep.images.to(device), labels=ep.labels.to(device), target=ep.target.to(device))
     net = om.build(cfg).to(device)
-    out.append((f"Omniglot, batch {len(ep.target)}", net, lambda net=net, ep=ep: om.episode_loss(net, ep, device)[0]))
+    out.append((f"Omniglot, batch {len(ep.target)}", net, lambda net=net, ep=ep: net.loss(ep.images, ep.labels, ep.target)[0]))
     return out
 
 

@@ -54,15 +54,15 @@ def rows(only: set[str] | None) -> list[tuple[str, float, dict]]:
     for model, reported in (("lstm_clamp", 0.013), ("rnn", 0.0053)):
         base = pl.BASELINES[model]
         add(f"plastic_vs_lstm {model}, batch 1", reported, pl,
-            lambda k, base=base: pl.train_baseline_seed(dataclasses.replace(base, episodes=k, batch=1), 0, None, CPU,
-                                                        progress=False))
+            lambda k, base=base: pl.train_baseline_seeds(dataclasses.replace(base, episodes=k, batch=1), [0], None, CPU,
+                                                         progress=False))
     if not only or "natural_images" in only:
         pools = ni.image_pools(data_dir())
         cfg = ni.PROFILES["paper"].configs["per_connection"]
         for batch, reported in ((1, 0.142), (16, 0.186)):
             add(f"natural_images per_connection, batch {batch}", reported, ni,
-                lambda k, batch=batch: ni.train_seed(dataclasses.replace(cfg, episodes=k, batch=batch), 0, None, CPU,
-                                                     pools, progress=False))
+                lambda k, batch=batch: ni.train_seeds(dataclasses.replace(cfg, episodes=k, batch=batch), [0], None, CPU,
+                                                      pools, progress=False))
     for condition, reported in (("plastic", 0.59), ("nonplastic", 0.39)):
         cfg = mz.PROFILES["paper"].configs[condition]
         add(f"maze {condition}, batch 30", reported, mz,
@@ -73,8 +73,8 @@ def rows(only: set[str] | None) -> list[tuple[str, float, dict]]:
         cfg = om.PROFILES["paper"].configs["plastic"]
         for batch, reported in ((1, 0.0177), (32, 0.0223), (256, 0.0344)):
             add(f"omniglot batch {batch}", reported, om,
-                lambda k, batch=batch: om.train_seed(dataclasses.replace(cfg, updates=k, batch=batch), 0, None, CPU,
-                                                     images, progress=False))
+                lambda k, batch=batch: om.train_seeds(dataclasses.replace(cfg, updates=k, batch=batch), [0], None, CPU,
+                                                      images, progress=False))
     return out
 
 
