@@ -12,7 +12,7 @@ step), the last is run under a dispatch counter. Printed per probe:
   ops        aten operations dispatched in one update (forward, backward, optimiser)
   kernels    those of them that compute (not views, reshapes or reads of one value): about the kernel
              launches on a GPU, where each costs ``launch`` seconds at least
-  syncs      values read back on the host in one update (``.item()``, ``bool(t)``): on a GPU each waits
+  syncs      values read back on the host in one update (``.item()``, ``bool(t)``, ``.cpu()``, ``.tolist()``): on a GPU each waits
              for every queued kernel, so the launch latency of what precedes it is not hidden. Copies to
              the host (``.cpu()``, ``.tolist()``) also wait but are invisible on a CPU probe.
   MB, GFLOP  what one update must move through memory and compute at least (the cost models below)
@@ -131,8 +131,18 @@ class Count(TorchDispatchMode):
         name = func.overloadpacket.__name__
         self.ops += 1
         self.kernels += not (func.is_view or name in NO_KERNEL)
-        self.syncs += name == "_local_scalar_dense"
+        self.syncs += name == "_local_scalar_dense" or _to_host(name, args, kwargs or {})
         return func(*args, **(kwargs or {}))
+
+
+def _to_host(name: str, args: tuple, kwargs: dict) -> bool:
+    """A copy from a device to the host (``.cpu()``, ``.tolist()`` of a device tensor): it waits for the device."""
+    if name == "_to_copy":
+        target = kwargs.get("device")
+        return target is not None and torch.device(target).type == "cpu" and args[0].device.type != "cpu"
+    if name == "copy_":
+        return args[0].device.type == "cpu" and args[1].device.type != "cpu"
+    return False
 
 
 @contextlib.contextmanager

@@ -127,6 +127,10 @@ def train(
         raise ValueError(f"episodes must be an integer >= 0, got {episodes!r}")
     history: list[Metrics] = []
     state = _read_checkpoint(checkpoint) if checkpoint is not None else None
+    if state is not None and set(state["model"]) != set(model.state_dict()):
+        # written for another model (an earlier layout of this run's parameters): start from scratch
+        move_aside(checkpoint, ValueError("its parameters are not this model's"))
+        state = None
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

@@ -391,3 +391,13 @@ def test_a_waiting_process_is_told_which_run_holds_it(tmp_path, monkeypatch, cap
     waiter.join(10)
     assert entered.is_set()
     assert f"{lock.stem} in results/x: another process is training it" in err and str(tmp_path) not in err
+
+
+def test_a_checkpoint_of_another_model_is_set_aside(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    model, opt, g = setup_run()
+    torch.save({"model": {"other.weight": torch.zeros(1)}, "optimizer": opt.state_dict(), "history": [],
+                "generator": g.get_state(), "torch_rng": torch.get_rng_state()}, ckpt)
+    with pytest.warns(CorruptFileWarning):
+        history = train(model, opt, regression_episode(model, g), 3, generator=g, checkpoint=ckpt, progress=False)
+    assert len(history) == 3 and not ckpt.exists()  # trained from scratch; the foreign file moved aside
