@@ -23,8 +23,8 @@ from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
 from ..training import Job, RunStore, fixed_threads
 from ..validation import IMPLS, check
-from .contract import (Claim, Profile, Reported, Result, below, episodes_to_threshold, missed, select_profile,
-                       sensitive, verdict)
+from .contract import (Claim, Options, Profile, Reported, Result, below, episodes_to_threshold, missed,
+                       select_profile, sensitive, verdict)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ SCHEDULES = {"released": "released code: 6 / 4 / 2 cycles, Adam 3e-4",
 
 def _profile(released: int, text: int, seeds: int, note: str, batched: bool = False) -> Profile:
     return Profile({"released": Config(episodes=released),
-                    "text": Config(task=TEXT_TASK, lr=1e-3, episodes=text)}, seeds, note, {"batched": batched})
+                    "text": Config(task=TEXT_TASK, lr=1e-3, episodes=text)}, seeds, note, Options(batched=batched))
 
 
 # Scale is the only thing a profile changes: episodes per seed and the number of seeds. The text
@@ -139,7 +139,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     seeds = list(range(p.seeds)) if seeds is None else check_seeds(seeds)
     dev = pick_device(device)
     store = RunStore(results_dir("binary_patterns", profile))
-    batched = p.options.get("batched", False) if batched is None else check_flag("batched", batched)
+    batched = p.options.batched if batched is None else check_flag("batched", batched)
     jobs = [Job(seeds, p.configs[name], trainer(p.configs[name], device), tag(name)) for name in schedules]
     records = store.train(jobs, group=None if batched else 1, force=force)
     return Result("binary_patterns", profile, dict(zip(schedules, records)), str(dev))

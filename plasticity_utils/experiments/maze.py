@@ -46,7 +46,7 @@ from ..plotting import band, save, smooth
 from ..tasks.maze import N_ACTIONS, MazeBatch, MazeTask, maze_grid
 from ..training import Job, RunStore, fixed_threads
 from ..validation import check
-from .contract import Claim, Profile, Reported, Result, missed, select_profile, verdict
+from .contract import Claim, Options, Profile, Reported, Result, missed, select_profile, verdict
 
 CONDITIONS = {"plastic": "per_connection", "nonplastic": "none", "homogeneous": "shared"}
 PENALTIES = ("sum_sq", "entropy")
@@ -106,7 +106,7 @@ def runs_per_batch(device: torch.device, runs: int, share: float = 0.8) -> int:
 def _profile(updates: int, runs: int, note: str, batched: bool = False) -> Profile:
     # batched: the runs of a condition train as one batched model, as many at a time as runs_per_batch allows
     return Profile({c: Config(updates=updates, condition=c) for c in CONDITIONS}, runs, note,
-                   {"eval_episodes": 100, "chance_episodes": 300, "last": 0.2, "batched": batched})
+                   Options(batched=batched, extra={"eval_episodes": 100, "chance_episodes": 300, "last": 0.2}))
 
 
 # Scale is the only thing a profile changes: updates (of `batch` episodes) per run and runs per condition.
@@ -381,7 +381,7 @@ def train_conditions(profile: str, seeds: list[int] | None = None, force: bool =
     """
     p = select_profile(PROFILES, profile)
     seeds = list(range(p.seeds)) if seeds is None else check_seeds(seeds)
-    batched = p.options["batched"] if batched is None else check_flag("batched", batched)
+    batched = p.options.batched if batched is None else check_flag("batched", batched)
     group = runs_per_batch(pick_device(device), len(seeds)) if batched else 1
     jobs = [Job(seeds, p.configs[c], trainer(p.configs[c], device, progress), f"{c}-") for c in conditions]
     return dict(zip(conditions, store(profile).train(jobs, group=group, force=force)))

@@ -41,7 +41,7 @@ from ..stats import compare, paired_difference, wilson_interval
 from ..tasks.omniglot import Episode, OmniglotTask, class_split, omniglot_episode
 from ..training import Job, RunStore, fixed_threads
 from ..validation import check
-from .contract import Claim, Profile, Reported, Result, missed, select_profile, sensitive, verdict
+from .contract import Claim, Options, Profile, Reported, Result, missed, select_profile, sensitive, verdict
 
 # What others report (see :mod:`.contract`). The seed text is a course summary of the ICML 2018 paper (not the paper
 # itself): its text gives 98.3% and its table, beside the other methods, 98.03 ± 0.80.
@@ -127,7 +127,7 @@ PROFILES = {
     "paper": Profile({"plastic": PAPER_GPU}, 10,
                      "the paper's 10 seeds x 5,000,000 episodes, on one GPU: 19,532 updates of 256 episodes at Adam "
                      "1e-3 (the paper: one episode per update at 3e-5), the 10 seeds trained as one batched model",
-                     {"eval_episodes": 1000, "batched": True}),
+                     Options(batched=True, extra={"eval_episodes": 1000})),
 }
 # A question the paper leaves open (issue 15): which Adam rate at 256 episodes per update, the batch of the
 # GPU plan? Swept with plasticity_utils.sweep (grid, seeds) per profile; the rest of the config is the profile's.
@@ -335,7 +335,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     images = loaded(source)
     dev = pick_device(device)
     store = RunStore(results_dir("omniglot", profile))
-    batched = p.options.get("batched", False) if batched is None else check_flag("batched", batched)
+    batched = p.options.batched if batched is None else check_flag("batched", batched)
     (records,) = store.train([Job(seeds, config, trainer(config, device, images=source, progress=progress))],
                              group=None if batched else 1, force=force)
     for record in records:

@@ -40,8 +40,8 @@ from ..tasks.patterns import PatternTask, pattern_episode, sign_error
 from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr
 from ..validation import check, label
 from . import binary_patterns as bp
-from .contract import (Claim, Profile, Reported, Result, episodes_to_threshold, missed, select_profile, sensitive,
-                       variant, verdict)
+from .contract import (Claim, Options, Profile, Reported, Result, episodes_to_threshold, missed, select_profile,
+                       sensitive, variant, verdict)
 
 TASK = PatternTask(n_bits=50, n_patterns=2, cycles=1, show=3, gap=1, test_show=3)
 
@@ -100,7 +100,7 @@ def _profile(plastic: tuple[int, int], baselines: dict[str, tuple[int, int, int]
         base = BASELINES[name]
         configs[name] = replace(base, episodes=episodes, batch=batch, lr=sqrt_scaled_lr(base.lr, batch))
         seeds[name] = n
-    return Profile(configs, seeds, note, {"window": window, "batched": batched})
+    return Profile(configs, seeds, note, Options(batched=batched, extra={"window": window}))
 
 
 # Scale is the only thing a profile changes: episodes, episodes per update (with the learning rate
@@ -261,7 +261,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
         raise ValueError(f"unknown models {sorted(unknown)}; choose from {MODELS}")
     table = profile_config(profile)
     store = RunStore(results_dir("plastic_vs_lstm", profile))
-    batched = PROFILES[profile].options["batched"] if batched is None else check_flag("batched", batched)
+    batched = PROFILES[profile].options.batched if batched is None else check_flag("batched", batched)
     seeds = None if seeds is None else check_seeds(seeds)
     jobs = []
     for name in models:
