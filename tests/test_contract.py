@@ -201,14 +201,14 @@ def test_check_accepts_a_complete_module_and_names_what_an_empty_one_lacks():
 
 def test_check_names_wrong_signatures_profiles_and_undeclared_capabilities():
     wrong = _module(PROFILES={"cpu": PROFILES["cpu"]}, run=lambda profile, seeds=None, force=True: None,
-                    claims=lambda: [], figures=lambda result, extra: {}, trainer=lambda config, device=None: None)
+                    claims=lambda: [], figures=lambda result, extra: {}, metric=lambda record: 0.0)
     with pytest.raises(c.ContractError) as e:
         c.check(wrong, ())
     text = str(e.value)
     for words in ["PROFILES must map exactly ('smoke', 'cpu', 'paper')", "run must take the keyword force=False",
                   "run must take the keyword device=None", "claims() must take result first",
                   "figures(result, extra) must take result first and nothing else without a default",
-                  "trainer is defined but the registry entry does not declare the capability 'sweep'"]:
+                  "metric is defined but the registry entry does not declare the capability 'sweep'"]:
         assert words in text, words
     batched = _module(PROFILES={**PROFILES, "paper": c.Profile({"a": 1}, 1, "", {"batched": True})},
                       run=_batched_run, claims=lambda result: [], figures=lambda result: {})

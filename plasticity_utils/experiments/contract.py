@@ -249,8 +249,8 @@ def _undeclared(module: ModuleType, declared: set[str]) -> list[str]:
             if isinstance(profiles, Mapping) else []
         if on:
             problems.append(f"PROFILES {on} set Options.batched but the registry entry does not declare 'batched'")
-    if "sweep" not in declared and hasattr(module, "trainer"):
-        problems.append("trainer is defined but the registry entry does not declare the capability 'sweep'")
+    if "sweep" not in declared and hasattr(module, "metric"):  # every experiment has a trainer; a metric marks a sweep
+        problems.append("metric is defined but the registry entry does not declare the capability 'sweep'")
     return problems
 
 
