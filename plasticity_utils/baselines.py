@@ -5,10 +5,8 @@ Both baselines read their answer from the pattern units at the last step, like t
 * :class:`RecurrentBaseline`: the papers' network without plasticity,
   ``x(t) = tanh(x(t-1) W + input(t))`` (Eq. 1 with alpha = 0), from x(0) = 0. The input drives the
   first columns; the remaining neurons are the "extra" neurons (2000 in the papers, 2051 in all).
-  It computes what :class:`~plasticity_utils.plastic.PlasticRecurrent` with ``alpha="none"`` does
-  (tested), with a hand-written backward: about 2-3 times cheaper per episode than that class's
-  autograd loop, measured when the latter still allocated an unused (batch, n, n) trace per episode
-  (``benchmarks/baselines.py`` compares the two).
+  It is the plastic layer's episode without a trace, :func:`~plasticity_utils.plastic.recurrent_episode`
+  with ``alpha=None`` (whose fused implementation has a hand-written backward).
 * :class:`LSTMBaseline`: ``torch.nn.LSTM(n_inputs, hidden)``; the output is the first ``n_inputs``
   hidden units. With ``clamp=True`` those units copy the sign of their input whenever it is non-zero
   (the authors' "clamping", which makes the LSTM's input units behave like the RNNs' input neurons).
@@ -45,6 +43,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .plastic import recurrent_episode
+
 CLAMP_GAIN = 10.0  # weight from input k to the cell candidate of unit k
 GATE_OPEN = 10.0  # bias of the input and output gates of a clamped unit
 GATE_SHUT = -1000.0  # bias of the forget gate of a clamped unit
@@ -53,10 +53,10 @@ GATE_SHUT = -1000.0  # bias of the forget gate of a clamped unit
 class RecurrentBaseline(nn.Module):
     """Fully recurrent tanh network without plasticity: ``x(t) = tanh(x(t-1) W + input(t))``.
 
-    ``W`` starts at ``init_scale * N(0, 1)`` like the plastic network's ``w``. ``impl="fused"`` runs
-    :class:`RecurrentFunction` (hand-written backward, one matrix product for dL/dW over the whole
-    episode, about half the cost of autograd at 2051 neurons); ``impl="reference"`` is the plain
-    autograd loop it is tested against.
+    ``W`` starts at ``init_scale * N(0, 1)`` like the plastic network's ``w``. The episode is
+    :func:`~plasticity_utils.plastic.recurrent_episode` with ``alpha=None``: ``impl="fused"`` runs its
+    hand-written backward (one matrix product for dL/dW over the whole episode, about half the cost of
+    autograd at 2051 neurons); ``impl="reference"`` is the plain autograd loop it is tested against.
     """
 
     def __init__(self, n: int, init_scale: float = 0.01) -> None:
@@ -70,51 +70,7 @@ class RecurrentBaseline(nn.Module):
         """``inputs``: (B, T, k) with k <= n, added to the first k neurons. Returns x(1..T), (B, T, n)."""
         if inputs.dim() != 3 or inputs.shape[2] > self.n:
             raise ValueError(f"inputs must be (batch, time, k <= {self.n}), got {tuple(inputs.shape)}")
-        inputs = F.pad(inputs, (0, self.n - inputs.shape[2]))
-        if impl == "fused":
-            return RecurrentFunction.apply(inputs, self.w)
-        if impl != "reference":
-            raise ValueError(f"impl={impl!r} is not one of ('fused', 'reference')")
-        x = torch.tanh(inputs[:, 0])  # x(0) = 0, so the first step sees only its input
-        xs = [x]
-        for t in range(1, inputs.shape[1]):
-            x = torch.tanh(torch.addmm(inputs[:, t], x, self.w))
-            xs.append(x)
-        return torch.stack(xs, 1)
-
-
-class RecurrentFunction(torch.autograd.Function):
-    """Forward and hand-written backward of ``x(t) = tanh(x(t-1) W + u(t))``, x(0) = 0.
-
-    Backward, from the last step down (g(t) = dL/d pre-activation at t):
-        g(t) = dL/dx(t) * (1 - x(t)^2);   dL/dx(t-1) += g(t) W^T;   dL/du(t) = g(t)
-        dL/dW = sum_t x(t-1)^T g(t), computed once as one (n x TB) @ (TB x n) product.
-    """
-
-    @staticmethod
-    def forward(ctx, inputs: Tensor, w: Tensor) -> Tensor:  # type: ignore[override]
-        batch, steps, n = inputs.shape
-        xs = inputs.new_empty(steps, batch, n)
-        torch.tanh(inputs[:, 0], out=xs[0])
-        for t in range(1, steps):
-            torch.tanh(torch.addmm(inputs[:, t], xs[t - 1], w), out=xs[t])
-        ctx.save_for_backward(w, xs)
-        return xs.transpose(0, 1)
-
-    @staticmethod
-    def backward(ctx, grad_out: Tensor):  # type: ignore[override]
-        w, xs = ctx.saved_tensors
-        steps, _, n = xs.shape
-        grad_out = grad_out.transpose(0, 1)
-        g_pre = torch.empty_like(xs)
-        g_x = grad_out[steps - 1]
-        for t in reversed(range(steps)):
-            torch.mul(g_x, 1 - xs[t] * xs[t], out=g_pre[t])
-            if t > 0:
-                g_x = torch.addmm(grad_out[t - 1], g_pre[t], w.t())
-        g_w = xs[:-1].reshape(-1, n).t() @ g_pre[1:].reshape(-1, n) if ctx.needs_input_grad[1] else None
-        g_inputs = g_pre.transpose(0, 1) if ctx.needs_input_grad[0] else None
-        return g_inputs, g_w
+        return recurrent_episode(F.pad(inputs, (0, self.n - inputs.shape[2])), self.w, impl=impl)[0]
 
 
 class LSTMBaseline(nn.Module):

@@ -8,20 +8,26 @@ Notation follows "Differentiable plasticity" (Miconi, Clune, Stanley, ICML 2018)
 
 Traces have shape (batch, n_pre, n_post) and are reset to zero at the start of each episode.
 
-The public modules (exported by the package): :class:`PlasticConnection` (one plastic connection, for
-feed-forward plastic layers), :class:`PlasticRecurrent` (a recurrent plastic tanh layer run a whole episode
-at a time) and :class:`PlasticCell` (the same layer one time step at a time, for closed-loop models).
+Public part (first in this file):
 
-Two implementations of the recurrent layer are kept side by side:
+* :func:`hebb_update` / :func:`hebb_update_`: one trace update, Eq. 2 or 3 (differentiable / in place);
+* :class:`PlasticConnection`: one plastic connection, for feed-forward plastic layers;
+* :class:`PlasticRecurrent`: a recurrent plastic tanh layer, run a whole episode at a time;
+* :class:`PlasticCell`: the same layer one time step at a time, for closed-loop models;
+* :func:`recurrent_episode`: a whole episode of that layer as a function of its parameters (also the
+  non-plastic network, ``alpha=None``: :class:`~plasticity_utils.baselines.RecurrentBaseline`).
 
-* ``impl="reference"``: a plain Python loop over :meth:`PlasticRecurrent.step`, differentiated by
-  autograd. It reads exactly like the equations and is the ground truth the tests compare against.
-* ``impl="fused"``: :class:`PlasticRNNFunction`, a custom autograd function with a hand-written
-  backward pass. The forward keeps only the activities and a trace checkpoint every
-  ``checkpoint_every`` steps; the backward recomputes the traces segment by segment, so memory is
-  O(T*N + sqrt(T)*N^2) instead of O(T*N^2), and works in place on a few N x N buffers. Under
-  ``torch.func.vmap`` (independent runs trained as one model) it runs :class:`PlasticRunsFunction`, the
-  same computation for R runs at once.
+A whole episode has two implementations, chosen by ``impl``:
+
+* ``"reference"``: a Python loop over time steps, differentiated by autograd. It reads exactly like the
+  equations and is the ground truth the tests compare against.
+* ``"fused"``: :class:`PlasticRunsFunction`, a custom autograd function with a hand-written backward (its
+  adjoint equations are in the private part). The forward keeps only the activities and a trace checkpoint
+  every ``checkpoint_every`` steps; the backward recomputes the traces segment by segment, so memory is
+  O(T*N + sqrt(T)*N^2) instead of O(T*N^2), and works in place on a few N x N buffers. It computes R
+  independent runs at once along a leading run axis, which is how it runs under ``torch.func.vmap``.
+
+The private part (after the marked line below) holds the reference step's pieces and the fused kernels.
 """
 
 from __future__ import annotations
@@ -36,22 +42,13 @@ Rule = Literal["hebb", "oja"]
 AlphaMode = Literal["per_connection", "shared", "none"]
 InputMode = Literal["add", "clamp"]
 Init = Literal["normal", "uniform"]
+Impl = Literal["fused", "reference"]
 
 RULES = ("hebb", "oja")
 ALPHA_MODES = ("per_connection", "shared", "none")
 INPUT_MODES = ("add", "clamp")
 INITS = ("normal", "uniform")
-
-
-def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not one of {allowed}")
-
-
-def _init(shape: tuple[int, ...], kind: str, scale: float) -> Tensor:
-    _check_choice("init", kind, INITS)
-    t = torch.randn(shape) if kind == "normal" else torch.rand(shape)
-    return scale * t
+IMPLS = ("fused", "reference")
 
 
 def hebb_update(hebb: Tensor, pre: Tensor, post: Tensor, eta: Tensor | float, rule: Rule) -> Tensor:
@@ -65,6 +62,11 @@ def hebb_update(hebb: Tensor, pre: Tensor, post: Tensor, eta: Tensor | float, ru
     if rule == "oja":
         return hebb + eta * post.unsqueeze(1) * (pre.unsqueeze(2) - post.unsqueeze(1) * hebb)
     raise ValueError(f"rule={rule!r} is not one of {RULES}")
+
+
+def hebb_update_(hebb: Tensor, x: Tensor, y: Tensor, eta: float, rule: str) -> None:
+    """In-place Eq. 2 / Eq. 3 on ``hebb`` (B, n_pre, n_post), for rollouts that build no graph."""
+    _trace_step(hebb, x, y, eta, rule, out=hebb)
 
 
 class PlasticConnection(nn.Module):
@@ -146,12 +148,9 @@ class PlasticConnection(nn.Module):
 
     def forward(self, pre: Tensor, hebb: Tensor | None) -> Tensor:
         """Synaptic drive of Eq. 1: sum_i [w_ij + alpha_ij * Hebb_ij] * pre_i, shape (B, n_post)."""
-        drive = pre @ self.w
-        if self.alpha is not None:
-            if hebb is None:
-                raise ValueError("a plastic connection needs its trace")
-            drive = drive + torch.bmm(pre.unsqueeze(1), self.alpha * hebb).squeeze(1)
-        return drive
+        if self.alpha is not None and hebb is None:
+            raise ValueError("a plastic connection needs its trace")
+        return _drive(pre, self.w, self.alpha, hebb)
 
     def update(self, hebb: Tensor, pre: Tensor, post: Tensor) -> Tensor:
         """Hebb(t+1) from Hebb(t), x(t-1) = ``pre`` and x(t) = ``post`` (Eq. 2 or 3)."""
@@ -172,6 +171,10 @@ class _PlasticTanhLayer(nn.Module):
         self.input_mode: InputMode = input_mode
         self.connection = PlasticConnection(n, n, **connection)  # type: ignore[arg-type]
 
+    @property
+    def clamp(self) -> bool:
+        return self.input_mode == "clamp"
+
     def initial_state(self, batch: int) -> tuple[Tensor, Tensor | None]:
         """x(0) = 0 and Hebb(0) = 0 (no trace, ``None``, for a non-plastic network)."""
         trace = self.connection.initial_trace(batch) if self.connection.plastic else None
@@ -186,11 +189,7 @@ class _PlasticTanhLayer(nn.Module):
         number (default: read from ``connection.eta``; pass it once per episode to spare a read per step).
         """
         c = self.connection
-        drive = c(x, hebb)
-        if self.input_mode == "add":
-            new_x = torch.tanh(drive + inputs)
-        else:
-            new_x = torch.where(inputs != 0, inputs, torch.tanh(drive))
+        new_x = _activate(c(x, hebb), inputs, inputs != 0 if self.clamp else None)
         if c.plastic:
             if inplace and not torch.is_grad_enabled():
                 hebb_update_(hebb, x, new_x, c.eta.item() if eta is None else eta, c.rule)
@@ -198,29 +197,21 @@ class _PlasticTanhLayer(nn.Module):
                 hebb = c.update(hebb, x, new_x)
         return new_x, hebb
 
-    def episode(
-        self, inputs: Tensor, impl: Literal["fused", "reference"] = "fused", checkpoint_every: int | None = None
-    ) -> tuple[Tensor, Tensor | None]:
-        """Run a whole episode from rest. ``inputs``: (B, T, n). Returns x(1..T) as (B, T, n) and Hebb(T)
-        (``None`` for a non-plastic network)."""
+    def episode(self, inputs: Tensor, impl: Impl = "fused",
+                checkpoint_every: int | None = None) -> tuple[Tensor, Tensor | None]:
+        """Run a whole episode from rest (:func:`recurrent_episode`). ``inputs``: (B, T, n). Returns x(1..T)
+        as (B, T, n) and Hebb(T) (``None`` for a non-plastic network).
+
+        A non-plastic layer (``alpha="none"``) runs the step loop under either ``impl``: the runs stored for
+        it were trained that way, and the fused kernel sums dL/dw over steps in another order (a few ulps per
+        update, which training amplifies)."""
         if inputs.dim() != 3 or inputs.shape[2] != self.n:
             raise ValueError(f"inputs must be (batch, time, {self.n}), got {tuple(inputs.shape)}")
-        if impl == "reference" or not self.connection.plastic:
-            x, hebb = self.initial_state(inputs.shape[0])
-            xs = []
-            for t in range(inputs.shape[1]):
-                x, hebb = self.step(x, hebb, inputs[:, t])
-                xs.append(x)
-            return torch.stack(xs, 1), hebb
-        if impl != "fused":
-            raise ValueError(f"impl={impl!r} is not one of ('fused', 'reference')")
         c = self.connection
-        if not torch.is_grad_enabled():  # evaluation: no backward, so keep no trace checkpoints
-            checkpoint_every = inputs.shape[1]
-        xs, hebb, _ = PlasticRNNFunction.apply(
-            inputs, c.w, c.alpha, c.eta, c.rule, self.input_mode == "clamp", checkpoint_every
-        )
-        return xs, hebb
+        if not c.plastic and impl == "fused":
+            impl = "reference"
+        return recurrent_episode(inputs, c.w, c.alpha, c.eta, rule=c.rule, clamp=self.clamp, impl=impl,
+                                 checkpoint_every=checkpoint_every)
 
 
 class PlasticRecurrent(_PlasticTanhLayer):
@@ -230,7 +221,7 @@ class PlasticRecurrent(_PlasticTanhLayer):
     ``input_mode="add"``: the input is added to the pre-activation (the binary-pattern tasks).
     ``input_mode="clamp"``: a neuron whose input is non-zero outputs that input instead of tanh
     (the natural-image task). All other options go to :class:`PlasticConnection`. The forward
-    (:meth:`episode`) runs the fused :class:`PlasticRNNFunction` by default.
+    (:meth:`episode`) runs the fused :class:`PlasticRunsFunction` by default.
 
     Example: 10 neurons, 4 episodes of 20 steps, a loss on the last step, and backpropagation.
 
@@ -246,9 +237,8 @@ class PlasticRecurrent(_PlasticTanhLayer):
     ['connection.alpha', 'connection.eta', 'connection.w']
     """
 
-    def forward(
-        self, inputs: Tensor, impl: Literal["fused", "reference"] = "fused", checkpoint_every: int | None = None
-    ) -> tuple[Tensor, Tensor | None]:
+    def forward(self, inputs: Tensor, impl: Impl = "fused",
+                checkpoint_every: int | None = None) -> tuple[Tensor, Tensor | None]:
         """:meth:`episode`: x(1..T) as (B, T, n) and Hebb(T) from ``inputs`` (B, T, n)."""
         return self.episode(inputs, impl, checkpoint_every)
 
@@ -294,82 +284,169 @@ class PlasticCell(_PlasticTanhLayer):
         return self.step(x, hebb, inputs, inplace=inplace, eta=eta)
 
 
-class PlasticRNNFunction(torch.autograd.Function):
-    """Whole-episode forward and hand-written backward of :class:`PlasticRecurrent` (Eq. 1-3).
+def recurrent_episode(inputs: Tensor, w: Tensor, alpha: Tensor | None = None, eta: Tensor | None = None, *,
+                      rule: Rule = "hebb", clamp: bool = False, impl: Impl = "fused",
+                      checkpoint_every: int | None = None) -> tuple[Tensor, Tensor | None]:
+    """A whole episode of the recurrent tanh layer (Eq. 1, then Eq. 2 or 3) from x(0) = 0, Hebb(0) = 0.
 
-    Returns x(1..T) as (B, T, n) and Hebb(T). Gradients flow from the activities to ``inputs``,
-    ``w``, ``alpha`` (per-connection or shared) and ``eta``; Hebb(T) is returned for inspection and
-    is not differentiable (every loss in the papers is a function of the activities).
-    Backward, per step t (x = x(t-1), y = x(t), H = Hebb(t-1), gH = dL/dHebb(t)):
+    ``inputs``: u(1..T) as (B, T, n), added to the pre-activation, or, with ``clamp``, the output of every
+    neuron whose input is non-zero. ``w``: (n, n). ``alpha``: (n, n) per connection, () shared, or ``None``
+    for the non-plastic network x(t) = tanh(x(t-1) w + u(t)) (``eta`` and ``rule`` then unused).
+    Returns x(1..T) as (B, T, n) and Hebb(T) (``None`` without plasticity; not differentiable with the
+    fused implementation). ``impl``: ``"fused"`` (:class:`PlasticRunsFunction`, trace checkpoints every
+    ``checkpoint_every`` steps, default about sqrt(T)) or ``"reference"`` (the step loop, by autograd).
+    """
+    if impl == "reference":
+        return _reference_episode(inputs, w, alpha, eta, rule, clamp)
+    _check_choice("impl", impl, IMPLS)
+    if not torch.is_grad_enabled():  # evaluation: no backward, so keep no trace checkpoints
+        checkpoint_every = inputs.shape[1]
+    one_run = [None if t is None else t[None] for t in (inputs, w, alpha, None if alpha is None else eta)]
+    xs, hebb, _ = PlasticRunsFunction.apply(*one_run, rule, clamp, checkpoint_every)
+    return xs[0], None if hebb is None else hebb[0]
 
-        trace (Eq. 2): dL/dy += eta x^T gH;  dL/dx += eta gH y;  dL/deta += <gH, x y^T - H>;
-                       gH <- (1 - eta) gH
-        trace (Eq. 3): dL/dy += eta x^T gH - 2 eta y * diag(H^T gH);  dL/dx += eta gH y;
-                       dL/deta += <gH, (x - y H) y>;  gH <- gH * (1 - eta y^2) (column-wise)
-        Eq. 1:         g = dL/dy * (1 - y^2);  dL/dx += (w + alpha H) g;  dL/dw += x g^T;
-                       dL/dalpha += (x g^T) * H;  gH += alpha * (x g^T)
 
-    It also returns the trace checkpoints the backward starts from (non-differentiable). Under
-    ``torch.func.vmap`` (independent runs batched, :mod:`plasticity_utils.batched`) its :meth:`vmap` rule
-    runs :class:`PlasticRunsFunction`, the same computation with a leading run axis, so batched runs keep
-    this backward and its memory instead of autograd through every step.
+# ==========================================================================================================
+# Private part: the reference step's pieces, then the fused kernels behind recurrent_episode(impl="fused").
+# ==========================================================================================================
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not one of {allowed}")
+
+
+def _init(shape: tuple[int, ...], kind: str, scale: float) -> Tensor:
+    _check_choice("init", kind, INITS)
+    t = torch.randn(shape) if kind == "normal" else torch.rand(shape)
+    return scale * t
+
+
+def _drive(pre: Tensor, w: Tensor, alpha: Tensor | None, hebb: Tensor | None) -> Tensor:
+    """Eq. 1's sum: pre w + pre (alpha * Hebb), shape (B, n_post); ``w`` alone without plasticity."""
+    drive = pre @ w
+    if alpha is not None:
+        drive = drive + torch.bmm(pre.unsqueeze(1), alpha * hebb).squeeze(1)
+    return drive
+
+
+def _activate(drive: Tensor, u: Tensor, clamped: Tensor | None, out: Tensor | None = None) -> Tensor:
+    """x(t) from the drive and the input u(t): tanh(drive + u), or, where ``clamped`` (u != 0) is given,
+    u itself there and tanh(drive) elsewhere. ``out``: where to write it."""
+    if clamped is None:
+        return torch.tanh(drive + u, out=out)
+    return torch.where(clamped, u, torch.tanh(drive), out=out)
+
+
+def _reference_episode(inputs: Tensor, w: Tensor, alpha: Tensor | None, eta: Tensor | None, rule: str,
+                       clamp: bool) -> tuple[Tensor, Tensor | None]:
+    """:func:`recurrent_episode` as a loop of Eq. 1 and Eq. 2 / 3 steps, differentiated by autograd."""
+    batch, steps, n = inputs.shape
+    x = w.new_zeros(batch, n)
+    hebb = None if alpha is None else w.new_zeros(batch, n, n)
+    xs = []
+    for t in range(steps):
+        u = inputs[:, t]
+        y = _activate(_drive(x, w, alpha, hebb), u, u != 0 if clamp else None)
+        if alpha is not None:
+            hebb = hebb_update(hebb, x, y, eta, rule)  # type: ignore[arg-type]
+        x = y
+        xs.append(x)
+    return torch.stack(xs, 1), hebb
+
+
+class PlasticRunsFunction(torch.autograd.Function):
+    """Whole-episode forward and hand-written backward of the recurrent tanh layer (Eq. 1-3) for R
+    independent runs at once, each with its own parameters: ``inputs`` (R, B, T, n), ``w`` (R, n, n),
+    ``alpha`` (R, n, n) per connection, (R,) shared, or ``None`` (non-plastic), ``eta`` (R,) (``None``
+    without plasticity). Returns x(1..T) (R, B, T, n), Hebb(T) (R, B, n, n) and the trace checkpoints the
+    backward starts from (R, C, B, n, n); the last two are not differentiable (every loss in the papers is
+    a function of the activities) and are ``None`` without plasticity. Run r's outputs and gradients are
+    those of run r alone (``tests/test_plastic.py``); the R runs' B episodes are the rows of one R * B batch.
+
+    :func:`recurrent_episode` calls it with R = 1. Under ``torch.func.vmap`` (independent runs trained as
+    one model, :mod:`plasticity_utils.batched`) its :meth:`vmap` rule folds vmap's axis into the run axis,
+    so batched runs keep this backward and its memory instead of autograd through every step.
+
+    Forward, step t = 1..T, with x(0) = 0, H(0) = 0 and H(t) the trace after t steps (the paper's
+    Hebb(t+1)), W(t) = w + alpha * H(t-1) (elementwise; alpha a scalar when shared)::
+
+        pre_j(t) = sum_i x_i(t-1) W_ij(t)                                         Eq. 1
+        x_j(t)   = tanh(pre_j(t) + u_j(t))     or, clamping:  u_j(t) if u_j(t) != 0, else tanh(pre_j(t))
+        H_ij(t)  = (1 - eta) H_ij(t-1) + eta x_i(t-1) x_j(t)                      Eq. 2
+        H_ij(t)  = (1 - eta x_j(t)^2) H_ij(t-1) + eta x_i(t-1) x_j(t)             Eq. 3
+
+    Backward (adjoint), t = T..1, with gx(t) = dL/dx(t) and gH(t) = dL/dH(t) gathered from every later use,
+    gx(t) starting as the loss's own dL/dx(t) and gH(T) = 0 (H(T) feeds nothing):
+
+      trace step t, Eq. 2 (:func:`_hebb_adjoint`):
+        gx_j(t)    += eta sum_i x_i(t-1) gH_ij(t)
+        gx_i(t-1)  += eta sum_j gH_ij(t) x_j(t)
+        dL/deta    += sum_ij gH_ij(t) (x_i(t-1) x_j(t) - H_ij(t-1))
+        gH_ij(t-1)  = (1 - eta) gH_ij(t)
+      trace step t, Eq. 3 (:func:`_oja_adjoint`), with d_j = sum_i gH_ij(t) H_ij(t-1):
+        gx_j(t)    += eta sum_i x_i(t-1) gH_ij(t) - 2 eta x_j(t) d_j
+        gx_i(t-1)  += eta sum_j gH_ij(t) x_j(t)
+        dL/deta    += sum_ij gH_ij(t) x_i(t-1) x_j(t) - sum_j x_j(t)^2 d_j
+        gH_ij(t-1)  = (1 - eta x_j(t)^2) gH_ij(t)
+      activation (gx(t) is now complete):
+        g_j(t)      = dL/dpre_j(t) = gx_j(t) (1 - x_j(t)^2)           (0 where clamped)
+        dL/du_j(t)  = g_j(t) (added input);   gx_j(t) where clamped, else 0 (clamping input)
+      Eq. 1 (:func:`_per_connection_adjoint`, :func:`_shared_alpha_adjoint`):
+        gx_i(t-1)  += sum_j W_ij(t) g_j(t)
+        dL/dw_ij    += x_i(t-1) g_j(t)                 (all steps at once, one matrix product at the end)
+        dL/dalpha_ij += x_i(t-1) g_j(t) H_ij(t-1)       (shared alpha: summed over i, j)
+        gH_ij(t-1)  += alpha_ij x_i(t-1) g_j(t)
+
+    Parameter gradients are summed over the B episodes of a run. Without plasticity only the activation and
+    Eq. 1 lines remain, with W = w (:func:`_fixed_forward_runs`, :func:`_fixed_backward_runs`).
     """
 
     @staticmethod
-    def forward(inputs: Tensor, w: Tensor, alpha: Tensor, eta: Tensor, rule: str, clamp: bool,  # type: ignore[override]
-                checkpoint_every: int | None) -> tuple[Tensor, Tensor, Tensor]:
-        out, hebb, checkpoints = _forward_runs(inputs[None], w[None], alpha[None], eta[None], rule, clamp,
-                                               checkpoint_every)
-        return out[0], hebb[0], checkpoints[0]
+    def forward(inputs: Tensor, w: Tensor, alpha: Tensor | None, eta: Tensor | None, rule: str,  # type: ignore[override]
+                clamp: bool, checkpoint_every: int | None) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        if alpha is None:
+            return _fixed_forward_runs(inputs, w, clamp).permute(1, 2, 0, 3), None, None
+        return _forward_runs(inputs, w, alpha, eta, rule, clamp, checkpoint_every)  # type: ignore[arg-type]
 
     @staticmethod
     def setup_context(ctx, inputs, output):  # type: ignore[override]
         x, w, alpha, eta, rule, clamp, checkpoint_every = inputs
         out, hebb, checkpoints = output
         ctx.save_for_backward(x, w, alpha, eta, out, checkpoints)
-        ctx.rule, ctx.clamp, ctx.k = rule, clamp, _interval(x.shape[1], checkpoint_every)
-        ctx.mark_non_differentiable(hebb, checkpoints)
+        ctx.rule, ctx.clamp, ctx.k = rule, clamp, _interval(x.shape[2], checkpoint_every)
+        if alpha is not None:
+            ctx.mark_non_differentiable(hebb, checkpoints)
 
     @staticmethod
     def backward(ctx, grad_out: Tensor, _grad_hebb: Tensor | None, _grad_checkpoints: Tensor | None):  # type: ignore[override]
-        x, w, alpha, eta, out, checkpoints = ctx.saved_tensors
-        grads = _backward_runs(x[None], w[None], alpha[None], eta[None], out[None], checkpoints[None],
-                               grad_out[None], ctx.rule, ctx.clamp, ctx.k, ctx.needs_input_grad[0])
-        g_inputs, g_w, g_alpha, g_eta = (None if g is None else g[0] for g in grads)
-        return g_inputs, g_w, g_alpha, g_eta, None, None, None
-
-    @staticmethod
-    def vmap(info, in_dims, inputs, w, alpha, eta, rule, clamp, checkpoint_every):  # type: ignore[override]
-        """R independent runs: every tensor argument gets a leading run axis (an unbatched one is shared
-        by every run), and :class:`PlasticRunsFunction` computes them together."""
-        runs = info.batch_size
-
-        def leading(t: Tensor, dim: int | None) -> Tensor:
-            return t.unsqueeze(0).expand(runs, *t.shape) if dim is None else t.movedim(dim, 0)
-
-        args = [leading(t, d) for t, d in zip((inputs, w, alpha, eta), in_dims[:4])]
-        return PlasticRunsFunction.apply(*args, rule, clamp, checkpoint_every), (0, 0, 0)
-
-
-class PlasticRunsFunction(torch.autograd.Function):
-    """:class:`PlasticRNNFunction` for R independent runs at once: ``inputs`` (R, B, T, n), ``w`` (R, n, n),
-    ``alpha`` (R, n, n) or (R,), ``eta`` (R,); returns (R, B, T, n), (R, B, n, n) and the checkpoints.
-    Run r's outputs and gradients are those of run r alone (``tests/test_plastic.py``)."""
-
-    @staticmethod
-    def forward(ctx, inputs, w, alpha, eta, rule, clamp, checkpoint_every):  # type: ignore[override]
-        out, hebb, checkpoints = _forward_runs(inputs, w, alpha, eta, rule, clamp, checkpoint_every)
-        ctx.save_for_backward(inputs, w, alpha, eta, out, checkpoints)
-        ctx.rule, ctx.clamp, ctx.k = rule, clamp, _interval(inputs.shape[2], checkpoint_every)
-        ctx.mark_non_differentiable(hebb, checkpoints)
-        return out, hebb, checkpoints
-
-    @staticmethod
-    def backward(ctx, grad_out, _grad_hebb, _grad_checkpoints):  # type: ignore[override]
         inputs, w, alpha, eta, out, checkpoints = ctx.saved_tensors
+        if alpha is None:
+            g_inputs, g_w = _fixed_backward_runs(inputs, w, out.permute(2, 0, 1, 3), grad_out, ctx.clamp,
+                                                 ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+            return g_inputs, g_w, None, None, None, None, None
         grads = _backward_runs(inputs, w, alpha, eta, out, checkpoints, grad_out, ctx.rule, ctx.clamp, ctx.k,
                                ctx.needs_input_grad[0])
         return (*grads, None, None, None)
+
+    @staticmethod
+    def vmap(info, in_dims, inputs, w, alpha, eta, rule, clamp, checkpoint_every):  # type: ignore[override]
+        """V vmapped slices of R runs each are V * R runs: every tensor argument's vmap axis joins its run
+        axis (an argument vmap does not batch is shared by every slice), and the outputs are split back."""
+        size = info.batch_size
+
+        def joined(t: Tensor | None, dim: int | None) -> Tensor | None:
+            if t is None:
+                return None
+            return (t.expand(size, *t.shape) if dim is None else t.movedim(dim, 0)).flatten(0, 1)
+
+        args = [joined(t, d) for t, d in zip((inputs, w, alpha, eta), in_dims[:4])]
+        outs = PlasticRunsFunction.apply(*args, rule, clamp, checkpoint_every)
+        return (tuple(None if o is None else o.unflatten(0, (size, -1)) for o in outs),
+                tuple(None if o is None else 0 for o in outs))
+
+
+# -- small pieces of the kernels ------------------------------------------------------------------------
 
 
 def _interval(steps: int, checkpoint_every: int | None) -> int:
@@ -397,135 +474,13 @@ def _run_dots(a: Tensor, b: Tensor, runs: int) -> Tensor:
     return torch.bmm(a.reshape(runs, 1, -1), b.reshape(runs, -1, 1)).view(runs)
 
 
-def _forward_runs(inputs: Tensor, w: Tensor, alpha: Tensor, eta: Tensor, rule: str, clamp: bool,
-                  checkpoint_every: int | None) -> tuple[Tensor, Tensor, Tensor]:
-    """The forward of R runs (shapes as in :class:`PlasticRunsFunction`): x(1..T) (R, B, T, n), Hebb(T)
-    and the trace every ``k`` steps (R, C, B, n, n). Episodes of all runs are rows of one (R * B) batch."""
-    runs, batch, steps, n = inputs.shape
-    rows = runs * batch
-    k = _interval(steps, checkpoint_every)
-    eta_s = _per_episode(eta, runs, batch)
-    u = inputs.reshape(rows, steps, n)
-    xs = inputs.new_empty(steps + 1, rows, n)
-    xs[0].zero_()
-    hebb = inputs.new_zeros(rows, n, n)
-    buf = torch.empty_like(hebb)
-    checkpoints = inputs.new_empty(-(-steps // k), rows, n, n)
-    clamped = u != 0 if clamp else None  # once for the episode, not once per step
-    for t in range(steps):
-        if t % k == 0:
-            checkpoints[t // k].copy_(hebb)
-        _effective_weight(w, alpha, hebb, out=buf)
-        pre = torch.bmm(xs[t].unsqueeze(1), buf).squeeze(1)
-        if clamp:
-            torch.where(clamped[:, t], u[:, t], torch.tanh(pre), out=xs[t + 1])
-        else:
-            torch.tanh(pre + u[:, t], out=xs[t + 1])
-        _trace_step(hebb, xs[t], xs[t + 1], eta_s, rule, out=hebb)
-    out = xs[1:].transpose(0, 1).reshape(runs, batch, steps, n)
-    return out, hebb.view(runs, batch, n, n), checkpoints.view(-1, runs, batch, n, n).transpose(0, 1)
-
-
-def _backward_runs(inputs: Tensor, w: Tensor, alpha: Tensor, eta: Tensor, out: Tensor, checkpoints: Tensor,
-                   grad_out: Tensor, rule: str, clamp: bool, k: int, needs_input_grad: bool):
-    """Gradients (inputs, w, alpha, eta) of R runs, each with its run axis; see :class:`PlasticRNNFunction`."""
-    runs, batch, steps, n = inputs.shape
-    rows = runs * batch
-    n_checkpoints = checkpoints.shape[1]
-    shared = alpha.dim() == 1
-    eta_s = _per_episode(eta, runs, batch)
-    alpha_s = _per_episode(alpha, runs, batch) if shared else None
-    u = inputs.reshape(rows, steps, n)
-    xs = torch.cat([out.new_zeros(1, rows, n), out.reshape(rows, steps, n).transpose(0, 1)])  # x(0..T)
-    checkpoints = checkpoints.transpose(0, 1).reshape(n_checkpoints, rows, n, n)
-    grad_out = grad_out.reshape(rows, steps, n).transpose(0, 1)  # (T, R * B, n)
-
-    g_pre_all = inputs.new_empty(steps, rows, n)  # dL/d(pre-activation), for dL/dw at the end
-    # dx(t)/dpre(t) for every step at once: 1 - x(t)^2, zero where the input clamps the neuron
-    slope = 1 - xs[1:] * xs[1:]
-    free = (u == 0).transpose(0, 1) if clamp else None  # (T, R * B, n)
-    if clamp:
-        slope = torch.where(free, slope, 0.0)
-    g_inputs = torch.zeros_like(u) if needs_input_grad and clamp else None
-    g_alpha = torch.zeros_like(alpha)
-    g_eta_steps = inputs.new_zeros(steps, runs)  # each step's share of dL/deta, summed at the end
-    g_hebb = inputs.new_zeros(rows, n, n)  # dL/dHebb(t), carried backwards
-    g_x = grad_out[steps - 1].clone()  # dL/dx(t), carried backwards
-    segment = inputs.new_empty(min(k, steps) + 1, rows, n, n)
-    buf = torch.empty_like(g_hebb)
-
-    for s in reversed(range(n_checkpoints)):
-        start, stop = s * k, min((s + 1) * k, steps)
-        segment[0].copy_(checkpoints[s])  # recompute Hebb(start..stop-1)
-        for t in range(start, stop - 1):
-            _trace_step(segment[t - start], xs[t], xs[t + 1], eta_s, rule, out=segment[t - start + 1])
-        for t in reversed(range(start, stop)):
-            hebb, x, y = segment[t - start], xs[t], xs[t + 1]
-            # dL/dx(t-1): starts as the loss's own gradient (not copied: every update below is out of place)
-            g_x_prev = grad_out[t - 1] if t > 0 else None
-            # -- trace update Hebb(t) -> Hebb(t+1) (skipped at the last step: Hebb(T) is not used)
-            if t < steps - 1:
-                gH_y = torch.bmm(g_hebb, y.unsqueeze(2)).squeeze(2)  # sum_j gH_ij y_j
-                xT_gH = torch.bmm(x.unsqueeze(1), g_hebb).squeeze(1)  # sum_i x_i gH_ij
-                if rule == "hebb":
-                    torch.sub(_run_dots(x, gH_y, runs), _run_dots(g_hebb, hebb, runs), out=g_eta_steps[t])
-                    _axpy(g_x, xT_gH, eta_s, inplace=True)
-                    g_hebb.mul_(1 - eta_s if isinstance(eta_s, float) else (1 - eta_s).unsqueeze(2))
-                else:
-                    diag = (g_hebb * hebb).sum(1)  # sum_i gH_ij H_ij, (R * B, n)
-                    torch.sub(_run_dots(x, gH_y, runs), _run_dots(y * y, diag, runs), out=g_eta_steps[t])
-                    _axpy(g_x, xT_gH - 2 * y * diag, eta_s, inplace=True)
-                    g_hebb.mul_((1 - eta_s * y * y).unsqueeze(1))
-                if g_x_prev is not None:
-                    g_x_prev = _axpy(g_x_prev, gH_y, eta_s)
-            # -- activation
-            if g_inputs is not None:
-                g_inputs[:, t] = torch.where(free[t], 0.0, g_x)
-            g_pre = torch.mul(g_x, slope[t], out=g_pre_all[t])
-            # -- Eq. 1: pre = x (w + alpha * Hebb)
-            if g_x_prev is not None:
-                if shared:
-                    through_w = torch.bmm(g_pre.view(runs, batch, n), w.transpose(1, 2)).view(rows, n)
-                    g_x_prev = g_x_prev + through_w + alpha_s * torch.bmm(hebb, g_pre.unsqueeze(2)).squeeze(2)
-                else:
-                    _effective_weight(w, alpha, hebb, out=buf)
-                    g_x_prev = torch.baddbmm(g_x_prev.unsqueeze(2), buf, g_pre.unsqueeze(2)).squeeze(2)
-            if shared:
-                g_alpha += torch.bmm(torch.bmm(x.unsqueeze(1), hebb), g_pre.unsqueeze(2)).view(runs, batch).sum(1)
-                if isinstance(alpha_s, float):
-                    g_hebb.baddbmm_(x.unsqueeze(2), g_pre.unsqueeze(1), alpha=alpha_s)
-                else:
-                    g_hebb.baddbmm_(x.unsqueeze(2), (alpha_s * g_pre).unsqueeze(1))
-            else:
-                torch.bmm(x.unsqueeze(2), g_pre.unsqueeze(1), out=buf)  # x g^T
-                if batch == 1:
-                    g_alpha.addcmul_(buf, hebb)
-                else:
-                    g_alpha += (buf * hebb).view(runs, batch, n, n).sum(1)
-                g_hebb.view(runs, batch, n, n).addcmul_(alpha.unsqueeze(1), buf.view(runs, batch, n, n))
-            if g_x_prev is not None:
-                g_x = g_x_prev
-    if needs_input_grad and not clamp:  # dL/dinput(t) = dL/dpre(t) when the input is added
-        g_inputs = g_pre_all.transpose(0, 1)
-    g_inputs = None if g_inputs is None else g_inputs.reshape(runs, batch, steps, n)
-    # dL/dw = sum_t x(t-1) g(t)^T per run, one batched matrix product over all steps and episodes
-    x_prev = xs[:-1].view(steps, runs, batch, n).permute(1, 3, 0, 2).reshape(runs, n, steps * batch)
-    g_w = torch.bmm(x_prev, g_pre_all.view(steps, runs, batch, n).transpose(0, 1).reshape(runs, steps * batch, n))
-    return g_inputs, g_w, g_alpha, g_eta_steps.sum(0)
-
-
 def _effective_weight(w: Tensor, alpha: Tensor, hebb: Tensor, out: Tensor) -> Tensor:
-    """w + alpha * Hebb per run, written into ``out`` (R * B, n, n): ``w`` (R, n, n), ``alpha`` (R, n, n) or
-    (R,), ``hebb`` and ``out`` with the R runs' B episodes as rows."""
+    """W = w + alpha * Hebb per run, written into ``out`` (R * B, n, n): ``w`` (R, n, n), ``alpha`` (R, n, n)
+    or (R,), ``hebb`` and ``out`` with the R runs' B episodes as rows."""
     runs, n = w.shape[0], w.shape[-1]
     a = alpha.view(runs, 1, 1, 1) if alpha.dim() == 1 else alpha.unsqueeze(1)
     torch.addcmul(w.unsqueeze(1), a, hebb.view(runs, -1, n, n), out=out.view(runs, -1, n, n))
     return out
-
-
-def hebb_update_(hebb: Tensor, x: Tensor, y: Tensor, eta: float, rule: str) -> None:
-    """In-place Eq. 2 / Eq. 3 on ``hebb`` (B, n_pre, n_post), for rollouts that build no graph."""
-    _trace_step(hebb, x, y, eta, rule, out=hebb)
 
 
 def _trace_step(hebb: Tensor, x: Tensor, y: Tensor, eta: float | Tensor, rule: str, out: Tensor) -> None:
@@ -543,3 +498,210 @@ def _trace_step(hebb: Tensor, x: Tensor, y: Tensor, eta: float | Tensor, rule: s
     else:
         torch.mul(hebb, (1 - eta * y * y).unsqueeze(1), out=out)
     out.baddbmm_(x.unsqueeze(2), (eta * y).unsqueeze(1))
+
+
+def _slopes(xs: Tensor, free: Tensor | None) -> Tensor:
+    """dx(t)/dpre(t) for every step at once: 1 - x(t)^2, zero where a clamping input fixes the neuron."""
+    slope = 1 - xs * xs
+    return slope if free is None else torch.where(free, slope, 0.0)
+
+
+# -- the adjoint of one trace step (Eq. 2 / Eq. 3), see PlasticRunsFunction ------------------------------
+
+
+def _hebb_adjoint(g_hebb: Tensor, g_x: Tensor, gH_y: Tensor, xT_gH: Tensor, hebb: Tensor, x: Tensor, y: Tensor,
+                  eta: float | Tensor, runs: int, g_eta: Tensor) -> None:
+    """Eq. 2: gx(t) += eta x(t-1) gH;  dL/deta's share (into ``g_eta``) = <x(t-1), gH x(t)> - <gH, H(t-1)>;
+    gH <- (1 - eta) gH. ``gH_y`` = gH x(t), ``xT_gH`` = x(t-1) gH (the caller adds eta gH x(t) to gx(t-1))."""
+    torch.sub(_run_dots(x, gH_y, runs), _run_dots(g_hebb, hebb, runs), out=g_eta)
+    _axpy(g_x, xT_gH, eta, inplace=True)
+    g_hebb.mul_(1 - eta if isinstance(eta, float) else (1 - eta).unsqueeze(2))
+
+
+def _oja_adjoint(g_hebb: Tensor, g_x: Tensor, gH_y: Tensor, xT_gH: Tensor, hebb: Tensor, x: Tensor, y: Tensor,
+                 eta: float | Tensor, runs: int, g_eta: Tensor) -> None:
+    """Eq. 3, with d_j = sum_i gH_ij H_ij(t-1): gx(t) += eta (x(t-1) gH - 2 x(t) d);  dL/deta's share =
+    <x(t-1), gH x(t)> - <x(t)^2, d>;  gH <- gH (1 - eta x(t)^2) column-wise. Arguments as :func:`_hebb_adjoint`."""
+    diag = (g_hebb * hebb).sum(1)  # d, (R * B, n)
+    torch.sub(_run_dots(x, gH_y, runs), _run_dots(y * y, diag, runs), out=g_eta)
+    _axpy(g_x, xT_gH - 2 * y * diag, eta, inplace=True)
+    g_hebb.mul_((1 - eta * y * y).unsqueeze(1))
+
+
+# -- the adjoint of Eq. 1 for one step, per alpha mode, see PlasticRunsFunction --------------------------
+
+
+def _per_connection_adjoint(g_x_prev: Tensor | None, g_pre: Tensor, x: Tensor, hebb: Tensor, w: Tensor,
+                            alpha: Tensor, g_hebb: Tensor, g_alpha: Tensor, buf: Tensor, batch: int) -> Tensor | None:
+    """alpha (R, n, n): gx(t-1) += W g (returned; ``None`` at t = 1, where x(0) is no variable);
+    dL/dalpha += (x(t-1)^T g) * H(t-1);  gH += alpha * (x(t-1)^T g). ``buf``: an (R * B, n, n) scratch."""
+    runs, n = w.shape[0], w.shape[-1]
+    if g_x_prev is not None:
+        _effective_weight(w, alpha, hebb, out=buf)
+        g_x_prev = torch.baddbmm(g_x_prev.unsqueeze(2), buf, g_pre.unsqueeze(2)).squeeze(2)
+    torch.bmm(x.unsqueeze(2), g_pre.unsqueeze(1), out=buf)  # x(t-1)^T g
+    if batch == 1:
+        g_alpha.addcmul_(buf, hebb)
+    else:
+        g_alpha += (buf * hebb).view(runs, batch, n, n).sum(1)
+    g_hebb.view(runs, batch, n, n).addcmul_(alpha.unsqueeze(1), buf.view(runs, batch, n, n))
+    return g_x_prev
+
+
+def _shared_alpha_adjoint(g_x_prev: Tensor | None, g_pre: Tensor, x: Tensor, hebb: Tensor, w: Tensor,
+                          alpha: float | Tensor, g_hebb: Tensor, g_alpha: Tensor, buf: Tensor,
+                          batch: int) -> Tensor | None:
+    """One alpha per run (``alpha`` as :func:`_per_episode` gives it): gx(t-1) += g w^T + alpha H(t-1) g
+    (no W built); dL/dalpha += x(t-1) H(t-1) g^T;  gH += alpha x(t-1)^T g. Arguments as
+    :func:`_per_connection_adjoint` (``buf`` unused)."""
+    runs, n = w.shape[0], w.shape[-1]
+    if g_x_prev is not None:
+        through_w = torch.bmm(g_pre.view(runs, batch, n), w.transpose(1, 2)).view(-1, n)
+        g_x_prev = g_x_prev + through_w + alpha * torch.bmm(hebb, g_pre.unsqueeze(2)).squeeze(2)
+    g_alpha += torch.bmm(torch.bmm(x.unsqueeze(1), hebb), g_pre.unsqueeze(2)).view(runs, batch).sum(1)
+    if isinstance(alpha, float):
+        g_hebb.baddbmm_(x.unsqueeze(2), g_pre.unsqueeze(1), alpha=alpha)
+    else:
+        g_hebb.baddbmm_(x.unsqueeze(2), (alpha * g_pre).unsqueeze(1))
+    return g_x_prev
+
+
+# -- the plastic kernels --------------------------------------------------------------------------------
+
+
+def _forward_runs(inputs: Tensor, w: Tensor, alpha: Tensor, eta: Tensor, rule: str, clamp: bool,
+                  checkpoint_every: int | None) -> tuple[Tensor, Tensor, Tensor]:
+    """The forward of R plastic runs (shapes as in :class:`PlasticRunsFunction`): x(1..T) (R, B, T, n),
+    H(T) and the trace every ``k`` steps (R, C, B, n, n), H(0), H(k), ..."""
+    runs, batch, steps, n = inputs.shape
+    rows = runs * batch
+    k = _interval(steps, checkpoint_every)
+    eta_s = _per_episode(eta, runs, batch)
+    u = inputs.reshape(rows, steps, n)
+    xs = inputs.new_empty(steps + 1, rows, n)  # x(0..T)
+    xs[0].zero_()
+    hebb = inputs.new_zeros(rows, n, n)
+    buf = torch.empty_like(hebb)
+    checkpoints = inputs.new_empty(-(-steps // k), rows, n, n)
+    clamped = u != 0 if clamp else None  # once for the episode, not once per step
+    for t in range(steps):  # xs[t + 1] = x(t + 1) from x(t) and H(t); then H(t + 1)
+        if t % k == 0:
+            checkpoints[t // k].copy_(hebb)
+        pre = torch.bmm(xs[t].unsqueeze(1), _effective_weight(w, alpha, hebb, out=buf)).squeeze(1)
+        _activate(pre, u[:, t], None if clamped is None else clamped[:, t], out=xs[t + 1])
+        _trace_step(hebb, xs[t], xs[t + 1], eta_s, rule, out=hebb)
+    out = xs[1:].transpose(0, 1).reshape(runs, batch, steps, n)
+    return out, hebb.view(runs, batch, n, n), checkpoints.view(-1, runs, batch, n, n).transpose(0, 1)
+
+
+def _backward_runs(inputs: Tensor, w: Tensor, alpha: Tensor, eta: Tensor, out: Tensor, checkpoints: Tensor,
+                   grad_out: Tensor, rule: str, clamp: bool, k: int, needs_input_grad: bool):
+    """Gradients (inputs, w, alpha, eta) of R plastic runs, each with its run axis: the adjoint equations
+    of :class:`PlasticRunsFunction`, the traces recomputed from each checkpoint segment by segment."""
+    runs, batch, steps, n = inputs.shape
+    rows = runs * batch
+    n_checkpoints = checkpoints.shape[1]
+    shared = alpha.dim() == 1
+    eta_s = _per_episode(eta, runs, batch)
+    alpha_s = _per_episode(alpha, runs, batch) if shared else alpha
+    trace_adjoint = _hebb_adjoint if rule == "hebb" else _oja_adjoint
+    eq1_adjoint = _shared_alpha_adjoint if shared else _per_connection_adjoint
+    u = inputs.reshape(rows, steps, n)
+    xs = torch.cat([out.new_zeros(1, rows, n), out.reshape(rows, steps, n).transpose(0, 1)])  # x(0..T)
+    checkpoints = checkpoints.transpose(0, 1).reshape(n_checkpoints, rows, n, n)
+    grad_out = grad_out.reshape(rows, steps, n).transpose(0, 1)  # (T, R * B, n)
+
+    free = (u == 0).transpose(0, 1) if clamp else None  # (T, R * B, n)
+    slope = _slopes(xs[1:], free)
+    g_pre_all = inputs.new_empty(steps, rows, n)  # g(t) = dL/dpre(t) of every step, for dL/dw at the end
+    g_inputs = torch.zeros_like(u) if needs_input_grad and clamp else None
+    g_alpha = torch.zeros_like(alpha)
+    g_eta_steps = inputs.new_zeros(steps, runs)  # each step's share of dL/deta, summed at the end
+    g_hebb = inputs.new_zeros(rows, n, n)  # gH, carried backwards
+    g_x = grad_out[steps - 1].clone()  # gx, carried backwards
+    segment = inputs.new_empty(min(k, steps) + 1, rows, n, n)
+    buf = torch.empty_like(g_hebb)
+
+    for s in reversed(range(n_checkpoints)):
+        start, stop = s * k, min((s + 1) * k, steps)
+        segment[0].copy_(checkpoints[s])  # recompute the traces this segment's steps read
+        for t in range(start, stop - 1):
+            _trace_step(segment[t - start], xs[t], xs[t + 1], eta_s, rule, out=segment[t - start + 1])
+        for t in reversed(range(start, stop)):  # the paper-time step t + 1: x = x(t), y = x(t + 1), H(t)
+            hebb, x, y = segment[t - start], xs[t], xs[t + 1]
+            # gx of x = x(t) starts as the loss's own (not copied: every update below is out of place)
+            g_x_prev = grad_out[t - 1] if t > 0 else None
+            if t < steps - 1:  # trace step H(t) -> H(t + 1); the last trace feeds nothing
+                gH_y = torch.bmm(g_hebb, y.unsqueeze(2)).squeeze(2)  # sum_j gH_ij y_j
+                xT_gH = torch.bmm(x.unsqueeze(1), g_hebb).squeeze(1)  # sum_i x_i gH_ij
+                trace_adjoint(g_hebb, g_x, gH_y, xT_gH, hebb, x, y, eta_s, runs, g_eta_steps[t])
+                if g_x_prev is not None:
+                    g_x_prev = _axpy(g_x_prev, gH_y, eta_s)
+            if g_inputs is not None:  # clamping input: the neuron's gradient where it is clamped
+                g_inputs[:, t] = torch.where(free[t], 0.0, g_x)
+            g_pre = torch.mul(g_x, slope[t], out=g_pre_all[t])
+            g_x_prev = eq1_adjoint(g_x_prev, g_pre, x, hebb, w, alpha_s, g_hebb, g_alpha, buf, batch)
+            if g_x_prev is not None:
+                g_x = g_x_prev
+    if needs_input_grad and not clamp:  # added input: dL/du(t) = g(t)
+        g_inputs = g_pre_all.transpose(0, 1)
+    g_inputs = None if g_inputs is None else g_inputs.reshape(runs, batch, steps, n)
+    # dL/dw = sum_t x(t-1)^T g(t) per run, one batched matrix product over all steps and episodes
+    x_prev = xs[:-1].view(steps, runs, batch, n).permute(1, 3, 0, 2).reshape(runs, n, steps * batch)
+    g_w = torch.bmm(x_prev, g_pre_all.view(steps, runs, batch, n).transpose(0, 1).reshape(runs, steps * batch, n))
+    return g_inputs, g_w, g_alpha, g_eta_steps.sum(0)
+
+
+# -- the non-plastic kernels (alpha = None): x(t) = tanh(x(t-1) w + u(t)) ---------------------------------
+
+
+def _runs_mm(x: Tensor, w: Tensor, c: Tensor | None = None) -> Tensor:
+    """(c +) x_r w_r for each run r: ``x`` (R, B, n), ``w`` (R, n, n), ``c`` (R, B, n); one run: a plain
+    (add)mm, whose sum into ``c`` is one BLAS call."""
+    if w.shape[0] == 1:
+        return (torch.mm(x[0], w[0]) if c is None else torch.addmm(c[0], x[0], w[0])).unsqueeze(0)
+    return torch.bmm(x, w) if c is None else torch.baddbmm(c, x, w)
+
+
+def _fixed_forward_runs(inputs: Tensor, w: Tensor, clamp: bool) -> Tensor:
+    """x(1..T) of R non-plastic runs as (T, R, B, n): ``inputs`` (R, B, T, n), ``w`` (R, n, n)."""
+    runs, batch, steps, n = inputs.shape
+    xs = inputs.new_empty(steps, runs, batch, n)
+    clamped = inputs != 0 if clamp else None
+    for t in range(steps):  # xs[t] = x(t + 1); x(0) = 0 gives x(1) from u(1) alone
+        u = inputs[:, :, t]
+        if clamped is not None:
+            drive = _runs_mm(xs[t - 1], w) if t > 0 else torch.zeros_like(u)
+            _activate(drive, u, clamped[:, :, t], out=xs[t])
+        else:
+            torch.tanh(_runs_mm(xs[t - 1], w, c=u) if t > 0 else u, out=xs[t])
+    return xs
+
+
+def _fixed_backward_runs(inputs: Tensor, w: Tensor, xs: Tensor, grad_out: Tensor, clamp: bool,
+                         needs_input_grad: bool, needs_w_grad: bool) -> tuple[Tensor | None, Tensor | None]:
+    """Gradients (inputs, w) of R non-plastic runs from x(1..T) ``xs`` (T, R, B, n): the activation and
+    Eq. 1 lines of :class:`PlasticRunsFunction`'s adjoint with W = w."""
+    steps, runs, batch, n = xs.shape
+    grad_out = grad_out.permute(2, 0, 1, 3)  # (T, R, B, n)
+    free = (inputs == 0).permute(2, 0, 1, 3) if clamp else None
+    slope = _slopes(xs, free)
+    g_pre = torch.empty_like(xs)  # g(t) = dL/dpre(t)
+    g_inputs = torch.zeros_like(xs) if needs_input_grad and clamp else None
+    g_x = grad_out[steps - 1]
+    for t in reversed(range(steps)):
+        if g_inputs is not None:
+            g_inputs[t] = torch.where(free[t], 0.0, g_x)
+        torch.mul(g_x, slope[t], out=g_pre[t])
+        if t > 0:  # gx(t-1) = the loss's own + g(t) w^T
+            g_x = _runs_mm(g_pre[t], w.transpose(1, 2), c=grad_out[t - 1])
+    if needs_input_grad and not clamp:
+        g_inputs = g_pre
+    g_w = None
+    if needs_w_grad:  # sum_t x(t-1)^T g(t) over t >= 2 (x(0) = 0), one matrix product per run
+        if runs == 1:
+            g_w = (xs[:-1, 0].reshape(-1, n).t() @ g_pre[1:, 0].reshape(-1, n)).unsqueeze(0)
+        else:
+            g_w = torch.bmm(xs[:-1].permute(1, 3, 0, 2).reshape(runs, n, -1),
+                            g_pre[1:].transpose(0, 1).reshape(runs, -1, n))
+    return None if g_inputs is None else g_inputs.permute(1, 2, 0, 3), g_w

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from plasticity_utils.baselines import (CLAMP_GAIN, GATE_OPEN, GATE_SHUT, LSTMBaseline, RecurrentBaseline,
-                                       RecurrentFunction, n_trainable)
+from plasticity_utils.baselines import CLAMP_GAIN, GATE_OPEN, GATE_SHUT, LSTMBaseline, RecurrentBaseline, n_trainable
 from plasticity_utils.experiments import plastic_vs_lstm as pvl
 from plasticity_utils.plastic import PlasticRecurrent
 from plasticity_utils.tasks.patterns import pattern_episode
@@ -25,14 +24,6 @@ def test_recurrent_baseline_is_the_plastic_network_without_plasticity():
     inputs = torch.randn(3, 7, k, dtype=torch.float64)
     padded = torch.nn.functional.pad(inputs, (0, n - k))
     torch.testing.assert_close(base(inputs), ref(padded)[0], rtol=0, atol=1e-14)
-
-
-def test_recurrent_function_gradient():
-    """The hand-written backward against finite differences, for W and the inputs."""
-    torch.manual_seed(1)
-    w = (0.5 * torch.randn(6, 6, dtype=torch.float64)).requires_grad_()
-    inputs = torch.randn(2, 5, 6, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(RecurrentFunction.apply, (inputs, w))
 
 
 def test_fused_and_reference_recurrent_baseline_agree():

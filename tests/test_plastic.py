@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from plasticity_utils.plastic import PlasticConnection, PlasticRecurrent, PlasticRNNFunction, hebb_update
+from plasticity_utils.plastic import PlasticConnection, PlasticRecurrent, hebb_update, recurrent_episode
 
 
 def make_net(rule, alpha, mode, n=6, seed=0):
@@ -94,7 +94,7 @@ def test_fused_gradients_match_finite_differences(rule, alpha, mode):
     weights = torch.randn(2, 5, 4, dtype=torch.float64)
 
     def f(u, w, a, eta):
-        xs, *_ = PlasticRNNFunction.apply(u, w, a, eta, rule, mode == "clamp", 2)
+        xs, _ = recurrent_episode(u, w, a, eta, rule=rule, clamp=mode == "clamp", checkpoint_every=2)
         return (xs * weights).sum()
 
     params = (u, c.w.detach().clone().requires_grad_(True), c.alpha.detach().clone().requires_grad_(True),
@@ -186,3 +186,49 @@ def test_fused_layer_under_vmap_equals_each_run(rule, alpha, mode, batch):
         torch.testing.assert_close(hebb[r], h1, rtol=0, atol=1e-12)
         for name, p in net.named_parameters():
             torch.testing.assert_close(runs.parameter(name).grad[r], p.grad, rtol=1e-10, atol=1e-12, msg=name)
+
+
+@pytest.mark.parametrize("mode", ["add", "clamp"])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_nonplastic_fused_matches_reference(mode, batch):
+    """alpha=None: the fused kernel (no trace) against the step loop, activities and gradients."""
+    torch.manual_seed(2)
+    w = (0.5 * torch.randn(6, 6, dtype=torch.float64)).requires_grad_()
+    u = episode_inputs(mode, batch=batch).requires_grad_(True)
+    target = torch.randn(u.shape, dtype=torch.float64)
+    results = []
+    for impl in ("reference", "fused"):
+        xs, hebb = recurrent_episode(u, w, clamp=mode == "clamp", impl=impl)
+        assert hebb is None
+        results.append((xs, torch.autograd.grad(((xs - target) ** 2).sum(), [u, w])))
+    (xs_r, g_r), (xs_f, g_f) = results
+    torch.testing.assert_close(xs_f, xs_r, rtol=0, atol=1e-14)
+    for a, b in zip(g_f, g_r):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["add", "clamp"])
+def test_nonplastic_fused_gradients_match_finite_differences(mode):
+    torch.manual_seed(1)
+    w = (0.5 * torch.randn(6, 6, dtype=torch.float64)).requires_grad_()
+    u = episode_inputs(mode, batch=2, steps=5).requires_grad_(mode == "add")  # see the plastic test above
+    weights = torch.randn(2, 5, 6, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda u, w: (recurrent_episode(u, w, clamp=mode == "clamp")[0] * weights).sum(),
+                                    (u, w))
+
+
+@pytest.mark.parametrize("mode", ["add", "clamp"])
+def test_nonplastic_fused_under_vmap_equals_each_run(mode):
+    """R non-plastic runs through the kernel's run axis (its vmap rule) are the R runs alone."""
+    torch.manual_seed(3)
+    ws = (0.5 * torch.randn(3, 6, 6, dtype=torch.float64)).requires_grad_()
+    u = torch.stack([episode_inputs(mode, seed=s) for s in range(3)])
+    target = torch.randn(u.shape, dtype=torch.float64)
+    xs = torch.func.vmap(lambda u, w: recurrent_episode(u, w, clamp=mode == "clamp")[0])(u, ws)
+    (g_ws,) = torch.autograd.grad(((xs - target) ** 2).sum(), [ws])
+    for r in range(3):
+        w = ws[r].detach().requires_grad_()
+        x1, _ = recurrent_episode(u[r], w, clamp=mode == "clamp")
+        (g_w,) = torch.autograd.grad(((x1 - target[r]) ** 2).sum(), [w])
+        torch.testing.assert_close(xs[r], x1, rtol=0, atol=1e-14)
+        torch.testing.assert_close(g_ws[r], g_w, rtol=1e-12, atol=1e-14)
