@@ -2,8 +2,8 @@
 Appendix), the 2016 optimiser, the contract (profiles, run, claims, figures) and every verdict.
 
 Training: R runs of the one update (the native run axis, through ``batched.train_runs``) equal R
-single runs in float64. The analytic-gradient test implements the paper's recursive derivation (Eq. 3-4) independently of
-autograd and checks it against autograd through the project's plastic layer
+single runs in float64. The analytic-gradient test implements the paper's recursive derivation (Eq. 3-4)
+independently of autograd and checks it against autograd through the project's plastic layer
 (:class:`plasticity_utils.plastic.PlasticConnection`) run over a whole episode. The verdict tests use
 hand-made numbers and runs (no training).
 """
@@ -287,7 +287,8 @@ def test_runs_hold_the_native_run_axis_as_it_is():
     assert runs.runs == 2 and not runs.single and runs.module is nets and runs.parameter("alpha") is nets.alpha
     assert runs.n_params(1) == sum(p[0].numel() for p in nets.parameters()) == 48
     one = runs.state_dict_of(1)
-    assert one.keys() == {"w", "alpha", "b", "v", "c"} and all(torch.equal(v, getattr(nets, k)[1]) for k, v in one.items())
+    assert one.keys() == {"w", "alpha", "b", "v", "c"}
+    assert all(torch.equal(v, getattr(nets, k)[1]) for k, v in one.items())
     e = bohp.sample_runs(REVERSAL, [0, 3], bohp.PURPOSE_TRAIN, 0, 2)
     assert all(torch.equal(a, b) for a, b in zip(runs(e.inputs), nets(e.inputs)))
     with pytest.raises(ValueError, match="natively"):
@@ -311,6 +312,26 @@ def test_runs_trained_together_equal_runs_trained_alone(float64, name):
     assert not torch.equal(together[0][1]["w"], together[1][1]["w"])  # different seeds, different runs
     if config.clip_alpha:
         assert all((p["alpha"] >= 0).all() for _, p in together)
+
+
+def test_interrupted_runs_resume_to_the_same_runs(tmp_path, monkeypatch):
+    """Past the time limit the runs are checkpointed (parameters, optimiser, curves so far); run again, they
+    resume from it (the episodes of a chunk are sampled again from their streams) and end as if never stopped."""
+    import time
+
+    from plasticity_utils import training
+
+    config = replace(bohp.VARIANTS["reversal_released2016"], episodes=30, frozen=4, chunk=8)
+    whole = bohp.train_seeds(config, [0, 3], progress=False)
+    checkpoint = tmp_path / "runs.ckpt"
+    monkeypatch.setenv(training.STOP_AT, str(time.time()))  # already past: stop after the first update
+    with pytest.raises(training.Unfinished, match="update 1 of 26"):
+        bohp.train_seeds(config, [0, 3], checkpoint, progress=False)
+    monkeypatch.setenv(training.STOP_AT, str(time.time() + 3600))
+    resumed = bohp.train_seeds(config, [0, 3], checkpoint, progress=False)
+    for (ra, pa), (rb, pb) in zip(resumed, whole):
+        assert ra["curve"] == rb["curve"] and ra["frozen_step_miss"] == rb["frozen_step_miss"]
+        assert all(torch.equal(pa[k], pb[k]) for k in pb)
 
 
 def test_training_reduces_the_completion_error_seeded():
