@@ -1,8 +1,8 @@
 """Speed of the Miconi 2016 networks: updates per second when R runs are trained as one batch.
 
-Prints, for each number of runs, the wall-clock and CPU time per update (one episode per run,
-forward + backward + the variant's optimiser step) and the episodes/s over all runs, plus the
-process's peak memory.
+Prints, for each number of runs, the wall-clock and CPU time per update of the trainer's model and loss
+(one episode per run through ``batched.Runs`` holding the network's native run axis, forward + backward +
+the variant's optimiser step) and the episodes/s over all runs, plus the process's peak memory.
 Usage: python benchmarks/bohp2016.py [--variant one_shot] [--runs 1 20 80] [--updates 200]
 """
 
@@ -12,6 +12,7 @@ import argparse
 import resource
 import time
 
+from plasticity_utils.batched import Runs
 from plasticity_utils.config import pick_device
 from plasticity_utils.experiments import bohp2016 as bohp
 from plasticity_utils.tasks.bohp2016 import Episode
@@ -30,17 +31,17 @@ def main() -> None:
     print(f"{args.variant} ({bohp.describe(config)}) on {device}: {args.updates} updates per setting")
     for runs in args.runs:
         seeds = list(range(runs))
-        nets = bohp.build(config, seeds).to(device)
-        optimizer = bohp.make_optimizer(config, nets)
+        net = Runs([bohp.build(config, seeds)], native=True).to(device)
+        optimizer = bohp.make_optimizer(config, net.module)
         e = bohp.sample_runs(bohp.TASKS[config.task], seeds, bohp.PURPOSE_TRAIN, 0, 1)
         e = Episode(e.inputs.to(device), e.targets.to(device), e.scored.to(device))
         with fixed_threads():
             for i in range(args.updates + 10):
                 if i == 10:  # warm-up done
                     wall, cpu = time.perf_counter(), time.process_time()
-                error, _ = bohp.step_errors(nets, e)
+                losses, _ = bohp.episode_losses(config, net, e)
                 optimizer.zero_grad()
-                error[..., e.scored].mean((1, 2)).sum().backward()
+                losses.sum().backward()
                 optimizer.step()
             wall, cpu = (time.perf_counter() - wall) / args.updates, (time.process_time() - cpu) / args.updates
         print(f"runs {runs:3d}: {wall * 1e3:6.2f} ms wall, {cpu * 1e3:6.2f} ms CPU per update "

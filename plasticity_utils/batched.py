@@ -1,9 +1,9 @@
 """Independent runs trained as one batched model.
 
-On a GPU every experiment here is launch-bound: an update costs about the same for 1 episode as for 256
-(issue 13's measurements), so training R seeds (or conditions) one after the other wastes R - 1 of every
-R kernel launches' worth of time, and separate processes sharing one GPU each slow down 10-14x. Here the
-R runs become one model whose parameters carry a leading run axis:
+On a GPU every experiment here is launch-bound: an update costs about the same for 1 episode as for 256,
+so training R seeds (or conditions) one after the other wastes R - 1 of every R kernel launches' worth of
+time, and separate processes sharing one GPU each slow down 10-14x. Here the R runs become one model whose
+parameters carry a leading run axis:
 
 * :class:`Runs` stacks R copies of a module (``torch.func.stack_module_state``) and calls the shared
   forward on each run's own inputs through ``torch.func.vmap`` + ``functional_call``;
@@ -12,7 +12,9 @@ R runs become one model whose parameters carry a leading run axis:
 * Adam (and any optimiser whose update is elementwise, with the same hyperparameters for every run)
   applied to the stacked tensors is then R separate Adams: its moments and step are per element;
 * each run samples its episodes from its own generator (:class:`Generators`), seeded as the separate
-  run would be, so batched training equals separate training (tested in float64).
+  run would be, so batched training equals separate training (tested in float64);
+* a module whose parameters already carry the run axis (``Runs(..., native=True)``: one module for all
+  runs, written over a leading run axis and initialised per run by itself) is held and called as it is.
 
 What must not be used with it: gradient clipping by a global norm, or any per-tensor statistic in the
 optimiser (LAMB, LARS), which would couple the runs.
@@ -40,17 +42,25 @@ class Runs(nn.Module):
     and modules such as ``nn.LSTM`` keep their fused kernels); for R > 1 the stacked parameters go through
     ``torch.func.vmap``, the module's ``batched_forward`` method standing in for ``forward`` (a module whose
     ``forward`` cannot run under ``vmap`` names an equivalent one that can).
+
+    ``native=True``: ``models`` is one module that carries the run axis itself (every parameter and buffer
+    of shape (runs, ...), its methods taking and returning the run axis first, each run's slice computed
+    from that run's own parameters and inputs alone). It is held and called as it is, without ``vmap``;
+    per run, its parameters are the slices ``[run]``.
     """
 
-    def __init__(self, models: Sequence[nn.Module], batched_forward: str = "forward") -> None:
+    def __init__(self, models: Sequence[nn.Module], batched_forward: str = "forward", native: bool = False) -> None:
         super().__init__()
         if not models:
             raise ValueError("Runs needs at least one model")
         kinds = {type(m) for m in models}
         if len(kinds) != 1:
             raise ValueError(f"Runs needs models of one class, got {sorted(k.__name__ for k in kinds)}")
+        if native and len(models) != 1:
+            raise ValueError(f"a model that carries the run axis natively holds every run: got {len(models)} models")
         self.batched_forward = batched_forward
-        if len(models) == 1:
+        self.native = native
+        if native or len(models) == 1:
             self.module = models[0]
             return
         params, buffers = stack_module_state(list(models))
@@ -65,14 +75,17 @@ class Runs(nn.Module):
 
     @property
     def single(self) -> bool:
-        return "module" in self._modules
+        """One module without a run axis (R = 1)."""
+        return not self.native and "module" in self._modules
 
     @property
     def runs(self) -> int:
+        if self.native:
+            return next(self.module.parameters()).shape[0]
         return 1 if self.single else self.stacked[0].shape[0]
 
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
-        if self.single:
+        if self.single or self.native:
             return dict(self.module.named_parameters()), dict(self.module.named_buffers())
         params = dict(zip(self.names, self.stacked))
         buffers = {n: getattr(self, f"buffer{i}") for i, n in enumerate(self.buffer_names)}
@@ -84,6 +97,8 @@ class Runs(nn.Module):
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Per run: ``module.<method>(*args_r, **kwargs)`` (e.g. an agent's ``step``), outputs stacked."""
+        if self.native:
+            return getattr(self.module, method)(*args, **kwargs)
         if self.single:
             out = getattr(self.module, method)(*tree_map(_first, args), **kwargs)
             return tree_map(_with_run_axis, out)
@@ -110,6 +125,8 @@ class Runs(nn.Module):
             if run != 0:
                 raise IndexError(f"run {run} of 1")
             return {n: t.detach().cpu().clone() for n, t in self.module.state_dict().items()}
+        if self.native:
+            return {n: t[run].detach().cpu().clone() for n, t in self.module.state_dict().items()}
         params, buffers = self._state()
         return {n: t[run].detach().cpu().clone() for n, t in {**params, **buffers}.items()}
 
@@ -122,7 +139,8 @@ class Runs(nn.Module):
     def n_params(self, run: int = 0) -> int:
         """Trainable parameters of one run."""
         params, _ = self._state()
-        return sum(p.numel() // (1 if self.single else self.runs) for p in params.values() if p.requires_grad)
+        runs = 1 if self.single else self.runs
+        return sum(p.numel() // runs for p in params.values() if p.requires_grad)
 
 
 def _first(x: Any) -> Any:
@@ -188,11 +206,12 @@ def stack(tensors: Iterable[Tensor]) -> Tensor:
 BatchStep = Callable[[int, Runs, Generators], tuple[Tensor, dict[str, list[float]]]]
 
 
-def train_runs(seeds: Sequence[int], build: Callable[[], nn.Module], make_optimizer: Callable[[Runs], Any],
+def train_runs(seeds: Sequence[int], build: Callable[..., nn.Module], make_optimizer: Callable[[Runs], Any],
                step: BatchStep, updates: int, *, device: torch.device, checkpoint: Path | None = None,
                make_scheduler: Callable[[Any], Any] | None = None, desc: str | None = None,
                progress: bool = True, start: Callable[[Runs, Generators], None] | None = None,
-               batched_forward: str = "forward") -> tuple[Runs, list[list[dict]], tuple[float, float]]:
+               batched_forward: str = "forward",
+               native: bool = False) -> tuple[Runs, list[list[dict]], tuple[float, float]]:
     """The one training loop of every experiment: one run per seed, all as one model over a leading run axis
     (:class:`Runs`; for one seed, the module itself): each run's parameters are initialised and its
     sampler seeded exactly as a separate run of that seed (``seed_everything(seed)`` then ``build()``);
@@ -200,15 +219,21 @@ def train_runs(seeds: Sequence[int], build: Callable[[], nn.Module], make_optimi
     training (and before a checkpoint is restored), where a separate run would build what draws from its
     generator at construction (an environment). Returns the trained :class:`Runs`, each run's
     history (its own metrics and ``loss`` per update, as :func:`~plasticity_utils.training.train` gives a
-    separate run) and the batch's (wall, CPU) seconds. Checkpoints and time limits as in ``train``."""
+    separate run) and the batch's (wall, CPU) seconds. Checkpoints and time limits as in ``train``.
+
+    ``native=True``: ``build(seeds)`` returns one module that carries the run axis itself and initialises
+    each run from that run's seed (``Runs(..., native=True)``); each run's generator is seeded as above."""
     from .config import seed_everything
     from .training import elapsed, train
 
     models, generators = [], []
     for s in seeds:
         generators.append(seed_everything(s))
-        models.append(build())
-    net = Runs(models, batched_forward).to(device)
+        if not native:
+            models.append(build())
+    if native:
+        models.append(build(list(seeds)))
+    net = Runs(models, batched_forward, native).to(device)
     gens = Generators(generators)
     optimizer = make_optimizer(net)
     scheduler = make_scheduler(optimizer) if make_scheduler is not None else None

@@ -1,8 +1,9 @@
 """Tests of the Miconi 2016 (BOHP) experiment: tasks, networks, the paper's analytic gradients (§3,
 Appendix), the 2016 optimiser, the contract (profiles, run, claims, figures) and every verdict.
 
-The analytic-gradient test implements the paper's recursive derivation (Eq. 3-4) independently of
-autograd and checks it against autograd through the project's plastic layer
+Training: R runs of the one update (the native run axis, through ``batched.train_runs``) equal R
+single runs in float64. The analytic-gradient test implements the paper's recursive derivation (Eq. 3-4)
+independently of autograd and checks it against autograd through the project's plastic layer
 (:class:`plasticity_utils.plastic.PlasticConnection`) run over a whole episode. The verdict tests use
 hand-made numbers and runs (no training).
 """
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+from plasticity_utils.batched import Runs
 from plasticity_utils.experiments import bohp2016 as bohp
 from plasticity_utils.experiments.contract import VERDICTS, Claim, word_of
 from plasticity_utils.plastic import PlasticConnection
@@ -270,26 +272,74 @@ def test_paper_gradients_give_the_loss_gradient_of_the_one_shot_network():
 
 
 # ---------------------------------------------------------------------------------------- training
+@pytest.fixture
+def float64():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def test_runs_hold_the_native_run_axis_as_it_is():
+    """``Runs(..., native=True)``: the network is called as it is; a run's parameters are its slices."""
+    nets = bohp.build(bohp.VARIANTS["reversal"], [0, 3])
+    runs = Runs([nets], native=True)
+    assert runs.runs == 2 and not runs.single and runs.module is nets and runs.parameter("alpha") is nets.alpha
+    assert runs.n_params(1) == sum(p[0].numel() for p in nets.parameters()) == 48
+    one = runs.state_dict_of(1)
+    assert one.keys() == {"w", "alpha", "b", "v", "c"}
+    assert all(torch.equal(v, getattr(nets, k)[1]) for k, v in one.items())
+    e = bohp.sample_runs(REVERSAL, [0, 3], bohp.PURPOSE_TRAIN, 0, 2)
+    assert all(torch.equal(a, b) for a, b in zip(runs(e.inputs), nets(e.inputs)))
+    with pytest.raises(ValueError, match="natively"):
+        Runs([nets, nets], native=True)
+
+
 @pytest.mark.parametrize("name", ["completion", "reversal_clipped", "reversal_rmsprop2016", "one_shot_released2016"])
-def test_runs_trained_together_equal_runs_trained_alone(name):
+def test_runs_trained_together_equal_runs_trained_alone(float64, name):
+    """R runs of the one update equal R single runs (float64): parameters, learning curves, frozen scores."""
     config = replace(bohp.VARIANTS[name], episodes=45, frozen=5, chunk=16)
-    together, p_together = bohp.train_runs(config, [0, 1, 2], progress=False)
-    alone, p_alone = bohp.train_runs(config, [1], progress=False)
-    for k in p_alone:
-        torch.testing.assert_close(p_together[k][1], p_alone[k][0], rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(torch.tensor(together["curve"][1]), torch.tensor(alone["curve"][0]),
-                               rtol=1e-4, atol=1e-5)
-    assert not torch.equal(p_together["w"][0], p_together["w"][1])  # different seeds, different runs
+    seeds = [0, 3]
+    together = bohp.train_seeds(config, seeds, progress=False)
+    for s, (record, params) in zip(seeds, together):
+        ((alone, alone_params),) = bohp.train_seeds(config, [s], progress=False)
+        assert params.keys() == alone_params.keys() and params["w"].dtype == torch.float64
+        for k in params:
+            torch.testing.assert_close(params[k], alone_params[k], rtol=0, atol=0, msg=k)
+        for key in ("curve", "frozen_step_error", "frozen_step_miss", "scored", "n_params"):
+            assert record[key] == alone[key], key
+        assert len(record["curve"]) == 45 and record["batched"]["seeds"] == seeds and "batched" not in alone
+    assert not torch.equal(together[0][1]["w"], together[1][1]["w"])  # different seeds, different runs
     if config.clip_alpha:
-        assert (p_together["alpha"] >= 0).all()
+        assert all((p["alpha"] >= 0).all() for _, p in together)
+
+
+def test_interrupted_runs_resume_to_the_same_runs(tmp_path, monkeypatch):
+    """Past the time limit the runs are checkpointed (parameters, optimiser, curves so far); run again, they
+    resume from it (the episodes of a chunk are sampled again from their streams) and end as if never stopped."""
+    import time
+
+    from plasticity_utils import training
+
+    config = replace(bohp.VARIANTS["reversal_released2016"], episodes=30, frozen=4, chunk=8)
+    whole = bohp.train_seeds(config, [0, 3], progress=False)
+    checkpoint = tmp_path / "runs.ckpt"
+    monkeypatch.setenv(training.STOP_AT, str(time.time()))  # already past: stop after the first update
+    with pytest.raises(training.Unfinished, match="update 1 of 26"):
+        bohp.train_seeds(config, [0, 3], checkpoint, progress=False)
+    monkeypatch.setenv(training.STOP_AT, str(time.time() + 3600))
+    resumed = bohp.train_seeds(config, [0, 3], checkpoint, progress=False)
+    for (ra, pa), (rb, pb) in zip(resumed, whole):
+        assert ra["curve"] == rb["curve"] and ra["frozen_step_miss"] == rb["frozen_step_miss"]
+        assert all(torch.equal(pa[k], pb[k]) for k in pb)
 
 
 def test_training_reduces_the_completion_error_seeded():
     """Seeded regression: 300 updates on pattern completion (3 runs) lower the error; the values are
     pinned so that an unintended change to the task, the network, the optimiser or the seeding shows up."""
     config = replace(bohp.VARIANTS["completion"], episodes=350, frozen=50)
-    record, _ = bohp.train_runs(config, [0, 1, 2], progress=False)
-    curve = torch.tensor(record["curve"])
+    runs = bohp.train_seeds(config, [0, 1, 2], progress=False)
+    curve = torch.tensor([record["curve"] for record, _ in runs])
     assert curve[:, -50:].mean() < 0.3 * curve[:, :50].mean()
     torch.testing.assert_close(curve[:, 0], torch.tensor([9.26344, 7.14389, 7.27512]), rtol=0, atol=1e-4)
     torch.testing.assert_close(curve[:, -50:].mean(1), torch.tensor([1.63381, 1.48650, 2.06484]), rtol=0, atol=2e-3)
@@ -443,52 +493,38 @@ def test_make_optimizer_penalises_weights_and_plasticity_not_biases():
     assert (nets.alpha >= 0).all() and (nets.alpha == 0).any()
 
 
-def test_the_2016_optimiser_minimises_the_summed_episode_error(monkeypatch):
-    """Adam minimises the runs' mean errors over the scored steps; rmsprop2016 the errors summed over the
-    scored steps (the paper's per-episode error, to which its L1 weight is relative)."""
-    from plasticity_utils.experiments.bohp2016 import runs as bohp_runs
-
-    seen = {}
-
-    def first_episode_only(nets, optimizer, episode, episodes, **kwargs):
-        seen["loss"], seen["metrics"] = episode(0)
-        return []
-
-    monkeypatch.setattr(bohp_runs, "train", first_episode_only)
+def test_the_2016_optimiser_minimises_the_summed_episode_error():
+    """Adam minimises each run's mean error over the scored steps; both RMSprops the errors summed over the
+    scored steps (the paper's per-episode error, to which their L1 weights are relative)."""
     for name, steps in (("reversal", 1), ("one_shot", 1), ("reversal_rmsprop2016", 16), ("one_shot_rmsprop2016", 18),
                         ("reversal_released2016", 16), ("completion_released2016", 1)):
-        bohp.train_runs(replace(bohp.VARIANTS[name], episodes=20, frozen=5), [0, 1], progress=False)
-        per_run = [seen["metrics"][f"r{r}/error"] for r in range(2)]  # each run's mean error over the scored steps
-        assert seen["loss"].item() == pytest.approx(steps * sum(per_run), rel=1e-5)
-        assert sorted(seen["metrics"]) == ["error", "r0/error", "r1/error"]  # the bar shows only the mean
-        assert seen["metrics"]["error"] == pytest.approx(np.mean(per_run), rel=1e-6)
-
-
-def test_the_curve_reads_per_run_errors_under_either_key(monkeypatch):
-    """A checkpoint written before the per-run errors were named ``r<k>/error`` holds them as ``run<k>``;
-    a run resumed from it has both kinds in its history and its curve reads each."""
-    from plasticity_utils.experiments.bohp2016 import runs as bohp_runs
-
-    old = [{"loss": 0.3, "run0": 0.1, "run1": 0.2, "wall": 0.0, "cpu": 0.0}]
-    new = [{"loss": 0.7, "error": 0.35, "r0/error": 0.3, "r1/error": 0.4, "wall": 0.0, "cpu": 0.0}]
-    monkeypatch.setattr(bohp_runs, "train", lambda *a, **k: old + new)
-    record, _ = bohp.train_runs(replace(bohp.VARIANTS["reversal"], episodes=2, frozen=1), [0, 1], progress=False)
-    assert [row[:2] for row in record["curve"]] == [[0.1, 0.3], [0.2, 0.4]]
+        config = bohp.VARIANTS[name]
+        nets = bohp.build(config, [0, 1])
+        e = bohp.sample_runs(bohp.TASKS[config.task], [0, 1], bohp.PURPOSE_TRAIN, 0, 1)
+        loss, error = bohp.episode_losses(config, nets, e)
+        step_error, _ = bohp.step_errors(nets, e)
+        assert loss.shape == error.shape == (2,) and loss.requires_grad and not error.requires_grad
+        torch.testing.assert_close(error, step_error[..., e.scored].mean((1, 2)).detach())
+        torch.testing.assert_close(loss.detach(), steps * error)
 
 
 # ---------------------------------------------------------------------------------------- analysis
-def hand_runs(name: str, alpha: torch.Tensor, final_miss, error: float = 0.1) -> bohp.Runs:
+def hand_records(config: bohp.Config, miss, error: float = 0.1) -> list[dict]:
+    """One record per run (seeds 0, 1, ...), as the run store holds them, with each run's per-step miss
+    rates on the frozen episodes ``miss`` (runs, steps)."""
+    task = bohp.TASKS[config.task]
+    scored = torch.ones(task.steps, dtype=torch.bool) if config.task == "completion" else ~task.label_given()
+    return [{"seed": r, "scored": scored.tolist(), "frozen_step_miss": list(map(float, m)),
+             "frozen_step_error": [error] * task.steps, "curve": [error] * config.episodes}
+            for r, m in enumerate(miss)]
+
+
+def hand_runs(name: str, alpha: torch.Tensor, final_miss, error: float = 0.1) -> bohp.Variant:
     """Hand-made runs of variant ``name``: pattern -> hidden coefficients ``alpha`` (runs, 10, 2) and each
     run's miss rate on every scored step of the frozen episodes."""
     config = bohp.VARIANTS[name]
-    task = bohp.TASKS[config.task]
-    scored = torch.ones(task.steps, dtype=torch.bool) if config.task == "completion" else ~task.label_given()
-    miss = torch.tensor(final_miss, dtype=torch.float64)[:, None].expand(-1, task.steps)
-    runs = len(final_miss)
-    record = {"seeds": list(range(runs)), "scored": scored.tolist(), "frozen_step_miss": miss.tolist(),
-              "frozen_step_error": torch.full((runs, task.steps), error).tolist(),
-              "curve": torch.full((runs, config.episodes), error).tolist()}
-    return bohp.Runs(name, config, record, {"alpha": alpha})
+    miss = [[m] * bohp.TASKS[config.task].steps for m in final_miss]
+    return bohp.Variant.of(name, config, hand_records(config, miss, error), [{"alpha": a} for a in alpha])
 
 
 def test_sign_stats_after_reversal_miss_and_unit_counts():
@@ -502,9 +538,9 @@ def test_sign_stats_after_reversal_miss_and_unit_counts():
     miss = torch.zeros(4, 20)
     miss[0, 12:] = 1.0  # run 0 wrong on every scored step after the swap
     miss[1, 10:12] = 1.0  # label steps are not scored
-    record = {"seeds": [0, 1, 2, 3], "frozen_step_miss": miss.tolist(),
-              "scored": REVERSAL.label_given().logical_not().tolist()}
-    r = bohp.Runs("reversal", bohp.VARIANTS["reversal"], record, {"alpha": alpha})
+    config = bohp.VARIANTS["reversal"]
+    r = bohp.Variant.of("reversal", config, hand_records(config, miss.tolist()), [{"alpha": a} for a in alpha])
+    assert r.seeds == [0, 1, 2, 3] and torch.equal(r.params["alpha"], alpha)
     s = bohp.sign_stats(r)
     assert (s["share_runs_negative"], s["share_runs_mixed"], s["share_runs_positive"]) == (0.5, 0.25, 0.25)
     assert s["share_runs_all_16_negative"] == 0.25
@@ -676,10 +712,17 @@ def test_run_claims_and_figures_at_a_tiny_profile(tmp_path, monkeypatch):
     paths = bohp.figures(result)
     assert {"learning_curves", "alpha_signs", "clipped_alpha", "optimisers", "network_reversal"} <= set(paths)
     assert all(p.is_file() and p.parent == tmp_path / "smoke-figures" for p in paths.values())
-    again = bohp.run("smoke", device="cpu", variants=("reversal_rmsprop2016",), progress=False)  # loaded, not retrained
-    assert again.runs["reversal_rmsprop2016"] == result.runs["reversal_rmsprop2016"]
     name = "reversal_rmsprop2016"
+    folder = tmp_path / "bohp2016" / "smoke"
+    assert len(list(folder.glob("*.json"))) == 2 * len(bohp.VARIANTS)  # one record per run
+    assert [r["seed"] for r in result.runs[name]] == result[name].seeds == [0, 1]
+    assert result[name].params["alpha"].shape == (2, 10, 2)
+    again = bohp.run("smoke", device="cpu", variants=(name,), progress=False)  # loaded, not retrained
+    assert again.runs[name] == result.runs[name]
     torch.testing.assert_close(again[name].params["alpha"], result[name].params["alpha"], rtol=0, atol=0)
+    more = bohp.run("smoke", seeds=[1, 2], device="cpu", variants=(name,), progress=False)  # trains seed 2 alone
+    assert more.runs[name][0] == result.runs[name][1] and "batched" not in more.runs[name][1]
+    assert len(list(folder.glob(f"{name}-seed*.json"))) == 3
     plt.close("all")
 
 

@@ -1,7 +1,8 @@
 """The three episode tasks of Miconi 2016, "Learning to learn with backpropagation of Hebbian plasticity".
 
-Every generator returns an :class:`Episode`: inputs (batch, steps, n_in), per-step targets and a
-(steps,) mask of the steps that are scored (the rest are ignored by the loss, as in the paper).
+Every generator returns an :class:`Episode`: inputs (batch, steps, n_in) in the default float dtype,
+per-step targets and a (steps,) mask of the steps that are scored (the rest are ignored by the loss, as
+in the paper).
 
 * Pattern completion (§4.2): a random ±1 pattern of ``n_bits``, then the same pattern with a single
   bit kept (all others 0). Target: the full pattern; only step 2 is scored (squared error).
@@ -97,7 +98,7 @@ REVERSAL = LabelTask(reversal_at=10)
 
 def random_patterns(batch: int, n_bits: int, generator: torch.Generator) -> Tensor:
     """(batch, n_bits) random ±1 patterns, each bit +1 with probability 1/2."""
-    return torch.randint(0, 2, (batch, n_bits), generator=generator).float() * 2 - 1
+    return torch.randint(0, 2, (batch, n_bits), generator=generator).to(torch.get_default_dtype()) * 2 - 1
 
 
 def distinct_pair(batch: int, n_bits: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -129,6 +130,7 @@ def label_episode(task: LabelTask, batch: int, generator: torch.Generator) -> Ep
     b_shown = task.pattern_b_shown()
     patterns = torch.where(b_shown[None, :, None], b.unsqueeze(1), a.unsqueeze(1))  # (batch, steps, n_bits)
     labels = (torch.arange(task.steps) % 2).expand(batch, task.steps).clone()
-    label_bits = torch.nn.functional.one_hot(labels, 2).float() * task.label_given()[None, :, None]
+    one_hot = torch.nn.functional.one_hot(labels, 2).to(torch.get_default_dtype())
+    label_bits = one_hot * task.label_given()[None, :, None]
     inputs = torch.cat([patterns, label_bits], -1)
     return Episode(inputs, labels, ~task.label_given())

@@ -12,7 +12,9 @@ The package, by concern:
 * :mod:`.sampling`: per-run random streams and episodes; :mod:`.network`: the networks (Eq. 1-2);
 * :mod:`.optim`: Adam, our RMSprop (decay 0.9, L1 in the loss) and the released scripts' RMSprop (decay 0.99
   from g^2, updates clipped, a decoupled L1 step);
-* :mod:`.runs`: training each variant's runs as one batch, the stored :class:`Result` and :func:`run`;
+* :mod:`.runs`: training a variant's runs together (:func:`train_seeds`, through
+  :func:`plasticity_utils.batched.train_runs`), one stored record per run, :class:`Variant`, :class:`Result`
+  and :func:`run`;
 * :mod:`.analysis`: which runs learned, the sign of their plasticity (per unit and per run);
 * :mod:`.verdicts`: what the paper reports, the verdict functions and :func:`claims`;
 * :mod:`.plots`: the figures and :func:`figures`.
@@ -27,7 +29,7 @@ from .optim import (PAPER_OPTIMISER, RELEASED2016, RELEASED_OPTIMISER, RMSPROP20
                     ClippedReleasedRMSprop2016, ClippedRMSprop2016, ReleasedRMSprop2016, RMSprop2016, describe,
                     make_optimizer)
 from .plots import figure_learning_curves, figure_network, figure_signs, figure_step_errors, figures
-from .runs import Result, Runs, evaluate, run, train_runs
+from .runs import Result, Variant, episode_losses, evaluate, run, train_seeds, trainer
 from .sampling import PURPOSE_FROZEN, PURPOSE_INIT, PURPOSE_TRAIN, sample, sample_runs, stream
 from .variants import N_HIDDEN, OPTIMIZERS, PROFILES, TASKS, VARIANTS, Config
 from .verdicts import (ABOVE_CHANCE, AUDIT_ADAM, AUDIT_RMSPROP, CONTRAST, PAPER_CLIPPED, PAPER_LEARNED,
@@ -43,7 +45,7 @@ __all__ = [
     "ClippedAdam", "ClippedRMSprop2016", "RMSPROP2016", "ReleasedRMSprop2016", "ClippedReleasedRMSprop2016",
     "RELEASED2016", "PAPER_OPTIMISER", "RELEASED_OPTIMISER", "make_optimizer",
     "describe", "stream", "sample", "sample_runs", "PURPOSE_INIT", "PURPOSE_TRAIN", "PURPOSE_FROZEN",
-    "train_runs", "evaluate", "Runs",
+    "train_seeds", "trainer", "episode_losses", "evaluate", "Variant",
     # analysis and verdicts
     "SOLVED", "RELIABLE", "FAILURES_TOLERATED", "STRONG", "CONTRAST", "PREVENTED_MARGIN", "ABOVE_CHANCE", "success", "pattern_alpha", "unit_signs", "unit_counts", "sign_counts",
     "sign_stats", "after_reversal_miss", "median_run", "iqr", "budget", "PAPER_LEARNED", "PAPER_SIGN_REVERSAL",

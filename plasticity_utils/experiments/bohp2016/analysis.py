@@ -21,7 +21,7 @@ import numpy as np
 
 from ...tasks.bohp2016 import LabelTask
 from .optim import describe
-from .runs import Runs
+from .runs import Variant
 from .variants import TASKS
 
 # A run has learned when it misses fewer than 5% of the scored steps of the frozen episodes: one wrong label in
@@ -38,18 +38,18 @@ RELIABLE = 1 - FAILURES_TOLERATED
 STRONG = 1.0
 
 
-def success(runs: Runs, threshold: float = SOLVED) -> np.ndarray:
+def success(runs: Variant, threshold: float = SOLVED) -> np.ndarray:
     """(runs,) bool: runs whose miss rate on the frozen episodes (scored steps) is below ``threshold``."""
     return runs.final_miss < threshold
 
 
-def pattern_alpha(runs: Runs) -> np.ndarray:
+def pattern_alpha(runs: Variant) -> np.ndarray:
     """(runs, n_bits, n_hidden): plasticity coefficients of the pattern -> hidden connections."""
     task = TASKS[runs.config.task]
     return np.asarray(runs.params["alpha"][:, : task.n_bits])
 
 
-def unit_signs(runs: Runs) -> np.ndarray:
+def unit_signs(runs: Variant) -> np.ndarray:
     """(runs, n_hidden): mean plasticity coefficient of each hidden unit's pattern inputs."""
     return pattern_alpha(runs).mean(1)
 
@@ -74,12 +74,12 @@ def unit_counts(units: np.ndarray, learned: np.ndarray, strong: float = STRONG) 
     }
 
 
-def sign_counts(runs: Runs, strong: float = STRONG) -> dict[str, int]:
+def sign_counts(runs: Variant, strong: float = STRONG) -> dict[str, int]:
     """:func:`unit_counts` of a variant's trained runs."""
     return unit_counts(unit_signs(runs), success(runs), strong)
 
 
-def sign_stats(runs: Runs, learned_only: bool = False) -> dict[str, float]:
+def sign_stats(runs: Variant, learned_only: bool = False) -> dict[str, float]:
     """The strict per-run reading: a run counts as *negative* when the pattern inputs of every hidden
     unit have a negative mean alpha (the paper, preprocessed text: "connections pattern nodes hidden
     nodes negative plasticity coefficients"), *positive* when every unit's mean is positive, *mixed*
@@ -105,7 +105,7 @@ def sign_stats(runs: Runs, learned_only: bool = False) -> dict[str, float]:
     }
 
 
-def after_reversal_miss(runs: Runs) -> np.ndarray:
+def after_reversal_miss(runs: Variant) -> np.ndarray:
     """(runs,): miss rate on the scored steps after the swap (reversal tasks only)."""
     task = TASKS[runs.config.task]
     if not isinstance(task, LabelTask) or task.reversal_at is None:
@@ -115,7 +115,7 @@ def after_reversal_miss(runs: Runs) -> np.ndarray:
     return runs.step_miss[:, later].mean(1)
 
 
-def median_run(runs: Runs) -> int:
+def median_run(runs: Variant) -> int:
     """Index of the run with the median final error (the 'typical' network)."""
     order = np.argsort(runs.final_error)
     return int(order[len(order) // 2])
@@ -126,6 +126,6 @@ def iqr(values: np.ndarray) -> str:
     return f"{q2:.3g} [{q1:.3g}, {q3:.3g}]"
 
 
-def budget(runs: Runs) -> str:
+def budget(runs: Variant) -> str:
     c = runs.config
     return f"{len(runs.seeds)} runs x {c.episodes:,} episodes (last {c.frozen} frozen), {describe(c)}"

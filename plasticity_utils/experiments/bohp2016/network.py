@@ -26,6 +26,8 @@ class PlasticNets(nn.Module):
     softmax readout. Parameters have a leading ``runs`` dimension:
 
     w, alpha: (runs, n_in, n_plastic); b: (runs, n_plastic); v: (runs, n_plastic, n_out); c: (runs, n_out).
+    Each run is initialised from its own seed's stream and computed from its own slices alone, so the runs
+    train as one model without ``vmap`` (:class:`plasticity_utils.batched.Runs` with ``native=True``).
     """
 
     def __init__(self, seeds: list[int], n_in: int, n_plastic: int, n_out: int | None, gamma: float,
@@ -90,8 +92,9 @@ def build(config: Config, seeds: list[int]) -> PlasticNets:
     return nets
 
 
-def step_errors(nets: PlasticNets, episode: Episode) -> tuple[Tensor, Tensor]:
-    """Per-step error and miss rate, each (runs, batch, steps).
+def step_errors(nets: nn.Module, episode: Episode) -> tuple[Tensor, Tensor]:
+    """Per-step error and miss rate of ``nets`` (:class:`PlasticNets`, or the ``Runs`` holding them), each
+    (runs, batch, steps).
 
     Completion: summed squared error over the 8 outputs, and the fraction of outputs whose sign is
     wrong. Label tasks: cross-entropy of the softmax, and 1 where its most probable label is wrong.

@@ -25,7 +25,7 @@ epsilon 1e-8 added to the root mean square, a mean square that starts at 0 witho
 torch's RMSprop), the L1 penalty as part of the loss (its gradient enters the mean square like the loss
 gradient's; 0 at exactly 0), no penalty on the biases, and the step size of each variant's config
 (0.01 for one-shot and reversal, as our Adam runs). The loss it minimises is the episode's error summed
-over the scored steps (runs.train_runs), our reading of §4.1 ("the errors and gradients at each timestep
+over the scored steps (runs.episode_losses), our reading of §4.1 ("the errors and gradients at each timestep
 are used"), where our Adam runs take the mean. This matters: RMSprop's steps do not depend on the loss's
 scale, so the penalty's weight is only defined relative to it, and against the mean error (16-18 times
 smaller for one-shot and reversal) the same 1e-4 drove w, alpha and the readout of every reversal run to

@@ -13,11 +13,11 @@ from ...plotting import band, save, smooth
 from ...tasks.bohp2016 import CompletionTask
 from .analysis import STRONG, median_run, success, unit_signs
 from .optim import OPTIMISER_LABELS
-from .runs import Result, Runs
+from .runs import Result, Variant
 from .variants import N_HIDDEN, TASKS
 
 
-def variant_label(runs: Runs) -> str:
+def variant_label(runs: Variant) -> str:
     """How a variant differs from the others of its task: optimiser, and alpha clipped or not."""
     optimiser = OPTIMISER_LABELS[runs.config.optimizer]
     return optimiser + (", alpha clipped >= 0" if runs.config.clip_alpha else "")
@@ -74,7 +74,7 @@ def figure_step_errors(result: Result, names=("completion", "one_shot", "reversa
     return fig
 
 
-def figure_network(runs: Runs, run: int | None = None):
+def figure_network(runs: Variant, run: int | None = None):
     """Heatmaps of one trained network (the median run by default): w, alpha and the readout."""
     run = median_run(runs) if run is None else run
     task = TASKS[runs.config.task]

@@ -1,4 +1,4 @@
-"""What is trained: the config of one batch of runs, the paper's variants and the profiles (Miconi 2016, §4).
+"""What is trained: the config of a variant's runs, the paper's variants and the profiles (Miconi 2016, §4).
 
 The 2016 paper ("Learning to learn with backpropagation of Hebbian plasticity", arXiv:1609.02228) trains
 20 runs per experiment, one episode per update; the last 500 episodes are run with the parameters
@@ -10,6 +10,7 @@ plasticity coefficients clipped to positive values (§4.4, "data not shown").
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from ...tasks.bohp2016 import ONE_SHOT, REVERSAL, CompletionTask, LabelTask
 from ...validation import check, label
@@ -26,6 +27,9 @@ N_HIDDEN = 2  # one-shot / reversal: 2 plastic hidden units
 
 @dataclass(frozen=True)
 class Config:
+    # what a stored run must hold (RunStore.load)
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("curve", "frozen_step_error", "frozen_step_miss", "scored")
+
     task: str = "one_shot"  # completion | one_shot | reversal
     episodes: int = 10_000  # in all, including the frozen ones (paper: 5,000 completion, 10,000 others)
     frozen: int = 500  # last episodes: no update, these are scored
