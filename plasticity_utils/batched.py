@@ -29,7 +29,6 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
-from torch.utils._pytree import tree_map
 
 
 class Runs(nn.Module):
@@ -100,8 +99,10 @@ class Runs(nn.Module):
         if self.native:
             return getattr(self.module, method)(*args, **kwargs)
         if self.single:
-            out = getattr(self.module, method)(*tree_map(_first, args), **kwargs)
-            return tree_map(_with_run_axis, out)
+            out = getattr(self.module, method)(*(a[0] if isinstance(a, Tensor) else a for a in args), **kwargs)
+            if isinstance(out, tuple):
+                return tuple(o.unsqueeze(0) if isinstance(o, Tensor) else o for o in out)
+            return out.unsqueeze(0) if isinstance(out, Tensor) else out
         if method == "forward":
             method = self.batched_forward
         adapter = _Method(self._base[0], method)
@@ -132,6 +133,11 @@ class Runs(nn.Module):
 
     def parameter(self, name: str) -> Tensor:
         """The stacked parameter or buffer ``name`` (e.g. ``"out.eta"``), shape (runs, ...)."""
+        if self.single:  # no dictionaries of every parameter per call: it is read every update
+            try:
+                return self.module.get_parameter(name).unsqueeze(0)
+            except AttributeError:
+                return self.module.get_buffer(name).unsqueeze(0)
         params, buffers = self._state()
         value = {**params, **buffers}[name]
         return value.unsqueeze(0) if self.single else value
@@ -141,14 +147,6 @@ class Runs(nn.Module):
         params, _ = self._state()
         runs = 1 if self.single else self.runs
         return sum(p.numel() // runs for p in params.values() if p.requires_grad)
-
-
-def _first(x: Any) -> Any:
-    return x[0] if isinstance(x, Tensor) else x
-
-
-def _with_run_axis(x: Any) -> Any:
-    return x.unsqueeze(0) if isinstance(x, Tensor) else x
 
 
 class _Method(nn.Module):
@@ -252,6 +250,18 @@ def train_runs(seeds: Sequence[int], build: Callable[..., nn.Module], make_optim
         desc = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]} batched"
     history = train(net, optimizer, episode, updates, generator=gens, checkpoint=checkpoint,
                     scheduler=scheduler, desc=desc, progress=progress)
-    per_run = [[{k.split("/", 1)[1]: v for k, v in h.items() if k.startswith(f"r{r}/")} for h in history]
-               for r in range(len(seeds))]
-    return net, per_run, elapsed(history)
+    return net, split_runs(history, len(seeds)), elapsed(history)
+
+
+def split_runs(history: list[dict], runs: int) -> list[list[dict]]:
+    """Each run's own history from the batch's (``"r3/loss"`` -> run 3's ``"loss"``), in one pass."""
+    out: list[list[dict]] = [[] for _ in range(runs)]
+    for h in history:
+        entries: list[dict] = [{} for _ in range(runs)]
+        for key, value in h.items():
+            run, sep, name = key.partition("/")
+            if sep and run[:1] == "r" and run[1:].isdigit():
+                entries[int(run[1:])][name] = value
+        for r in range(runs):
+            out[r].append(entries[r])
+    return out

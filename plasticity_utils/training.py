@@ -472,13 +472,3 @@ def _train_task(root: Path, force: bool, task: Job) -> None:
     """One task of :meth:`RunStore.train` in a worker process or on a Dask worker."""
     RunStore(root)._train_task(task, force)
 
-
-def per_seed(train_seed: Callable[[int, Path | None], tuple[dict, dict[str, Tensor]]]) -> TrainRuns:
-    """A trainer of one seed as a :data:`TrainRuns` for groups of one (``RunStore.train(..., group=1)``)."""
-    return functools.partial(_one_seed, train_seed)
-
-
-def _one_seed(train_seed, seeds: list[int], checkpoint: Path | None) -> list[tuple[dict, dict[str, Tensor]]]:
-    if len(seeds) != 1:
-        raise ValueError(f"this trainer trains one seed per call, got {len(seeds)}: use group=1")
-    return [train_seed(seeds[0], checkpoint)]

@@ -15,7 +15,18 @@ import pytest
 import torch
 
 from plasticity_utils import training
-from plasticity_utils.training import CorruptFileWarning, Job, RunStore, elapsed, per_seed, train
+from plasticity_utils.training import CorruptFileWarning, Job, RunStore, elapsed, train
+
+
+def per_seed(train_seed):
+    """A trainer of one seed, ``train_seed(seed, checkpoint) -> (record, params)``, as the store's
+    ``train(seeds, checkpoint)`` for groups of one."""
+    return functools.partial(_one_seed, train_seed)
+
+
+def _one_seed(train_seed, seeds, checkpoint):
+    assert len(seeds) == 1, seeds
+    return [train_seed(seeds[0], checkpoint)]
 
 
 def one(store, seeds, config, train_seed, *, tag="", **options):
