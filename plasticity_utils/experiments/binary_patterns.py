@@ -130,8 +130,8 @@ def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, devic
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
         schedules: tuple[str, ...] = tuple(SCHEDULES), batched: bool | None = None) -> Result:
     """Train (or load) every seed of both schedules at ``profile`` (see the contract). ``batched``: train
-    each schedule's missing seeds as one batched model (:func:`train_batch`; default: the profile's
-    ``batched`` option, on for ``paper``), else one by one."""
+    each schedule's missing seeds as one batched model (one call of :func:`train_seeds`; default: the
+    profile's ``batched`` option, on for ``paper``), else one run per call."""
     unknown = set(schedules) - set(SCHEDULES)
     if unknown:
         raise ValueError(f"unknown schedules {sorted(unknown)}; choose from {tuple(SCHEDULES)}")
