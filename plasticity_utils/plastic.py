@@ -301,9 +301,9 @@ def recurrent_episode(inputs: Tensor, w: Tensor, alpha: Tensor | None = None, et
     _check_choice("impl", impl, IMPLS)
     if not torch.is_grad_enabled():  # evaluation: no backward, so keep no trace checkpoints
         checkpoint_every = inputs.shape[1]
-    one_run = [None if t is None else t[None] for t in (inputs, w, alpha, None if alpha is None else eta)]
-    xs, hebb, _ = PlasticRunsFunction.apply(*one_run, rule, clamp, checkpoint_every)
-    return xs[0], None if hebb is None else hebb[0]
+    xs, hebb, _ = PlasticRunsFunction.apply(inputs, w, alpha, None if alpha is None else eta, rule, clamp,
+                                            checkpoint_every, False)
+    return xs, hebb
 
 
 # ==========================================================================================================
@@ -364,9 +364,10 @@ class PlasticRunsFunction(torch.autograd.Function):
     a function of the activities) and are ``None`` without plasticity. Run r's outputs and gradients are
     those of run r alone (``tests/test_plastic.py``); the R runs' B episodes are the rows of one R * B batch.
 
-    :func:`recurrent_episode` calls it with R = 1. Under ``torch.func.vmap`` (independent runs trained as
-    one model, :mod:`plasticity_utils.batched`) its :meth:`vmap` rule folds vmap's axis into the run axis,
-    so batched runs keep this backward and its memory instead of autograd through every step.
+    With ``run_axis=False`` every tensor and output lacks the run axis (one run: :func:`recurrent_episode`).
+    Under ``torch.func.vmap`` (independent runs trained as one model, :mod:`plasticity_utils.batched`) its
+    :meth:`vmap` rule makes vmap's axis the run axis, so batched runs keep this backward and its memory
+    instead of autograd through every step.
 
     Forward, step t = 1..T, with x(0) = 0, H(0) = 0 and H(t) the trace after t steps (the paper's
     Hebb(t+1)), W(t) = w + alpha * H(t-1) (elementwise; alpha a scalar when shared)::
@@ -399,22 +400,28 @@ class PlasticRunsFunction(torch.autograd.Function):
         gH_ij(t-1)  += alpha_ij x_i(t-1) g_j(t)
 
     Parameter gradients are summed over the B episodes of a run. Without plasticity only the activation and
-    Eq. 1 lines remain, with W = w (:func:`_fixed_forward_runs`, :func:`_fixed_backward_runs`).
+    Eq. 1 lines remain, with W = w (:func:`_fixed_forward`, :func:`_fixed_backward`).
     """
 
     @staticmethod
-    def forward(inputs: Tensor, w: Tensor, alpha: Tensor | None, eta: Tensor | None, rule: str,  # type: ignore[override]
-                clamp: bool, checkpoint_every: int | None) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        if alpha is None:
-            return _fixed_forward_runs(inputs, w, clamp).permute(1, 2, 0, 3), None, None
+    def forward(inputs: Tensor, w: Tensor, alpha: Tensor | None, eta: Tensor | None,  # type: ignore[override]
+                rule: str, clamp: bool, checkpoint_every: int | None,
+                run_axis: bool) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """``run_axis=False``: one run, every tensor and output without the run axis."""
+        if alpha is None:  # the non-plastic kernel takes the tensors with or without the run axis
+            return _fixed_forward(inputs, w, clamp).movedim(0, -2), None, None
+        if not run_axis:
+            outs = PlasticRunsFunction.forward(*_one_run(inputs, w, alpha, eta), rule, clamp, checkpoint_every, True)
+            return tuple(o[0] for o in outs)  # type: ignore[return-value]
         return _forward_runs(inputs, w, alpha, eta, rule, clamp, checkpoint_every)  # type: ignore[arg-type]
 
     @staticmethod
     def setup_context(ctx, inputs, output):  # type: ignore[override]
-        x, w, alpha, eta, rule, clamp, checkpoint_every = inputs
+        x, w, alpha, eta, rule, clamp, checkpoint_every, run_axis = inputs
         out, hebb, checkpoints = output
         ctx.save_for_backward(x, w, alpha, eta, out, checkpoints)
-        ctx.rule, ctx.clamp, ctx.k = rule, clamp, _interval(x.shape[2], checkpoint_every)
+        ctx.rule, ctx.clamp, ctx.run_axis = rule, clamp, run_axis
+        ctx.k = _interval(x.shape[-2], checkpoint_every)
         if alpha is not None:
             ctx.mark_non_differentiable(hebb, checkpoints)
 
@@ -422,31 +429,43 @@ class PlasticRunsFunction(torch.autograd.Function):
     def backward(ctx, grad_out: Tensor, _grad_hebb: Tensor | None, _grad_checkpoints: Tensor | None):  # type: ignore[override]
         inputs, w, alpha, eta, out, checkpoints = ctx.saved_tensors
         if alpha is None:
-            g_inputs, g_w = _fixed_backward_runs(inputs, w, out.permute(2, 0, 1, 3), grad_out, ctx.clamp,
-                                                 ctx.needs_input_grad[0], ctx.needs_input_grad[1])
-            return g_inputs, g_w, None, None, None, None, None
+            g_inputs, g_w = _fixed_backward(inputs, w, out.movedim(-2, 0), grad_out.movedim(-2, 0), ctx.clamp,
+                                            ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+            return g_inputs, g_w, None, None, None, None, None, None
+        if not ctx.run_axis:
+            inputs, w, alpha, eta, out, checkpoints, grad_out = _one_run(inputs, w, alpha, eta, out, checkpoints,
+                                                                         grad_out)
         grads = _backward_runs(inputs, w, alpha, eta, out, checkpoints, grad_out, ctx.rule, ctx.clamp, ctx.k,
                                ctx.needs_input_grad[0])
-        return (*grads, None, None, None)
+        if not ctx.run_axis:
+            grads = tuple(None if g is None else g[0] for g in grads)
+        return (*grads, None, None, None, None)
 
     @staticmethod
-    def vmap(info, in_dims, inputs, w, alpha, eta, rule, clamp, checkpoint_every):  # type: ignore[override]
-        """V vmapped slices of R runs each are V * R runs: every tensor argument's vmap axis joins its run
-        axis (an argument vmap does not batch is shared by every slice), and the outputs are split back."""
+    def vmap(info, in_dims, inputs, w, alpha, eta, rule, clamp, checkpoint_every, run_axis):  # type: ignore[override]
+        """Under vmap, every tensor argument's vmap axis becomes its run axis, or, if it has one already, joins
+        it (V slices of R runs are V * R runs); an argument vmap does not batch is shared by every slice."""
         size = info.batch_size
 
-        def joined(t: Tensor | None, dim: int | None) -> Tensor | None:
+        def runs_first(t: Tensor | None, dim: int | None) -> Tensor | None:
             if t is None:
                 return None
-            return (t.expand(size, *t.shape) if dim is None else t.movedim(dim, 0)).flatten(0, 1)
+            t = t.expand(size, *t.shape) if dim is None else t.movedim(dim, 0)
+            return t.flatten(0, 1) if run_axis else t
 
-        args = [joined(t, d) for t, d in zip((inputs, w, alpha, eta), in_dims[:4])]
-        outs = PlasticRunsFunction.apply(*args, rule, clamp, checkpoint_every)
-        return (tuple(None if o is None else o.unflatten(0, (size, -1)) for o in outs),
-                tuple(None if o is None else 0 for o in outs))
+        args = [runs_first(t, d) for t, d in zip((inputs, w, alpha, eta), in_dims[:4])]
+        outs = PlasticRunsFunction.apply(*args, rule, clamp, checkpoint_every, True)
+        if run_axis:
+            outs = tuple(None if o is None else o.unflatten(0, (size, -1)) for o in outs)
+        return outs, tuple(None if o is None else 0 for o in outs)
 
 
 # -- small pieces of the kernels ------------------------------------------------------------------------
+
+
+def _one_run(*tensors: Tensor | None) -> list[Tensor | None]:
+    """A run axis of length 1 in front of every tensor."""
+    return [None if t is None else t[None] for t in tensors]
 
 
 def _interval(steps: int, checkpoint_every: int | None) -> int:
@@ -655,36 +674,35 @@ def _backward_runs(inputs: Tensor, w: Tensor, alpha: Tensor, eta: Tensor, out: T
 # -- the non-plastic kernels (alpha = None): x(t) = tanh(x(t-1) w + u(t)) ---------------------------------
 
 
-def _runs_mm(x: Tensor, w: Tensor, c: Tensor | None = None) -> Tensor:
-    """(c +) x_r w_r for each run r: ``x`` (R, B, n), ``w`` (R, n, n), ``c`` (R, B, n); one run: a plain
-    (add)mm, whose sum into ``c`` is one BLAS call."""
-    if w.shape[0] == 1:
-        return (torch.mm(x[0], w[0]) if c is None else torch.addmm(c[0], x[0], w[0])).unsqueeze(0)
+def _mm(x: Tensor, w: Tensor, c: Tensor | None = None) -> Tensor:
+    """(c +) x w for one run (``w`` (n, n): mm, or addmm, which sums into ``c`` in the same BLAS call) or for
+    each of R runs (``w`` (R, n, n), ``x`` and ``c`` (R, B, n): bmm / baddbmm)."""
+    if w.dim() == 2:
+        return torch.mm(x, w) if c is None else torch.addmm(c, x, w)
     return torch.bmm(x, w) if c is None else torch.baddbmm(c, x, w)
 
 
-def _fixed_forward_runs(inputs: Tensor, w: Tensor, clamp: bool) -> Tensor:
-    """x(1..T) of R non-plastic runs as (T, R, B, n): ``inputs`` (R, B, T, n), ``w`` (R, n, n)."""
-    runs, batch, steps, n = inputs.shape
-    xs = inputs.new_empty(steps, runs, batch, n)
+def _fixed_forward(inputs: Tensor, w: Tensor, clamp: bool) -> Tensor:
+    """x(1..T) of the non-plastic network as (T, [R,] B, n) from ``inputs`` ([R,] B, T, n) and ``w``
+    ([R,] n, n), with or without the run axis."""
+    steps = inputs.shape[-2]
+    xs = inputs.new_empty(steps, *inputs.shape[:-2], inputs.shape[-1])
     clamped = inputs != 0 if clamp else None
-    for t in range(steps):  # xs[t] = x(t + 1); x(0) = 0 gives x(1) from u(1) alone
-        u = inputs[:, :, t]
+    for t in range(steps):  # xs[t] = x(t + 1); x(0) = 0 leaves u(1) alone in x(1)
+        u = inputs[..., t, :]
         if clamped is not None:
-            drive = _runs_mm(xs[t - 1], w) if t > 0 else torch.zeros_like(u)
-            _activate(drive, u, clamped[:, :, t], out=xs[t])
+            _activate(_mm(xs[t - 1], w) if t > 0 else torch.zeros_like(u), u, clamped[..., t, :], out=xs[t])
         else:
-            torch.tanh(_runs_mm(xs[t - 1], w, c=u) if t > 0 else u, out=xs[t])
+            torch.tanh(_mm(xs[t - 1], w, c=u) if t > 0 else u, out=xs[t])
     return xs
 
 
-def _fixed_backward_runs(inputs: Tensor, w: Tensor, xs: Tensor, grad_out: Tensor, clamp: bool,
-                         needs_input_grad: bool, needs_w_grad: bool) -> tuple[Tensor | None, Tensor | None]:
-    """Gradients (inputs, w) of R non-plastic runs from x(1..T) ``xs`` (T, R, B, n): the activation and
-    Eq. 1 lines of :class:`PlasticRunsFunction`'s adjoint with W = w."""
-    steps, runs, batch, n = xs.shape
-    grad_out = grad_out.permute(2, 0, 1, 3)  # (T, R, B, n)
-    free = (inputs == 0).permute(2, 0, 1, 3) if clamp else None
+def _fixed_backward(inputs: Tensor, w: Tensor, xs: Tensor, grad_out: Tensor, clamp: bool, needs_input_grad: bool,
+                    needs_w_grad: bool) -> tuple[Tensor | None, Tensor | None]:
+    """Gradients (inputs, w) of the non-plastic network from x(1..T) ``xs`` and dL/dx(1..T) ``grad_out``, both
+    (T, [R,] B, n): the activation and Eq. 1 lines of :class:`PlasticRunsFunction`'s adjoint with W = w."""
+    steps, n = xs.shape[0], xs.shape[-1]
+    free = (inputs == 0).movedim(-2, 0) if clamp else None
     slope = _slopes(xs, free)
     g_pre = torch.empty_like(xs)  # g(t) = dL/dpre(t)
     g_inputs = torch.zeros_like(xs) if needs_input_grad and clamp else None
@@ -694,14 +712,14 @@ def _fixed_backward_runs(inputs: Tensor, w: Tensor, xs: Tensor, grad_out: Tensor
             g_inputs[t] = torch.where(free[t], 0.0, g_x)
         torch.mul(g_x, slope[t], out=g_pre[t])
         if t > 0:  # gx(t-1) = the loss's own + g(t) w^T
-            g_x = _runs_mm(g_pre[t], w.transpose(1, 2), c=grad_out[t - 1])
+            g_x = _mm(g_pre[t], w.transpose(-1, -2), c=grad_out[t - 1])
     if needs_input_grad and not clamp:
         g_inputs = g_pre
     g_w = None
-    if needs_w_grad:  # sum_t x(t-1)^T g(t) over t >= 2 (x(0) = 0), one matrix product per run
-        if runs == 1:
-            g_w = (xs[:-1, 0].reshape(-1, n).t() @ g_pre[1:, 0].reshape(-1, n)).unsqueeze(0)
-        else:
-            g_w = torch.bmm(xs[:-1].permute(1, 3, 0, 2).reshape(runs, n, -1),
-                            g_pre[1:].transpose(0, 1).reshape(runs, -1, n))
-    return None if g_inputs is None else g_inputs.permute(1, 2, 0, 3), g_w
+    if needs_w_grad and w.dim() == 2:  # sum_t x(t-1)^T g(t) over t >= 2 (x(0) = 0): one matrix product
+        g_w = xs[:-1].reshape(-1, n).t() @ g_pre[1:].reshape(-1, n)
+    elif needs_w_grad:  # the same per run
+        runs = w.shape[0]
+        g_w = torch.bmm(xs[:-1].permute(1, 3, 0, 2).reshape(runs, n, -1),
+                        g_pre[1:].transpose(0, 1).reshape(runs, -1, n))
+    return None if g_inputs is None else g_inputs.movedim(0, -2), g_w

@@ -232,3 +232,27 @@ def test_nonplastic_fused_under_vmap_equals_each_run(mode):
         (g_w,) = torch.autograd.grad(((x1 - target[r]) ** 2).sum(), [w])
         torch.testing.assert_close(xs[r], x1, rtol=0, atol=1e-14)
         torch.testing.assert_close(g_ws[r], g_w, rtol=1e-12, atol=1e-14)
+
+
+def test_nested_vmap_joins_the_run_axes():
+    """vmap of vmap (2 x 3 runs): the inner rule's run axis takes the outer vmap axis in; run by run alone."""
+    torch.manual_seed(5)
+    ws = (0.5 * torch.randn(2, 3, 6, 6, dtype=torch.float64)).requires_grad_()
+    alphas = 0.5 * torch.randn(2, 3, 6, 6, dtype=torch.float64)
+    eta = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)  # shared by every run
+    u = episode_inputs("add", batch=2)  # shared too
+
+    def episode(w, a):
+        return recurrent_episode(u, w, a, eta, rule="oja", checkpoint_every=4)[0]
+
+    xs = torch.func.vmap(torch.func.vmap(episode))(ws, alphas)
+    g_ws, g_eta = torch.autograd.grad(xs.pow(2).sum(), [ws, eta])
+    g_eta_alone = torch.zeros_like(g_eta)
+    for i, j in itertools.product(range(2), range(3)):
+        w = ws[i, j].detach().requires_grad_()
+        x1 = recurrent_episode(u, w, alphas[i, j], eta, rule="oja", checkpoint_every=4)[0]
+        g_w, g_e = torch.autograd.grad(x1.pow(2).sum(), [w, eta])
+        g_eta_alone += g_e
+        torch.testing.assert_close(xs[i, j], x1, rtol=0, atol=1e-14)
+        torch.testing.assert_close(g_ws[i, j], g_w, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(g_eta, g_eta_alone, rtol=1e-12, atol=1e-14)
