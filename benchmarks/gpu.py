@@ -1,5 +1,5 @@
 """Seconds per update of every experiment at its `paper` profile, against the device's floor, and the
-predicted wall time of the whole paper profile on this device (issue 13).
+predicted wall time of the whole paper profile on this device.
 
     python benchmarks/gpu.py [--device cuda] [--updates 3] [--only omniglot maze] [--json out.json]
 

@@ -1,8 +1,8 @@
-"""Does capturing a whole update in a CUDA graph remove the launch overhead (issue 13)? Measured per case.
+"""Does capturing a whole update in a CUDA graph remove the launch overhead? Measured per case.
 
     python benchmarks/graphs.py [--device cuda] [--repeat 5] [--smoke] [--json out.json]
 
-On a launch-bound GPU an update costs about (kernels x per-launch cost): ~22 us per kernel in issue 13's
+On a launch-bound GPU an update costs about (kernels x per-launch cost): ~22 us per kernel in earlier
 H100 timings (``benchmarks/launch.py``). A CUDA graph replays the recorded kernels without the Python,
 dispatcher and launch cost of each, which is what the 20-minute target needs. Per case this times one
 update (forward, loss, backward, Adam step) from static inputs:

@@ -1,13 +1,13 @@
-"""What one kernel launch cost in issue 13's H100 timings: kernels per update, counted here, against the
-seconds per update issue 13 reports (measured there, one experiment alone per process, torch 2.11).
+"""What one kernel launch cost in earlier H100 timings of this code: kernels per update, counted here, against the
+seconds per update those timings report (measured there, one experiment alone per process, torch 2.11).
 
     python benchmarks/launch.py [--only maze omniglot]
 
-Each row runs the separate (one run at a time) training function of an experiment at the batch issue 13
+Each row runs the separate (one run at a time) training function of an experiment at the batch those timings
 timed, for 1 + 1 updates, and counts the operations of the second one under ``benchmarks/gpu.py``'s
 dispatch counter: ``kernels`` (operations that compute, about the launches on a GPU) and ``syncs`` (host
 reads of a device value). ``us/kernel`` = the reported seconds / kernels: if an update is launch-bound,
-this is the cost of one launch as issue 13's machine paid it, the number that turns a kernel count into
+this is the cost of one launch as that machine paid it, the number that turns a kernel count into
 a GPU time (gpu.py's ``--assume``). Caveat: the reported timings are of the code as it was then; the counts
 are of the code as it is now (the maze steps have since lost 3 of their 4 host reads per step).
 """
@@ -27,7 +27,7 @@ import gpu  # noqa: E402  (benchmarks/gpu.py: the counter and the experiment mod
 from plasticity_utils.config import data_dir  # noqa: E402
 
 CPU = torch.device("cpu")
-ISSUE = "issue 13, one H100, torch 2.11 + CUDA 13 (reported, not measured here)"
+REPORTED = "one H100, torch 2.11 + CUDA 13, earlier code (reported, not measured here)"
 
 
 def count(module, call) -> dict:
@@ -38,7 +38,7 @@ def count(module, call) -> dict:
 
 
 def rows(only: set[str] | None) -> list[tuple[str, float, dict]]:
-    """(setting, reported seconds per update, counts) for every setting issue 13 timed."""
+    """(setting, reported seconds per update, counts) for every setting those timings cover."""
     out = []
 
     def add(name, reported, module, call):
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="*", default=None, help="experiment modules to count")
     args = parser.parse_args(argv)
     table = rows(set(args.only) if args.only else None)
-    print(f"reported: {ISSUE}; counted: this code, one update of the separate training function")
+    print(f"reported: {REPORTED}; counted: this code, one update of the separate training function")
     print(f"{'setting':60s} {'reported s':>10s} {'ops':>7s} {'kernels':>7s} {'syncs':>5s} {'us/kernel':>9s}")
     for name, reported, c in table:
         print(f"{name:60s} {reported:10.4f} {c['ops']:7d} {c['kernels']:7d} {c['syncs']:5d} "

@@ -170,7 +170,7 @@ def test_plastic_claims_cite_the_released_code_on_a_shortfall(first, n, word):
     c = verdicts({"plastic": hand_made(curve)})[pvl.LABELS["plastic"]]
     assert c.verdict.startswith(word)
     assert ("0.022 (episode 4,881)" in c.verdict) == (word != "reproduced")
-    assert "issue 11" in c.released and "full.py" in c.released
+    assert "released_code.md" in c.released and "full.py" in c.released
 
 
 @pytest.mark.parametrize("baseline, word", [

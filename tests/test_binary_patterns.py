@@ -50,7 +50,7 @@ def test_episodes_to_one_percent(first, n, expected):
     c = find(bp.claims(Result("binary_patterns", "cpu", {"released": records(curve)}, "cpu")),
              "released schedule: episodes until")
     assert word(c) == expected
-    assert "released code" in c.released and "issue 11" in c.released  # cited with its source
+    assert "released code" in c.released and "released_code.md" in c.released  # cited with its source
 
 
 def test_end_of_training_error():

@@ -600,8 +600,8 @@ def test_unit_sign_verdict_every_word():
              ((0, 0, 0, 0), at, "not reproduced"),  # no run learned at the paper's budget
              ((0, 0, 0, 0), {"episodes": 400, "paper_episodes": 10_000}, "not reached within our budget")]
     assert all_words(cases, bohp.unit_sign_verdict) == set(VERDICTS)
-    assert "issue 11" in bohp.unit_sign_verdict(17, 17, 24, 5, earlier=audit, **at)  # the audit explains a shortfall
-    assert "issue 11" not in bohp.unit_sign_verdict(17, 17, 20, 0, earlier=audit, **at)
+    assert "earlier runs" in bohp.unit_sign_verdict(17, 17, 24, 5, earlier=audit, **at)  # they explain a shortfall
+    assert "earlier runs" not in bohp.unit_sign_verdict(17, 17, 20, 0, earlier=audit, **at)
     assert "our code" in audit and "released" not in audit  # audit numbers are of OUR code
 
 
@@ -676,7 +676,7 @@ def test_claims_on_hand_made_runs():
     assert all("threshold-dependent" not in c.verdict for c in rows)
     assert by_claim["alpha clipped >= 0: one-shot still learned, reversal not"] == "reproduced"
     rev = next(c for c in rows if c.claim.startswith("reversal (Adam)"))
-    assert "issue 11" in rev.verdict and "our code" in rev.verdict
+    assert "earlier runs" in rev.verdict and "our code" in rev.verdict
     assert "6 negative vs 1 positive" in rev.ours and "our RMSprop" in next(
         c.budget for c in rows if c.claim.startswith("reversal (our"))
     strict = next(c for c in rows if c.claim.startswith("negative pattern->hidden plasticity, strict per learned run "

@@ -273,7 +273,7 @@ def test_profiles_name_every_condition_with_the_same_budget():
         assert set(p.configs) == set(mz.CONDITIONS)
         assert all(c.condition == name for name, c in p.configs.items())
         assert len({(c.updates, c.batch) for c in p.configs.values()}) == 1
-    assert "1,000,000 updates" in mz.RELEASED.value and "issue 11" in mz.RELEASED.source
+    assert "1,000,000 updates" in mz.RELEASED.value and "released_code.md" in mz.RELEASED.source
 
 
 def test_runs_per_batch_follows_the_device_memory(monkeypatch):

@@ -1,7 +1,7 @@
 """Does the CIFAR experiment (notebook 03) learn as well per episode seen in batches as one at a time?
 
 The paper profile of :mod:`plasticity_utils.experiments.natural_images` cannot train the authors' 100,000
-one-episode updates per variant on one GPU in minutes (0.142 s per update on an H100, issue 13: ~4 h per
+one-episode updates per variant on one GPU in minutes (0.142 s per update on an H100 (benchmarks/README.md): ~4 h per
 variant), so it would take them in batches. This trains the ``cpu`` profile's per-connection network
 (seed 0, the same 1,500 episodes) once at the papers' batch 1, lr 1e-4, and once per ``--batch`` at the
 square-root-scaled rate (:func:`~plasticity_utils.training.sqrt_scaled_lr`, the rule

@@ -86,7 +86,7 @@ RELEASED_BLOCKS = (0.206, 0.077, 0.037, 0.017, 0.020, 0.014)  # mean error per 5
 RELEASED_EPISODES = 300  # the episodes of the released code's curve that ours is compared with
 RELEASED = Reported("mean error per 50-episode block " + " ".join(f"{b:.3f}" for b in RELEASED_BLOCKS)
                     + " (episodes 1-300): not below 1% by episode 300",
-                    "authors' released code (simple.py), 2 seeds on one GPU, run by this project's audit (issue 11)")
+                    "authors' released code (simple.py), 2 seeds on one GPU, run for this project (figures/released_code.md)")
 
 
 def profile_config(profile: str) -> tuple[Config, list[int]]:

@@ -127,7 +127,7 @@ PAPER_SEPARATION = Reported("plastic clearly above non-plastic (15 runs per cond
 PAPER_HOMOGENEOUS = Reported("homogeneous plastic below full plastic", "ICML 2018 §4.4, Fig. 4")
 PAPER_RETURNS = Reported("the agent returns to the reward after each teleport", "ICML 2018 §4.4")
 RELEASED = Reported("one episode per update for ~1,000,000 updates per run (its figure keeps runs with at least "
-                    "9,000 plotted points)", "authors' released maze code, read by this project's audit (issue 11)")
+                    "9,000 plotted points)", "authors' released maze code, read for this project (figures/released_code.md)")
 
 
 def profile_config(profile: str) -> tuple[Config, list[int]]:

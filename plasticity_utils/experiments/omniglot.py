@@ -61,7 +61,7 @@ RELEASED_SPLIT_SEED = 0  # the shuffle whose last 100 classes the released test 
 RELEASED = Reported(
     "its test script scores every model on the last 100 classes of a seed-0 shuffle, while each model held out "
     "the last 100 of its own seed's shuffle: for 9 of the 10 published models ~94% of the scored classes were "
-    "training classes", "audit of the authors' released code (issue 11)")
+    "training classes", "reading of the authors' released code (figures/released_code.md)")
 # Published 5-way 1-shot accuracies of other methods, as listed with the paper's result (%).
 PUBLISHED = {
     "Memory Networks": "82.8",
@@ -109,10 +109,10 @@ class Config:
 #   1e-3 (~ 3e-5 * 32, the linear rule): seeds 0/1/2 leave chance after ~200/~350/~900 updates (a plateau of
 #   varying length), then climb fast: seed 0 at 63% by update 400 and 80% at 1,800;
 #   3e-3: eta is pushed below zero within the first updates and the network stays at chance.
-# paper, re-planned for one GPU (issue 13): 5M batch-1 updates take >24 h per seed there (0.0177 s per update
-# measured on an H100, issue 13), so the paper's 5,000,000 episodes per seed come as 19,532 updates of 256,
+# paper, re-planned for one GPU: 5M batch-1 updates take >24 h per seed there (0.0177 s per update
+# on an H100, benchmarks/README.md), so the paper's 5,000,000 episodes per seed come as 19,532 updates of 256,
 # the lr decay kept every 1,000,000 episodes, and the 10 seeds train together (train_seeds). The rate, 1e-3,
-# is the one of issue 13's H100 run at batch 256 (one seed: 94% held-out after 512k episodes, 96.8-98.2% after
+# is the one of an earlier H100 run at batch 256 (one seed: 94% held-out after 512k episodes, 96.8-98.2% after
 # 5.1M; reported there, not measured by this project's runs); the linear rule would give 7.7e-3, above the
 # 3e-3 that drove eta below zero in our probes at batch 32. The paper's own schedule is PAPER_BATCH1.
 PAPER_BATCH1 = Config()
@@ -129,7 +129,7 @@ PROFILES = {
                      "1e-3 (the paper: one episode per update at 3e-5), the 10 seeds trained as one batched model",
                      Options(batched=True, extra={"eval_episodes": 1000})),
 }
-# A question the paper leaves open (issue 15): which Adam rate at 256 episodes per update, the batch of the
+# A question the paper leaves open (answered by a sweep in notebook 04): which Adam rate at 256 episodes per update, the batch of the
 # GPU plan? Swept with plasticity_utils.sweep (grid, seeds) per profile; the rest of the config is the profile's.
 LR_SWEEP = {
     "smoke": ({"lr": [1e-3, 3e-3], "batch": [4], "updates": [4], "eval_every": [2]}, [0]),

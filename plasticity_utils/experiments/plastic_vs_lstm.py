@@ -74,7 +74,7 @@ class BaselineConfig:
 
 PLASTIC = bp.Config(task=TASK, episodes=2000, input_scale=20.0, lr=3e-4, eta=0.01, learn_eta=True)
 # The 1000-bit task's slower presentation (6 steps on, 4 off, 2 cycles, test 6) for the same 50-bit,
-# 2-pattern task: what the audit (issue 11) found to reach < 0.01 within the paper's ~2,000 episodes.
+# 2-pattern task: what runs of the released code found (figures/released_code.md) to reach < 0.01 within the paper's ~2,000 episodes.
 SLOW_TASK = replace(TASK, cycles=2, show=6, gap=4, test_show=6)
 PLASTICS = {"plastic": PLASTIC, "plastic_eta05": replace(PLASTIC, eta=0.05, learn_eta=False),
             "plastic_642": replace(PLASTIC, task=SLOW_TASK)}
@@ -146,14 +146,14 @@ PAPER = {
     "lstm": Reported("not in the texts: they name one LSTM, which the released simple/lstm.py clamps (CLAMPING=1)",
                      f"{NIPS}; {SUMMARY}"),
 }
-AUDIT = "authors' released full.py, run by this project's audit (issue 11)"
+AUDIT = "authors' released full.py, run for this project (figures/released_code.md)"
 RELEASED = {
     "plastic": Reported("5 seeds x 5,000 episodes: trailing-100 error best 0.022 (episode 4,881), 0.024 at 5,000; "
                         "first below 0.01 at ~8,200 episodes (2 seeds x 20,000)", AUDIT),
     "plastic_eta05": Reported("5 seeds x 5,000 episodes: best 0.015 (episode 535), then 0.043 at 1,000 and 0.021 "
                               "at 5,000", AUDIT),
     "plastic_642": Reported("the same 51-neuron network on the 6/4/2 schedule: 0.011 at 1,000 and 0.007 at 2,000 "
-                            "episodes (2 seeds)", "this project's audit (issue 11)"),
+                            "episodes (2 seeds)", "runs of the released code for this project (figures/released_code.md)"),
     "lstm_clamp": Reported("2,000 hidden units, inputs x100, Adam 3e-5, one episode per update for 1,000,000 episodes; "
                            "its header: 'Takes a very long time to learn the task, and even then imperfectly.' "
                            "(no run of it by this project)", "authors' released simple/lstm.py"),
