@@ -63,8 +63,10 @@ def equality(device: torch.device) -> None:
     from dataclasses import replace
 
     from plasticity_utils.experiments import binary_patterns as bp
+    from plasticity_utils.experiments import maze as mz
     from plasticity_utils.experiments import omniglot as om
     from plasticity_utils.experiments import plastic_vs_lstm as pvl
+    from plasticity_utils.tasks.maze import MazeTask
     from plasticity_utils.tasks.omniglot import OmniglotTask
     from plasticity_utils.tasks.patterns import PatternTask
 
@@ -80,6 +82,10 @@ def equality(device: torch.device) -> None:
                   lambda s: om.train_seeds(config, [s], None, device, images, progress=False)[0]),
                  ("patterns", lambda: bp.train_seeds(pattern, [0, 3], None, device, progress=False),
                   lambda s: bp.train_seeds(pattern, [s], None, device, progress=False)[0])]
+        for condition in ("plastic", "nonplastic"):  # the maze: one rollout over the run axis, each run's own mazes
+            maze = mz.Config(task=MazeTask(size=5, steps=12), condition=condition, hidden=6, batch=3, updates=3)
+            cases.append((f"maze {condition}", lambda c=maze: mz.train_seeds(c, [0, 3], None, device, progress=False),
+                          lambda s, c=maze: mz.train_seeds(c, [s], None, device, progress=False)[0]))
         for model in ("rnn", "lstm_clamp"):  # the batched references against the fused RNN and cuDNN's LSTM
             base = replace(pvl.BASELINES[model], extra=60, episodes=12, batch=4, lr=1e-2)
             cases.append((model, lambda base=base: pvl.train_baseline_seeds(base, [0, 3], None, device, progress=False),
