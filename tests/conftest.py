@@ -1,9 +1,10 @@
-"""Shared test fixtures: the papers' seed texts, for checking that quotes in a paper column are in them."""
+"""Shared test fixtures: the papers' seed texts (for checking that quotes in a paper column are in them), float64."""
 
 import re
 from pathlib import Path
 
 import pytest
+import torch
 
 # The seed texts sit beside the repository (../shared/papers, with a README saying which file is which);
 # the tests that read them are skipped where they are absent.
@@ -31,3 +32,12 @@ def quoted_in():
         return quotes
 
     return check
+
+
+@pytest.fixture
+def float64():
+    """Compute in float64 inside the test (the equality tests of R runs against R single runs)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)

@@ -23,13 +23,6 @@ CONFIG = om.Config(task=TASK, updates=5, batch=3, lr=1e-3, filters=8, eval_every
                    eval_episodes=7)
 
 
-@pytest.fixture
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
 
 @pytest.fixture(scope="module")
 def images() -> torch.Tensor:

@@ -272,12 +272,6 @@ def test_paper_gradients_give_the_loss_gradient_of_the_one_shot_network():
 
 
 # ---------------------------------------------------------------------------------------- training
-@pytest.fixture
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 
 def test_runs_hold_the_native_run_axis_as_it_is():

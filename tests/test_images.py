@@ -330,13 +330,6 @@ def test_training_in_batches_counts_episodes_seen():
         ni.Config(task=SMALL, episodes=7, batch=3)
 
 
-@pytest.fixture
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
 
 def test_batched_image_runs_equal_separate_runs(float64):
     """R runs of the one update (through vmap, the fused layer's batched form) equal R single runs."""
