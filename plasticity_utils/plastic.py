@@ -646,9 +646,9 @@ def _backward_runs(inputs: Tensor, w: Tensor, alpha: Tensor, eta: Tensor, out: T
         segment[0].copy_(checkpoints[s])  # recompute the traces this segment's steps read
         for t in range(start, stop - 1):
             _trace_step(segment[t - start], xs[t], xs[t + 1], eta_s, rule, out=segment[t - start + 1])
-        for t in reversed(range(start, stop)):  # the paper-time step t + 1: x = x(t), y = x(t + 1), H(t)
+        for t in reversed(range(start, stop)):  # step t + 1 of the equations: x = x(t), y = x(t + 1), H(t)
             hebb, x, y = segment[t - start], xs[t], xs[t + 1]
-            # gx of x = x(t) starts as the loss's own (not copied: every update below is out of place)
+            # gx(t) starts as the loss's own dL/dx(t) (not copied: every update below is out of place)
             g_x_prev = grad_out[t - 1] if t > 0 else None
             if t < steps - 1:  # trace step H(t) -> H(t + 1); the last trace feeds nothing
                 gH_y = torch.bmm(g_hebb, y.unsqueeze(2)).squeeze(2)  # sum_j gH_ij y_j
