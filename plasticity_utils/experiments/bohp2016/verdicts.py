@@ -68,7 +68,7 @@ RELEASED_SIGN_ONE_SHOT = Reported("the stored one-shot network (seed 0, 10,000 e
 RELEASED_CLIPPED = Reported("no option clips alpha alone: POSWEIGHTS ('Just don't!') clamps w, alpha and the readout "
                             "to >= 1e-6; no run of it stored", f"{RELEASED_CODE}: reversal/reversal.py, oneshot/oneshot.py")
 # Numbers from this project's audit of OUR code (not the authors' released code).
-AUDIT = "this project's earlier runs (2026-11, before the 20-run cpu profile)"
+AUDIT = "this project's earlier runs (2026-11)"
 AUDIT_ADAM = Reported("over learned reversal runs, strongly plastic units 24 negative vs 5 positive; every learned "
                       "run had a strongly negative unit; the 3 all-positive runs all failed to learn",
                       f"{AUDIT}, earlier Adam runs of our code")
