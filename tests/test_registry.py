@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from plasticity_utils import experiments  # noqa: E402
@@ -87,3 +88,4 @@ def test_smoke_run_claims_and_figures(name, tmp_path, monkeypatch):
     assert paths and all(isinstance(k, str) and isinstance(p, Path) for k, p in paths.items())
     for key, path in paths.items():
         assert path.is_file() and path.is_relative_to(figures_dir("smoke")), (key, path)
+    plt.close("all")  # the figures are saved; keep the process's open figures few
