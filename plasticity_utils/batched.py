@@ -139,14 +139,12 @@ class Runs(nn.Module):
             except AttributeError:
                 return self.module.get_buffer(name).unsqueeze(0)
         params, buffers = self._state()
-        value = {**params, **buffers}[name]
-        return value.unsqueeze(0) if self.single else value
+        return {**params, **buffers}[name]
 
     def n_params(self, run: int = 0) -> int:
         """Trainable parameters of one run."""
         params, _ = self._state()
-        runs = 1 if self.single else self.runs
-        return sum(p.numel() // runs for p in params.values() if p.requires_grad)
+        return sum(p.numel() // self.runs for p in params.values() if p.requires_grad)
 
 
 class _Method(nn.Module):

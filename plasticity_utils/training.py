@@ -36,7 +36,7 @@ from torch import Tensor, nn
 # an offline HTML export, where a widget without its saved state shows nothing.
 from tqdm.std import tqdm
 
-from .config import check_flag, check_seeds, shown, workers_from_env
+from .config import check_flag, check_seeds, pick_device, shown, workers_from_env
 
 Metrics = dict[str, float]
 EpisodeFn = Callable[[int], tuple[Tensor, Metrics]]
@@ -402,9 +402,10 @@ class RunStore:
             raise ValueError(f"group must be an integer >= 1 or None, got {group!r}")
         check_flag("force", force)
         jobs = [j._replace(seeds=tuple(check_seeds(j.seeds))) for j in jobs]
+        stored = [{s: None if force else self.load(s, j.config, j.tag) for s in j.seeds} for j in jobs]
         tasks = []
-        for job in jobs:
-            todo = list(job.seeds) if force else [s for s in job.seeds if self.load(s, job.config, job.tag) is None]
+        for job, records in zip(jobs, stored):
+            todo = [s for s, r in records.items() if r is None]
             size = group or max(1, len(todo))
             tasks += [job._replace(seeds=tuple(todo[i:i + size])) for i in range(0, len(todo), size)]
         where = executors.resolve(executor)
@@ -425,8 +426,8 @@ class RunStore:
                     for f in tqdm(futures, desc=f"{len(tasks)} trainings ({workers} workers)"):
                         f.result()
         out = []
-        for job in jobs:
-            records = [self.load(s, job.config, job.tag) for s in job.seeds]
+        for job, loaded in zip(jobs, stored):  # read back only what was trained here
+            records = [self.load(s, job.config, job.tag) if loaded[s] is None else loaded[s] for s in job.seeds]
             if any(r is None for r in records):  # only if a stored file went bad after it was written
                 raise RuntimeError(f"{self._task_name(job)}: a run could not be read back after training")
             out.append(records)
@@ -466,6 +467,19 @@ class Job(NamedTuple):
     config: Any
     train: TrainRuns
     tag: str = ""
+
+
+def trainer_of(train_seeds: Callable[..., list], config: Any, device: str | None = None,
+               **options: Any) -> functools.partial:
+    """The picklable ``train(seeds, checkpoint)`` a :class:`Job` carries, for an experiment's one trainer
+    ``train_seeds(config, seeds, checkpoint, device, **options)``: the device is picked where it runs
+    (a worker process, a Dask worker), so ``device`` is its name (None: the best there)."""
+    return functools.partial(_train_on, config, train_seeds=train_seeds, device=device, options=options)
+
+
+def _train_on(config: Any, seeds: list[int], checkpoint: Path | None, *, train_seeds: Callable[..., list],
+              device: str | None, options: dict) -> list[tuple[dict, dict[str, Tensor]]]:
+    return train_seeds(config, seeds, checkpoint, pick_device(device), **options)
 
 
 def _train_task(root: Path, force: bool, task: Job) -> None:

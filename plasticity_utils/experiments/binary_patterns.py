@@ -21,7 +21,7 @@ from ..config import check_flag, check_seeds, figures_dir, pick_device, results_
 from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
-from ..training import Job, RunStore, fixed_threads
+from ..training import Job, RunStore, fixed_threads, trainer_of
 from ..validation import IMPLS, check
 from .contract import (Claim, Options, Profile, Reported, Result, below, episodes_to_threshold, missed,
                        select_profile, sensitive, verdict)
@@ -103,9 +103,10 @@ def build(config: Config) -> PlasticRecurrent:
 
 
 def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, device: torch.device,
-                progress: bool = True) -> list[tuple[dict, dict]]:
+                progress: bool | None = None) -> list[tuple[dict, dict]]:
     """Train one network per seed (all as one model over a run axis, :func:`~plasticity_utils.batched.train_runs`;
-    one seed: the network itself); each run's curve is its per-episode loss, sign error and eta. Under ``vmap``
+    one seed: the network itself); each run's curve is its per-episode loss, sign error and eta. ``progress``
+    (default: for several runs only) shows a progress bar. Under ``vmap``
     (R > 1) the fused layer runs its batched form (:class:`~plasticity_utils.plastic.PlasticRunsFunction`)."""
     n = config.task.n_bits
 
@@ -121,7 +122,7 @@ def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, devic
 
     net, histories, (seconds, _) = train_runs(
         seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
-        config.episodes, device=device, checkpoint=checkpoint, progress=progress)
+        config.episodes, device=device, checkpoint=checkpoint, progress=len(seeds) > 1 if progress is None else progress)
     records = [{key: [h[key] for h in history] for key in ("error", "loss", "eta")} for history in histories]
     return finish_runs(net, seeds, records, seconds, device)
 
@@ -151,11 +152,7 @@ METRIC = "mean sign error over the last 10 episodes"
 
 def trainer(config: Config, device: str | None = None) -> functools.partial:
     """A picklable ``train(seeds, checkpoint)`` for one config (the device is picked where it runs)."""
-    return functools.partial(_train_on, config, device=device)
-
-
-def _train_on(config: Config, seeds: list[int], checkpoint: Path | None, device: str | None = None):
-    return train_seeds(config, seeds, checkpoint, pick_device(device), progress=len(seeds) > 1)
+    return trainer_of(train_seeds, config, device)
 
 
 def tag(variant: str) -> str:

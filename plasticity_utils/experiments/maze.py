@@ -44,7 +44,7 @@ from ..config import check_flag, check_seeds, figures_dir, pick_device, results_
 from ..plastic import RULES, PlasticCell
 from ..plotting import band, save, smooth
 from ..tasks.maze import N_ACTIONS, MazeBatch, MazeTask, maze_grid
-from ..training import Job, RunStore, fixed_threads
+from ..training import Job, RunStore, fixed_threads, trainer_of
 from ..validation import check
 from .contract import Claim, Options, Profile, Reported, Result, missed, select_profile, verdict
 
@@ -358,12 +358,7 @@ def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, devic
 
 def trainer(config: Config, device: str | None = None, progress: bool = True) -> functools.partial:
     """A picklable ``train(seeds, checkpoint)`` for one config (the device is picked where it runs)."""
-    return functools.partial(_train_on, config, device=device, progress=progress)
-
-
-def _train_on(config: Config, seeds: list[int], checkpoint: Path | None, device: str | None = None,
-              progress: bool = True) -> list[tuple[dict, dict]]:
-    return train_seeds(config, seeds, checkpoint, pick_device(device), progress=progress)
+    return trainer_of(train_seeds, config, device, progress=progress)
 
 
 def store(profile: str) -> RunStore:

@@ -13,7 +13,6 @@ ever samples the training images. Two baselines need no memory of the episode: p
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ClassVar, Iterator
@@ -32,7 +31,7 @@ from ..plotting import band, save, smooth
 from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
                             reconstruction_loss)
 from ..stats import compare, paired_difference
-from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr
+from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr, trainer_of
 from ..validation import IMPLS, check, label
 from .contract import Claim, Profile, Reported, Result, missed, select_profile, verdict
 
@@ -174,16 +173,10 @@ def train_variants(profile: str, variants: tuple[str, ...] = VARIANTS, seeds: li
     jobs = []
     for alpha in variants:
         config, default_seeds = stored_config(profile, alpha, loaded(source))
-        train = functools.partial(_train_on, config, device=device, pools=source)
+        train = trainer_of(train_seeds, config, device, pools=source)
         jobs.append(Job(default_seeds if seeds is None else seeds, config, train, f"{alpha}-"))
     records = RunStore(results_dir(EXPERIMENT, profile)).train(jobs, force=force)
     return dict(zip(variants, records))
-
-
-def _train_on(config: Config, seeds: list[int], checkpoint: Path | None, device: str | None = None,
-              pools: ImagePools | DataRef | None = None):
-    """:func:`train_seeds` with the device picked where it runs (a picklable ``train(seeds, checkpoint)``)."""
-    return train_seeds(config, seeds, checkpoint, pick_device(device), pools)
 
 
 CONTROL = "per_connection alpha, probe not stored (control)"

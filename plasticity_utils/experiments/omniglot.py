@@ -39,7 +39,7 @@ from ..plastic import PlasticConnection
 from ..plotting import band, save
 from ..stats import compare, paired_difference, wilson_interval
 from ..tasks.omniglot import Episode, OmniglotTask, class_split, omniglot_episode
-from ..training import Job, RunStore, fixed_threads
+from ..training import Job, RunStore, fixed_threads, trainer_of
 from ..validation import check
 from .contract import Claim, Options, Profile, Reported, Result, missed, select_profile, sensitive, verdict
 
@@ -353,13 +353,8 @@ def trainer(config: Config, device: str | None = None, *, images: Tensor | DataR
             progress: bool = False) -> functools.partial:
     """A picklable ``train(seeds, checkpoint)`` for one config (:func:`train_seeds`): the device is picked and
     the images (default: the full set, :func:`images_ref`) are loaded where it runs (a Dask worker)."""
-    return functools.partial(_train_on, config, device=device, images=images_ref() if images is None else images,
-                             progress=progress)
-
-
-def _train_on(config: Config, seeds: list[int], checkpoint: Path | None, device: str | None,
-              images: Tensor | DataRef, progress: bool):
-    return train_seeds(config, seeds, checkpoint, pick_device(device), images, progress)
+    return trainer_of(train_seeds, config, device, images=images_ref() if images is None else images,
+                      progress=progress)
 
 
 def tag(variant: str) -> str:

@@ -37,7 +37,7 @@ from ..batched import BatchStep, Generators, Runs, finish_runs, stack, train_run
 from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir
 from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
-from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr
+from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr, trainer_of
 from ..validation import check, label
 from . import binary_patterns as bp
 from .contract import (Claim, Options, Profile, Reported, Result, episodes_to_threshold, missed, select_profile,
@@ -238,11 +238,7 @@ def train_baseline_seeds(config: BaselineConfig, seeds: list[int], checkpoint: P
 
 def baseline_trainer(config: BaselineConfig, device: str | None = None) -> functools.partial:
     """A picklable ``train(seeds, checkpoint)`` for one baseline config (the device is picked where it runs)."""
-    return functools.partial(_train_baselines_on, config, device=device)
-
-
-def _train_baselines_on(config: BaselineConfig, seeds: list[int], checkpoint: Path | None, device: str | None = None):
-    return train_baseline_seeds(config, seeds, checkpoint, pick_device(device))
+    return trainer_of(train_baseline_seeds, config, device)
 
 
 def _name(config: BaselineConfig) -> str:

@@ -21,7 +21,7 @@ from torch import Tensor
 from ...batched import Generators, Runs, finish_runs, train_runs
 from ...config import check_seeds, pick_device, results_dir
 from ...tasks.bohp2016 import Episode
-from ...training import Job, RunStore, fixed_threads
+from ...training import Job, RunStore, fixed_threads, trainer_of
 from .. import contract
 from .network import PlasticNets, build, step_errors
 from .optim import make_optimizer
@@ -98,12 +98,7 @@ def evaluate(nets: Runs | PlasticNets, config: Config, seeds: list[int], device:
 
 def trainer(config: Config, device: str | None = None, progress: bool = True) -> functools.partial:
     """A picklable ``train(seeds, checkpoint)`` for one config (the device is picked where it runs)."""
-    return functools.partial(_train_on, config, device=device, progress=progress)
-
-
-def _train_on(config: Config, seeds: list[int], checkpoint: Path | None, device: str | None = None,
-              progress: bool = True) -> list[tuple[dict, dict[str, Tensor]]]:
-    return train_seeds(config, seeds, checkpoint, pick_device(device), progress)
+    return trainer_of(train_seeds, config, device, progress=progress)
 
 
 def tag(variant: str) -> str:
