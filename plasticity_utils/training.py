@@ -409,14 +409,15 @@ class RunStore:
             size = group or max(1, len(todo))
             tasks += [job._replace(seeds=tuple(todo[i:i + size])) for i in range(0, len(todo), size)]
         where = executors.resolve(executor)
+        if where == "local":  # a bad setting is an error whether or not anything is left to train
+            workers = workers_from_env() if workers is None else workers
+            if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+                raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
         if tasks and where != "local":
             executors.map_on_dask(where, functools.partial(_train_task, self.root, force), tasks,
                                   [self._task_name(t) for t in tasks],
                                   desc=",".join(sorted({j.tag for j in jobs})) or "runs")
         elif tasks:
-            workers = workers_from_env() if workers is None else workers
-            if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-                raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
             if workers == 1 or len(tasks) < 2:
                 for t in tasks:
                     self._train_task(t, force)
