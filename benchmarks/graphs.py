@@ -19,17 +19,22 @@ The cases are the launch-bound updates of the paper profile: the 1000-bit networ
 10 seeds as one batched model), the CIFAR network (random images: the timing does not depend on them), the maze agent's replay (one run, and 5 runs batched) with a
 stand-in loss (the A2C loss reads its parts on the host for logging; the closed-loop rollout, which reads
 on the host at every step, is not capturable as a whole and is not timed here) and Omniglot (random
-images). On a CPU only the eager column is measured (``--smoke`` shrinks every case, for the tests).
+images). On a CPU only the eager column is measured (``--smoke`` shrinks every case, for the tests). On CUDA
+each case runs in a process of its own (``--no-isolate`` to keep them in one).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import gc
+import io
 import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -177,36 +182,84 @@ def release(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
+def print_row(r: dict) -> None:
+    name = r["case"]
+    if "error" in r:
+        print(f"{name:66s} FAILED eager: {r['error'].splitlines()[0][:160]}", flush=True)
+        return
+    graph = f"{r['graph_s']:9.5f} {r['speedup']:8.1f}" if "graph_s" in r else f"{'-':>9s} {'-':>8s}"
+    print(f"{name:66s} {r['eager_s']:9.5f} {graph} {r['kernels']:7d}" + (f"  {r['graph']}" if "graph" in r else ""),
+          flush=True)
+
+
+def measure_cases(device: torch.device, smoke: bool, repeat: int, only: int | None = None) -> tuple[list[dict], int]:
+    """Measure every case (or case number ``only``) in this process: (rows, number of cases)."""
+    todo = cases(device, smoke)
+    n = len(todo)
+    if only is not None:
+        todo = [todo[only]]
+    rows = []
+    while todo:
+        name, model, loss_fn = todo.pop(0)
+        try:
+            r = measure(name, model, loss_fn, device, repeat)
+        except Exception as error:  # say, out of memory: report it and measure the other cases
+            r = {"case": name, "error": f"{type(error).__name__}: {error}"}
+        finally:
+            del model, loss_fn
+            release(device)
+        rows.append(r)
+        print_row(r)
+    return rows, n
+
+
+def measure_isolated(device: torch.device, smoke: bool, repeat: int) -> tuple[list[dict], int]:
+    """Each case in a process of its own: a failed capture keeps its graph's private memory pool until the
+    process ends (measured on an H200: after two failed captures every later case ran out of memory, even with
+    the pools' owners dropped and the cache emptied), so no case may inherit another's failure."""
+    rows: list[dict] = []
+    n, i = 1, 0
+    with tempfile.TemporaryDirectory() as tmp:
+        while i < n:
+            out = Path(tmp) / f"case{i}.json"
+            cmd = [sys.executable, __file__, "--device", str(device), "--repeat", str(repeat), "--case", str(i),
+                   "--json", str(out), "--quiet"] + (["--smoke"] if smoke else [])
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0 or not out.exists():
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                r = {"case": f"case {i}", "error": f"process failed ({done.returncode}): {last}"}
+            else:
+                result = json.loads(out.read_text())
+                n, r = result["cases"], result["rows"][0]
+            rows.append(r)
+            print_row(r)
+            i += 1
+    return rows, n
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default=None)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="tiny cases (the CPU test of this script)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--case", type=int, default=None, help="measure case number CASE only, in this process")
+    parser.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=None,
+                        help="each case in its own process (default: on CUDA)")
+    parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     device = pick_device(args.device)
-    rows = []
-    print(f"{'case':66s} {'eager s':>9s} {'graph s':>9s} {'speed-up':>8s} {'kernels':>7s}")
-    todo = cases(device, args.smoke)
-    while todo:
-        name, model, loss_fn = todo.pop(0)
-        try:
-            r = measure(name, model, loss_fn, device, args.repeat)
-        except Exception as error:  # say, out of memory: report it and measure the other cases
-            print(f"{name:66s} FAILED eager: {type(error).__name__}: {str(error).splitlines()[0][:160]}", flush=True)
-            rows.append({"case": name, "error": f"{type(error).__name__}: {error}"})
-            continue
-        finally:
-            # a captured graph keeps a private memory pool, and a failed capture leaves its pool behind: free
-            # both (and the case's model) before the next case, or later cases run out of memory
-            del model, loss_fn
-            release(device)
-        rows.append(r)
-        graph = f"{r['graph_s']:9.5f} {r['speedup']:8.1f}" if "graph_s" in r else f"{'-':>9s} {'-':>8s}"
-        print(f"{name:66s} {r['eager_s']:9.5f} {graph} {r['kernels']:7d}" + (f"  {r['graph']}" if "graph" in r else ""),
-              flush=True)
+    isolate = (device.type == "cuda") if args.isolate is None else args.isolate
+    if not args.quiet:
+        print(f"{'case':66s} {'eager s':>9s} {'graph s':>9s} {'speed-up':>8s} {'kernels':>7s}")
+    if isolate and args.case is None:
+        rows, n = measure_isolated(device, args.smoke, args.repeat)
+    else:
+        with contextlib.redirect_stdout(io.StringIO()) if args.quiet else contextlib.nullcontext():
+            rows, n = measure_cases(device, args.smoke, args.repeat, args.case)
     if args.json:
-        args.json.write_text(json.dumps({"device": str(device), "torch": torch.__version__, "rows": rows}, indent=1))
+        args.json.write_text(json.dumps({"device": str(device), "torch": torch.__version__, "cases": n,
+                                         "isolated": isolate, "rows": rows}, indent=1))
     return rows
 
 
