@@ -205,6 +205,12 @@ def test_paired_difference():
     assert mean == pytest.approx(0.0) and half == pytest.approx(1.96 * 1.0 / np.sqrt(3))
     assert stats.compare((mean, half)) == "not different"
     assert stats.compare((-1.0, 0.5)) == "lower" and stats.compare((1.0, 0.5)) == "higher"
+    # the 95% half-width is rescaled to the level asked: 1.96 -> 1.645 (0.1) and 2.241 (0.025)
+    assert stats.z_of(0.05) == pytest.approx(1.95996, abs=1e-5)
+    assert stats.compare((-1.8, 1.96), 0.1) == "lower" and stats.compare((-1.8, 1.96)) == "not different"
+    assert stats.compare((-2.1, 1.96)) == "lower" and stats.compare((-2.1, 1.96), 0.025) == "not different"
+    with pytest.raises(ValueError):
+        stats.compare((0.0, 1.0), 1.5)
 
 
 def test_displacement_profile_finds_a_shift():
@@ -305,6 +311,17 @@ def test_claims_state_the_subset_and_the_seeds_and_cite_the_released_code():
     assert "paired over 3 seeds" in over.ours and "3 seeds per variant" in over.budget
     mixed = ni.claims(_claims_result({"per_connection": [25.0, 33.0, 24.0], "shared": [30.0, 29.0, 29.0]}, seeds=3))[1]
     assert mixed.verdict.startswith("not reached within our budget: no significant difference, paired over 3 seeds")
+
+
+def test_ablation_row_is_checked_at_half_and_twice_the_significance_level():
+    # differences -4, -5, -6: mean -5, 95% half-width 1.13 (s = 1, n = 3): lower at 0.025, 0.05 and 0.1
+    clear = ni.claims(_claims_result({"per_connection": [26.0, 25.0, 24.0], "shared": [30.0, 30.0, 30.0]}, seeds=3))[1]
+    assert clear.verdict.startswith("reproduced:") and "threshold-dependent" not in clear.verdict
+    # differences -1, -3, -0.4: mean -1.47, half-width 1.54 at 0.05 (not different), 1.29 at 0.1 (lower): the
+    # word stays ours, marked threshold-dependent, with the looser level's word beside it
+    edge = ni.claims(_claims_result({"per_connection": [29.0, 27.0, 29.6], "shared": [30.0, 30.0, 30.0]}, seeds=3))[1]
+    assert edge.verdict.startswith("not reached within our budget (threshold-dependent):")
+    assert "significance level 0.1: reproduced" in edge.verdict
 
 
 def test_paper_column_quotes_the_seed_texts(quoted_in):

@@ -256,6 +256,11 @@ def test_comparison_verdict(a, b, p, word):
         assert "after 3,600 of the paper's 200,000 episodes per run (1.8%)" in v
 
 
+def test_comparison_verdict_at_another_level():
+    assert mz.comparison_verdict(5.0, 3.0, 0.04, 4, 3600).startswith("reproduced:")
+    assert mz.comparison_verdict(5.0, 3.0, 0.04, 4, 3600, level=0.025).startswith("not reached within our budget:")
+
+
 def test_a_miss_at_the_papers_budget_is_not_reproduced():
     assert mz.comparison_verdict(5.0, 3.0, 0.3, 15, 201_000).startswith("not reproduced:")
     assert mz.returns_verdict(1, False, 6, 200_000).startswith("not reproduced:")

@@ -356,7 +356,7 @@ def test_claims_show_the_spread_over_seeds_and_the_failed_seeds_apart():
     held = [t - d for t, d in zip(train, [0.03, -0.03, 0.02, 0.04, -0.18, 0.03, 0.02, 0.04, 0.03, 0.03])]
     _, gap, _ = om.claims(hand_made_result(held, train, episodes=500, eta=eta))
     assert gap.verdict.startswith("partly reproduced (threshold-dependent): at our cut-offs (failed: held-out < chance "
-                                  "+ 0.1): partly reproduced: no gap detected")
+                                  "+ 0.1, significance level 0.05): partly reproduced: no gap detected")
     assert "at failed: held-out < chance + 0.2: not reproduced (held-out minus training -3.0" in gap.verdict
 
 

@@ -43,10 +43,11 @@ from ..batched import Generators, Runs, finish_runs, train_runs
 from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir
 from ..plastic import RULES, PlasticCell
 from ..plotting import band, save, smooth
+from ..stats import SIGNIFICANCE
 from ..tasks.maze import N_ACTIONS, MazeBatch, MazeTask, maze_grid
 from ..training import Job, RunStore, fixed_threads, trainer_of
 from ..validation import check
-from .contract import Claim, Options, Profile, Reported, Result, missed, select_profile, verdict
+from .contract import Claim, Options, Profile, Reported, Result, missed, select_profile, sensitive, verdict
 
 CONDITIONS = {"plastic": "per_connection", "nonplastic": "none", "homogeneous": "shared"}
 PENALTIES = ("sum_sq", "entropy")
@@ -478,12 +479,12 @@ LABELS = {"plastic": "plastic", "nonplastic": "non-plastic", "homogeneous": "hom
 
 
 def comparison_verdict(median_a: float, median_b: float, p: float, runs: int, episodes: int,
-                       alpha: float = 0.05) -> str:
-    """Verdict on "a collects more reward than b" from the rank-sum test over runs (two-sided)."""
+                       level: float = SIGNIFICANCE) -> str:
+    """Verdict on "a collects more reward than b" from the rank-sum test over runs (two-sided, at ``level``)."""
     where = f"{median_a:.2f} vs {median_b:.2f} reward/episode, p = {p:.2f} over {runs} vs {runs} runs"
-    if median_a > median_b and p < alpha:
+    if median_a > median_b and p < level:
         return verdict("reproduced", where)
-    if median_a < median_b and p < alpha:
+    if median_a < median_b and p < level:
         return verdict("not reproduced", f"significantly the other way: {where}")
     return missed(f"no significant difference ({where})", episodes, PAPER_EPISODES, unit="episodes per run")
 
@@ -531,21 +532,29 @@ def claims(result: Result) -> list[Claim]:
     main, homo = tests[("plastic", "nonplastic")], tests[("plastic", "homogeneous")]
     h = finds(result)
     p_chance = hits_test(result.extra["evals"]["plastic"], result.extra["evals"]["random"], result.extra["task"])
-    above = bool(h["plastic"].mean() > h["random"].mean() and p_chance < 0.05)
+    level = {"significance level": SIGNIFICANCE}
+
+    def compared(test: dict) -> str:
+        return sensitive(lambda a: comparison_verdict(test["median_a"], test["median_b"], test["p_per_run"],
+                                                      test["n_a"], episodes, a), level)
+
+    def returns(a: float) -> str:
+        above = bool(h["plastic"].mean() > h["random"].mean() and p_chance < a)
+        return returns_verdict(int(h["plastic"].max()), above, int(h["random"].max()), episodes)
+
     return [
         Claim("maze: plastic vs non-plastic reward per episode at the end of training (median over runs)",
               str(PAPER_SEPARATION), str(RELEASED),
               f"{final['plastic']:.2f} vs {final['nonplastic']:.2f}; rank-sum p = {main['p_per_run']:.3f} "
               f"({main['n_a']} vs {main['n_b']} runs; pooled updates p = {main['p_pooled']:.2g})", b,
-              comparison_verdict(main["median_a"], main["median_b"], main["p_per_run"], main["n_a"], episodes)),
+              compared(main)),
         Claim("maze: homogeneous plastic (one shared alpha) vs full plastic", str(PAPER_HOMOGENEOUS), "",
               f"{final['homogeneous']:.2f} vs {final['plastic']:.2f}; rank-sum p = {homo['p_per_run']:.3f}", b,
-              comparison_verdict(homo["median_a"], homo["median_b"], homo["p_per_run"], homo["n_a"], episodes)),
+              compared(homo)),
         Claim("maze: trained plastic agent finds the reward at least twice in one episode", str(PAPER_RETURNS), "",
               f"best of {len(h['plastic'])} episodes: {int(h['plastic'].max())} finds; mean {h['plastic'].mean():.2f} "
               f"per episode (uniformly random policy: best {int(h['random'].max())}, mean {h['random'].mean():.2f}; "
-              f"p = {p_chance:.2g})", b, returns_verdict(int(h["plastic"].max()), above, int(h["random"].max()),
-                                                                episodes)),
+              f"p = {p_chance:.2g})", b, sensitive(returns, level)),
     ]
 
 

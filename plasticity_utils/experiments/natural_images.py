@@ -30,10 +30,10 @@ from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..plotting import band, save, smooth
 from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
                             reconstruction_loss)
-from ..stats import compare, paired_difference
+from ..stats import SIGNIFICANCE, compare, paired_difference
 from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr, trainer_of
 from ..validation import IMPLS, check, label
-from .contract import Claim, Profile, Reported, Result, missed, select_profile, verdict
+from .contract import Claim, Profile, Reported, Result, missed, select_profile, sensitive, verdict
 
 EXPERIMENT = "natural_images"
 VARIANTS = ("per_connection", "shared")
@@ -269,17 +269,18 @@ def budget(result: Result) -> str:
             f"seed{'s' * (seeds > 1)} per variant; {speed} {per[1]}; peak memory {memory:.0f} MB; {result.device}")
 
 
-def ablation_comparison(result: Result) -> tuple[str, str, int]:
-    """Per-connection minus shared alpha: (:func:`compare` word, what it is in words, seeds per variant).
+def ablation_comparison(result: Result, level: float = SIGNIFICANCE) -> tuple[str, str, int]:
+    """Per-connection minus shared alpha: (:func:`compare` word at the two-sided ``level``, what it is in
+    words, seeds per variant).
     Over seeds, paired by seed, when every seed was scored (``result.extra["seed_losses"]``, the mean
     held-out loss of each seed's networks); otherwise the first seed's networks over held-out episodes."""
     seeds = len(result.runs["per_connection"])
     per_seed = result.extra.get("seed_losses")
     if per_seed and len(per_seed["per_connection"]) == seeds >= 2:
         diff = paired_difference(np.array(per_seed["per_connection"]), np.array(per_seed["shared"]))
-        return compare(diff), f"{diff[0]:+.2f} ± {diff[1]:.2f} paired over {seeds} seeds", seeds
+        return compare(diff, level), f"{diff[0]:+.2f} ± {diff[1]:.2f} paired over {seeds} seeds", seeds
     diff = result.extra["differences"]["shared alpha"]
-    return compare(diff), f"{diff[0]:+.2f} ± {diff[1]:.2f} paired over held-out episodes, seed 0's networks", seeds
+    return compare(diff, level), f"{diff[0]:+.2f} ± {diff[1]:.2f} paired over held-out episodes, seed 0's networks", seeds
 
 
 def claims(result: Result) -> list[Claim]:
@@ -287,7 +288,8 @@ def claims(result: Result) -> list[Claim]:
     t, d = held_out_table(result.extra["scores"]), result.extra["differences"]
     episodes = episodes_of(result.runs["per_connection"][0])
     pc = "per_connection alpha"
-    word, paired, seeds = ablation_comparison(result)
+    _, paired, seeds = ablation_comparison(result)
+    level = {"significance level": SIGNIFICANCE}
     return [
         Claim("natural images: erased half reconstructed from the plastic memory (held-out test images)",
               str(PAPER_MEMORY), str(RELEASED_MEMORY),
@@ -296,12 +298,14 @@ def claims(result: Result) -> list[Claim]:
                f"{t.loc[BASELINES[1], 'correlation']:.2f} (mean image); unstored-probe control: loss "
                f"{t.loc[CONTROL, 'loss']:.1f}, correlation {t.loc[CONTROL, 'correlation']:.2f}"),
               budget(result),
-              memory_verdict([compare(d[b]) for b in BASELINES], compare(d[CONTROL]), episodes)),
+              sensitive(lambda a: memory_verdict([compare(d[b], a) for b in BASELINES], compare(d[CONTROL], a),
+                                                 episodes), level)),
         Claim("natural images: per-connection alpha vs one shared alpha (ICML 2018 ablation)",
               str(PAPER_ABLATION), str(RELEASED_ABLATION),
               (f"held-out loss {t.loc[pc, 'loss']:.1f} vs {t.loc['shared alpha', 'loss']:.1f} (seed 0; difference "
                f"{paired}); correlation {t.loc[pc, 'correlation']:.2f} vs {t.loc['shared alpha', 'correlation']:.2f}"),
-              budget(result), ablation_verdict(word, episodes, seeds)),
+              budget(result), sensitive(lambda a: ablation_verdict(ablation_comparison(result, a)[0], episodes, seeds),
+                                        level)),
     ]
 
 

@@ -37,7 +37,7 @@ from ..config import check_flag, check_seeds, data_dir, figures_dir, pick_device
 from ..data import DataRef, folder_key, loaded
 from ..plastic import PlasticConnection
 from ..plotting import band, save
-from ..stats import compare, paired_difference, wilson_interval
+from ..stats import SIGNIFICANCE, compare, paired_difference, wilson_interval
 from ..tasks.omniglot import Episode, OmniglotTask, class_split, omniglot_episode
 from ..training import Job, RunStore, fixed_threads, trainer_of
 from ..validation import check
@@ -469,19 +469,21 @@ def heldout_verdict(accuracy: float, high: float, chance: float, low: float, epi
     return missed(gap, episodes, PAPER_EPISODES, unit="training episodes per seed")
 
 
-def generalisation_verdict(heldout: list[float], training: list[float], *, episodes: int, left_out: int = 0) -> str:
+def generalisation_verdict(heldout: list[float], training: list[float], *, episodes: int, left_out: int = 0,
+                           level: float = SIGNIFICANCE) -> str:
     """Held-out vs training classes, paired by seed (mean difference and its 95% interval over seeds):
     a significant shortfall on held-out classes means a score on training classes (the released test
     script's, for 9 of its 10 models) overstates the held-out accuracy. No shortfall detected is
     *reproduced* only after the paper's ``episodes``; before them it is *partly reproduced*: no gap
     detected at this budget, which says nothing of a gap smaller than the interval or one that opens
-    later. ``left_out``: failed seeds not among those given (see :func:`failed_seeds`)."""
+    later. ``left_out``: failed seeds not among those given (see :func:`failed_seeds`); ``level``: the
+    two-sided significance level of the comparison."""
     apart = f" ({left_out} failed seed{'s' * (left_out > 1)} left out)" if left_out else ""
     if len(heldout) < MIN_SEEDS:
         return missed(f"no interval over seeds{apart}", len(heldout), MIN_SEEDS, unit="seeds", of="the")
     diff = paired_difference(np.array(heldout), np.array(training))
     d = f"held-out minus training {100 * diff[0]:+.1f} ± {100 * diff[1]:.1f} points over {len(heldout)} seeds{apart}"
-    if compare(diff) == "lower":
+    if compare(diff, level) == "lower":
         return verdict("not reproduced", f"{d}: a score on training classes, as the released test script's for 9 "
                                          "of its 10 models, overstates the held-out accuracy")
     if episodes >= PAPER_EPISODES:
@@ -557,11 +559,11 @@ def claims(result: Result) -> list[Claim]:
     gone = {f["seed"] for f in failed}
     others = [a for r, a in zip(records, held["per_seed"]) if r["seed"] not in gone]
 
-    def judge(margin: float) -> str:
+    def judge(margin: float, level: float) -> str:
         out = {f["seed"] for f in failed_seeds(records, held["per_seed"], chance, margin)}
         keep = [i for i, r in enumerate(records) if r["seed"] not in out]
         return generalisation_verdict([held["per_seed"][i] for i in keep], [train_["per_seed"][i] for i in keep],
-                                      episodes=s["train_episodes"], left_out=len(out))
+                                      episodes=s["train_episodes"], left_out=len(out), level=level)
 
     return [
         Claim("Omniglot 5-way 1-shot accuracy on held-out classes", str(PAPER), str(RELEASED),
@@ -573,7 +575,7 @@ def claims(result: Result) -> list[Claim]:
               f"({SUMMARY})", str(RELEASED),
               f"held-out {_pct(held)}, training {_pct(train_)}; paired by seed over the seeds that learned "
               f"({len(others)} of {s['seeds']})", b,
-              sensitive(judge, {"failed: held-out < chance +": FAILED_MARGIN})),
+              sensitive(judge, {"failed: held-out < chance +": FAILED_MARGIN, "significance level": SIGNIFICANCE})),
         Claim("Omniglot: the reported accuracy is measured on each model's held-out classes",
               str(PAPER), str(RELEASED),
               f"our models scored as the released script does (seed 0's last 100 classes): {_pct(rel)}; "
