@@ -61,6 +61,14 @@ def test_end_of_training_error():
     assert word(find(bad, "text's schedule: episodes until")) == "not reproduced"  # 200 episodes, as the paper
 
 
+def test_budget_names_the_device_the_runs_trained_on():
+    alone = records([0.1] * 4, seeds=2)
+    assert bp.budget(alone, "cpu") == "2 seeds x 4 episodes of 106 steps, batch 1 (0.50 s/episode on cpu)"
+    together = [{**r, "batched": {"seeds": [0, 1], "seconds": 4.0, "device": "cuda:0"}} for r in alone]
+    # computed on a CPU from runs trained on a GPU: the runs' device, not the one computing
+    assert bp.budget(together, "cpu").endswith("(0.50 s/episode on cuda:0, the seeds trained as one batched model)")
+
+
 def test_curve_against_the_released_code():
     same = np.repeat(bp.RELEASED_BLOCKS, 50)
     off = same + 0.05

@@ -189,10 +189,18 @@ def block_means(records: list[dict], block: int = 50, upto: int = 300) -> np.nda
     return errors[:, :upto].reshape(len(records), -1, block).mean((0, 2))
 
 
-def budget(records: list[dict]) -> str:
+def budget(records: list[dict], device: str = "") -> str:
+    """Seeds x episodes, and the wall time per episode on the device the runs trained on (a batched run
+    records it; else ``device``, where this result was computed). A batched run's seconds are its share of
+    the batch's wall time."""
     m = landmarks(records)
     steps = PatternTask(**records[0]["config"]["task"]).steps
-    return f"{m['seeds']} seeds x {m['episodes']} episodes of {steps} steps, batch 1 ({m['seconds_per_episode']:.2f} s/episode)"
+    batches = [r["batched"] for r in records if r.get("batched")]
+    how = ", the seeds trained as one batched model" if len(batches) == len(records) else ""
+    device = batches[0]["device"] if batches else device
+    on = f" on {device}" if device else ""
+    return (f"{m['seeds']} seeds x {m['episodes']} episodes of {steps} steps, batch 1 "
+            f"({m['seconds_per_episode']:.2f} s/episode{on}{how})")
 
 
 def matches_released(ours: np.ndarray | None, tolerance: float = CURVE_TOLERANCE, *, episodes: int = 0) -> str:
@@ -212,7 +220,7 @@ def claims(result: Result) -> list[Claim]:
     out = []
     released = result.runs.get("released")
     if released:
-        m, b = landmarks(released), budget(released)
+        m, b = landmarks(released), budget(released, result.device)
         blocks = block_means(released)
         out.append(Claim(
             "1000-bit patterns, released schedule: episodes until mean error < 1%", str(PAPER), str(RELEASED),
@@ -228,7 +236,7 @@ def claims(result: Result) -> list[Claim]:
                          {"largest block difference <=": CURVE_TOLERANCE})))
     text = result.runs.get("text")
     if text:
-        m, b = landmarks(text), budget(text)
+        m, b = landmarks(text), budget(text, result.device)
         out.append(Claim(
             "1000-bit patterns, paper text's schedule: episodes until mean error < 1%", str(PAPER),
             "not in the released code (it implements 6 / 4 / 2 only)",
@@ -239,7 +247,7 @@ def claims(result: Result) -> list[Claim]:
         out.append(Claim(
             f"1000-bit patterns, {name} schedule: error at the end of training below 1%", str(PAPER), "",
             f"{m['final_mean']:.2%} mean over the last 10 episodes (worst seed {m['final_worst']:.2%})",
-            budget(records), below(m["final_mean"], PAPER_ERROR, "mean error")))
+            budget(records, result.device), below(m["final_mean"], PAPER_ERROR, "mean error")))
     return out
 
 
