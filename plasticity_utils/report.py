@@ -58,8 +58,14 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> 
 
 
 def write_table(figures: Path) -> Path:
-    """Rebuild ``figures/README.md`` from every ``figures/summary/*.json``."""
+    """Rebuild ``figures/README.md`` from every ``figures/summary/*.json``, with a line naming the other
+    profiles' tables in its subfolders (``figures/paper/README.md``) and the experiments they judge."""
     lines = [HEADER]
+    others = sorted(p.parent for p in figures.glob("*/summary") if any(p.glob("*.json")))
+    if others:
+        lines.append("Judged at another profile as well (its own table): " + "; ".join(
+            f"[`{o.name}`]({o.name}/README.md): {', '.join(j.stem for j in sorted((o / 'summary').glob('*.json')))}"
+            for o in others) + ".\n")
     for path in sorted((figures / "summary").glob("*.json")):
         rows = [[row.get(c, "") if c in OPTIONAL else row[c] for c in COLUMNS] for row in json.loads(path.read_text())]
         lines += [f"\n## {path.stem}\n", *markdown_table(COLUMNS, rows)]

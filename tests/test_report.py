@@ -22,6 +22,17 @@ def test_record_writes_rows_and_rebuilds_the_table(tmp_path, monkeypatch):
     assert (tmp_path / "README.md").read_text().count("error < 1%") == 1
 
 
+def test_the_table_names_the_other_profiles_tables(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLASTICITY_FIGURES", str(tmp_path))
+    row = {"claim": "c", "paper": "p", "ours": "o", "budget": "b", "verdict": "reproduced"}
+    report.record("01_x", [row], "cpu")
+    assert "another profile" not in (tmp_path / "README.md").read_text()
+    report.record("01_x", [row], "paper")
+    report.write_table(tmp_path)
+    assert "[`paper`](paper/README.md): 01_x." in (tmp_path / "README.md").read_text()
+    assert "another profile" not in (tmp_path / "paper" / "README.md").read_text()
+
+
 def test_save_table_writes_a_markdown_table(tmp_path):
     import pandas as pd
 
