@@ -240,6 +240,60 @@ def test_baseline_verdict_on_both_sides_of_the_papers_episodes(first, episodes, 
     assert v.startswith(word + ":")
 
 
+def _speed(plastic_first, lstm_first, lstm_updates=1600):
+    """Plastic seeds below 0.01 (trailing 100) from episode ``plastic_first`` of 5,000; the clamped LSTM (32 per
+    update) from update ``lstm_first`` of ``lstm_updates`` (None: never)."""
+    plastic = np.full(5000, 0.03)
+    if plastic_first is not None:
+        plastic[plastic_first - 100:] = 0.0
+    lstm = np.full(lstm_updates, 0.3)
+    if lstm_first is not None:
+        lstm[lstm_first - 4:] = 0.0  # the trailing mean covers 100 // 32 = 3 updates
+    runs = {"plastic": hand_made(plastic), "lstm_clamp": hand_made(lstm, batch=32, seeds=1)}
+    return verdicts(runs)[pvl.LABELS["plastic"] + " against the clamped LSTM"]
+
+
+@pytest.mark.parametrize("plastic_first, lstm_first, word", [
+    # (the trailing mean is below 0.01 a third of a window before the step: plastic 200 -> episode 167)
+    (200, None, "reproduced"),  # a lower bound: 51,200 / 167 = 307x, at least 250x (and 125x, 62.5x)
+    (1000, None, "not reached within our budget"),  # bound 53x; the LSTM had 51,200 of the paper's 500,000
+    (200, 1400, "reproduced"),  # measured: 44,768 / 167 = 268x
+    (200, 200, "not reproduced"),  # measured: 6,368 / 167 = 38x
+    (None, None, "not reproduced"),  # the plastic net not below 0.01 after 5,000 >= the paper's 2,000
+])
+def test_speed_ratio_verdict(plastic_first, lstm_first, word):
+    c = _speed(plastic_first, lstm_first)
+    assert c.verdict.startswith(word + ":")
+    assert "< 0.2:" in c.ours and "< 0.01:" in c.ours and "released_code.md" in c.released
+
+
+def test_speed_ratio_is_checked_at_half_and_twice_the_share():
+    # 51,200 / 267 = 192x: at least 125x (share 0.5) and 62.5x (0.25), not 250x (share 1)
+    c = _speed(300, None)
+    assert c.verdict.startswith("partly reproduced (threshold-dependent)") and "share of 250x 1: not reached" in c.verdict
+
+
+@pytest.mark.parametrize("curve, word", [
+    (np.full(4800, 0.13), "reproduced"),  # flat at 0.13
+    (np.full(4800, 0.05), "not reproduced"),  # well below the plateau the summary reports
+    (np.linspace(0.4, 0.2, 4800), "not reached within our budget"),  # above the band, 153,600 < 1,000,000
+    (np.r_[np.full(2400, 0.3), np.linspace(0.3, 0.12, 2400)], "not reached within our budget"),  # still falling
+])
+def test_rnn_plateau_verdict(curve, word):
+    runs = {"plastic": hand_made(np.full(5000, 0.005)), "rnn": hand_made(curve, batch=32, seeds=1)}
+    assert verdicts(runs)[pvl.LABELS["rnn"] + ", plateau"].verdict.startswith(word)
+
+
+@pytest.mark.parametrize("final, word", [(0.001, "reproduced"), (0.0001, "reproduced"),  # lower is as good
+                                         (0.01, "not reached within our budget")])
+def test_lstm_floor_verdict(final, word):
+    plastic = hand_made(np.full(5000, 0.005))
+    runs = {"plastic": plastic, "lstm_clamp": hand_made(np.full(1600, final), batch=32, seeds=1)}
+    assert verdicts(runs)[pvl.LABELS["lstm_clamp"] + ", floor"].verdict.startswith(word)
+    runs = {"plastic": plastic, "lstm_clamp": hand_made(np.full(16000, 0.01), batch=32, seeds=1)}  # 512,000 episodes >= 500,000
+    assert verdicts(runs)[pvl.LABELS["lstm_clamp"] + ", floor"].verdict.startswith("not reproduced")
+
+
 def test_paper_column_quotes_the_seed_texts(quoted_in):
     nips, summary = "000_", "002_"
     assert "500,000" in quoted_in(str(pvl.PAPER["lstm_clamp"]).split(" (NIPS);")[0], nips)[0]
@@ -251,3 +305,10 @@ def test_paper_column_quotes_the_seed_texts(quoted_in):
     assert not any("1,000,000" in p.value for p in pvl.PAPER.values())  # that number is the released lstm.py's
     assert "1,000,000" in pvl.RELEASED["lstm_clamp"].value and "lstm.py" in pvl.RELEASED["lstm_clamp"].source
     assert pvl.PAPER_BASELINE_EPISODES == {"rnn": 1_000_000, "lstm_clamp": 500_000}
+    runs = {"plastic": hand_made(np.full(5000, 0.03)), "rnn": hand_made(np.full(160, 0.13), batch=32, seeds=1),
+            "lstm_clamp": hand_made(np.full(160, 0.13), batch=32, seeds=1)}
+    rows = verdicts(runs)
+    for key in (pvl.LABELS["plastic"] + " against the clamped LSTM", pvl.LABELS["rnn"] + ", plateau",
+                pvl.LABELS["lstm_clamp"] + ", floor"):
+        from_summary, from_nips = rows[key].paper.split(f"({pvl.SUMMARY})")
+        assert len(quoted_in(from_summary, summary)) == 1 and len(quoted_in(from_nips, nips)) == 1
