@@ -261,6 +261,35 @@ def test_comparison_verdict_at_another_level():
     assert mz.comparison_verdict(5.0, 3.0, 0.04, 4, 3600, level=0.025).startswith("not reached within our budget:")
 
 
+def _courses(nonplastic, homogeneous, plastic=np.linspace(0, 10, 100)):
+    return {c: mz.course([{"reward": list(curve)}] * 3) for c, curve in
+            [("plastic", plastic), ("nonplastic", nonplastic), ("homogeneous", homogeneous)]}
+
+
+def test_course_reads_the_median_runs_first_middle_and_last_fifth():
+    c = mz.course([{"reward": list(np.arange(100.0))}, {"reward": list(np.arange(100.0) + 1)},
+                   {"reward": list(np.arange(100.0) + 50)}])
+    assert (c["first"], c["middle"], c["end"]) == (10.5, 40.5, 90.5)  # run 2 is the median: 1-20, 31-50, 81-100
+    assert c["rise"] == 80 and c["late"] == 50
+
+
+def test_stuck_verdict_each_outcome():
+    flat = np.r_[np.linspace(0, 3, 25), np.full(75, 3.0)]  # rose, then stalled below the plastic net's 10
+    rising = np.linspace(0, 6, 100)
+    assert mz.stuck_verdict(_courses(flat, flat), 3600).startswith("reproduced:")
+    assert mz.stuck_verdict(_courses(flat, rising), 3600).startswith("not reached within our budget:")
+    assert mz.stuck_verdict(_courses(flat, rising), 200_000).startswith("not reproduced:")
+    never = np.full(100, -1.0)  # never rose: stuck from the start
+    assert mz.stuck_verdict(_courses(never, flat), 3600).startswith("reproduced:")
+    above = np.r_[np.linspace(0, 12, 25), np.full(75, 12.0)]  # stalled, but above the plastic net
+    v = mz.stuck_verdict(_courses(flat, above), 200_000)
+    assert v.startswith("not reproduced:") and "not below plastic" in v
+    # slowing: the last half gains 0.43 of a 2.94 rise (15%): stuck at a fifth, not at a tenth
+    slow = np.r_[np.linspace(0, 3.6, 30), np.linspace(3.6, 4.2, 70)]
+    assert mz.stuck_verdict(_courses(flat, slow), 3600, stall=0.2).startswith("reproduced:")
+    assert mz.stuck_verdict(_courses(flat, slow), 3600).startswith("not reached within our budget:")
+
+
 def test_a_miss_at_the_papers_budget_is_not_reproduced():
     assert mz.comparison_verdict(5.0, 3.0, 0.3, 15, 201_000).startswith("not reproduced:")
     assert mz.returns_verdict(1, False, 6, 200_000).startswith("not reproduced:")

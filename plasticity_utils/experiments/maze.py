@@ -126,6 +126,11 @@ PAPER_EPISODES = 200_000  # training episodes per run behind the paper's maze cl
 PAPER_SEPARATION = Reported("plastic clearly above non-plastic (15 runs per condition, ~200,000 episodes, "
                             "rank-sum test)", "ICML 2018 §4.4, Fig. 4")
 PAPER_HOMOGENEOUS = Reported("homogeneous plastic below full plastic", "ICML 2018 §4.4, Fig. 4")
+PAPER_STUCK = Reported("'The non-plastic and homogeneous networks get stuck on a sub-optimal policy' (Results 2)",
+                       "ICML 2018 course summary, maze, 002_211b927b97543b95.txt")
+# "Stuck": over the last half of training the median run gains less than STALL of its whole rise (first to
+# last fifth of training): a tenth, so that a curve still climbing at a tenth of its earlier pace is not stuck.
+STALL = 0.10
 PAPER_RETURNS = Reported("the agent returns to the reward after each teleport", "ICML 2018 §4.4")
 RELEASED = Reported("one episode per update for ~1,000,000 updates per run (its figure keeps runs with at least "
                     "9,000 plotted points)", "authors' released maze code, read for this project (figures/released_code.md)")
@@ -454,6 +459,34 @@ def final_rewards(records: list[dict], last: float = 0.2) -> np.ndarray:
     return rewards[:, -k:].mean(1)
 
 
+def course(records: list[dict], last: float = 0.2) -> dict[str, float]:
+    """The median run's reward per episode over the first, the middle (ending half-way) and the last ``last``
+    fraction of training; ``rise`` = last - first, ``late`` = last - middle (the last half's gain)."""
+    rewards = np.array([r["reward"] for r in records], dtype=float)
+    n = rewards.shape[1]
+    k = max(1, int(round(last * n)))
+    first, middle, end = (float(np.median(rewards[:, a:a + k].mean(1))) for a in (0, max(0, n // 2 - k), n - k))
+    return {"first": first, "middle": middle, "end": end, "rise": end - first, "late": end - middle}
+
+
+def stuck_verdict(courses: dict[str, dict[str, float]], episodes: int, stall: float = STALL) -> str:
+    """Verdict on "the non-plastic and homogeneous networks get stuck on a sub-optimal policy": each ends below
+    the plastic network and has stalled (its last half's gain below ``stall`` x its whole rise; no gain at all
+    when it never rose). A miss goes through the budget rule (:func:`.contract.missed`)."""
+    top = courses["plastic"]["end"]
+    words, ok = [], True
+    for name in ("nonplastic", "homogeneous"):
+        c = courses[name]
+        stalled = c["late"] < stall * max(c["rise"], 0.0) if c["rise"] > 0 else c["late"] <= 0
+        below = c["end"] < top
+        ok &= stalled and below
+        words.append(f"{LABELS[name]} {'stalled' if stalled else 'still rising'} (last half {c['late']:+.2f} of a "
+                     f"{c['rise']:+.2f} rise), {'below' if below else 'not below'} plastic ({c['end']:.2f} vs {top:.2f})")
+    if ok:
+        return verdict("reproduced", "; ".join(words))
+    return missed("; ".join(words), episodes, PAPER_EPISODES, unit="episodes per run")
+
+
 def rank_sum(a: list[dict], b: list[dict], last: float = 0.2) -> dict:
     """Wilcoxon rank-sum (Mann-Whitney U) tests, two-sided, of reward between two conditions over the
     last ``last`` fraction of training.
@@ -533,6 +566,7 @@ def claims(result: Result) -> list[Claim]:
     h = finds(result)
     p_chance = hits_test(result.extra["evals"]["plastic"], result.extra["evals"]["random"], result.extra["task"])
     level = {"significance level": SIGNIFICANCE}
+    courses = {c: course(rs, last) for c, rs in result.runs.items()}
 
     def compared(test: dict) -> str:
         return sensitive(lambda a: comparison_verdict(test["median_a"], test["median_b"], test["p_per_run"],
@@ -551,6 +585,11 @@ def claims(result: Result) -> list[Claim]:
         Claim("maze: homogeneous plastic (one shared alpha) vs full plastic", str(PAPER_HOMOGENEOUS), "",
               f"{final['homogeneous']:.2f} vs {final['plastic']:.2f}; rank-sum p = {homo['p_per_run']:.3f}", b,
               compared(homo)),
+        Claim("maze: the non-plastic and homogeneous networks get stuck below the plastic one (learning curves)",
+              str(PAPER_STUCK), "",
+              "median reward per episode, first / middle / last fifth of training: " + "; ".join(
+                  f"{LABELS[c]} {k['first']:.2f} / {k['middle']:.2f} / {k['end']:.2f}" for c, k in courses.items()),
+              b, sensitive(lambda t: stuck_verdict(courses, episodes, t), {"stalled: last-half gain / rise <": STALL})),
         Claim("maze: trained plastic agent finds the reward at least twice in one episode", str(PAPER_RETURNS), "",
               f"best of {len(h['plastic'])} episodes: {int(h['plastic'].max())} finds; mean {h['plastic'].mean():.2f} "
               f"per episode (uniformly random policy: best {int(h['random'].max())}, mean {h['random'].mean():.2f}; "
