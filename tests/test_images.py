@@ -329,6 +329,66 @@ def test_paper_column_quotes_the_seed_texts(quoted_in):
     assert len(quoted_in(ni.PAPER_ABLATION.value, "002_")) == 2
 
 
+# --------------------------------------------------------------------------- structure of the trained matrices
+def _hand_made(side, line=1.0, band=1.0, rows=ni.MIDLINE_ROWS, seed=0):
+    """A (side^2 + 1)-square matrix: pixel-to-pixel entries of magnitude 1 with random signs, times ``line``
+    between image neighbours and ``band`` on the other connections from or to the ``rows`` rows on each side of
+    the mid-line; self-connections and the bias neuron's row and column 100, which no ratio may count."""
+    n = side * side
+    signs = torch.from_numpy(np.random.default_rng(seed).choice([-1.0, 1.0], size=(n + 1, n + 1))).float()
+    m = torch.full((n + 1, n + 1), 100.0)
+    pix = torch.ones(n, n)
+    mid = ni.midline_pixels(side, rows)
+    pix[mid[:, None] | mid[None, :]] = band
+    pix[ni.neighbour_pairs(side)] = line
+    pix.fill_diagonal_(100.0)
+    m[:n, :n] = pix
+    return m * signs
+
+
+def test_neighbour_pairs_follow_the_image_not_the_index():
+    side = 4
+    near = ni.neighbour_pairs(side)
+    assert near.shape == (16, 16) and torch.equal(near, near.T) and not near.diagonal().any()
+    assert near[0, 1] and near[0, 4] and near[5, 9] and near[6, 5]  # one pixel right, down, down, left
+    assert not near[3, 4] and not near[4, 3]  # index offset 1, but the end of row 0 and the start of row 1
+    assert not near[0, 5] and not near[0, 2] and not near[0, 8]  # diagonal, two apart
+    assert int(near.sum()) == 2 * 2 * side * (side - 1)  # each direction of each horizontal and vertical pair
+    dy, dx = ni.pixel_offsets(side)
+    assert (dy[1, 14], dx[1, 14]) == (3, 1)  # pixel 1 (row 0, column 1) to pixel 14 (row 3, column 2)
+
+
+def test_midline_pixels_border_the_erased_half():
+    side = 8
+    assert torch.equal(ni.midline_pixels(side, 1).nonzero().ravel(), torch.arange(24, 40))  # rows 3 and 4
+    assert torch.equal(ni.midline_pixels(side, 2.0).nonzero().ravel(), torch.arange(16, 48))  # rows 2 to 5
+    ep = image_episode(ImageTask(side=side), small_pool(8, side), 4, torch.Generator().manual_seed(0))
+    for erased in ep.erased:  # the erased half ends or starts at the mid-line
+        assert erased[ni.midline_pixels(side, 1)].sum() == side
+    for rows in (0, 4, 1.5):
+        with pytest.raises(ValueError, match="whole number"):
+            ni.midline_pixels(side, rows)
+
+
+def test_line_and_band_ratios_on_hand_made_matrices():
+    side = 8
+    assert ni.line_ratio(_hand_made(side, line=3.0), side) == pytest.approx(3.0)
+    assert ni.band_ratio(_hand_made(side, line=3.0), side) == pytest.approx(1.0)  # the lines are not a band
+    assert ni.band_ratio(_hand_made(side, band=3.0), side) == pytest.approx(3.0)
+    assert ni.band_ratio(_hand_made(side, band=3.0, rows=1), side, 1) == pytest.approx(3.0)
+    assert 1.0 < ni.band_ratio(_hand_made(side, band=3.0, rows=1), side, 2) < 3.0  # a wider band, diluted
+    flat = _hand_made(side)
+    assert ni.line_ratio(flat, side) == pytest.approx(1.0) and ni.band_ratio(flat, side) == pytest.approx(1.0)
+    # the pairs at index offset +-1 that wrap from one row to the next are not image neighbours
+    wrapped = flat.clone()
+    n = side * side
+    ends = torch.arange(side - 1, n - 1, side)
+    wrapped[ends, ends + 1] = wrapped[ends + 1, ends] = 50.0
+    assert ni.line_ratio(wrapped, side) < 1.0
+    with pytest.raises(ValueError, match="matrix"):
+        ni.line_ratio(torch.ones(n, n), side)  # no bias neuron
+
+
 def test_profiles_train_both_variants_at_the_same_budget():
     for p in ni.PROFILES.values():
         assert set(p.configs) == set(ni.VARIANTS) and len({c.episodes for c in p.configs.values()}) == 1

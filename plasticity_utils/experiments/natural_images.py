@@ -111,6 +111,10 @@ AUTHORS_EPISODES = 100_000  # the released code's training length (nbiter; PAPER
 # (with 2, its interval rests on one degree of freedom).
 MIN_SEEDS = 3
 
+# Fig. 3 right: the structure of the trained matrices.
+MIDLINE_ROWS = 2  # "near the midsection": the image rows that border the other half, 2 on each side of the mid-line
+# (1/8 of the image; at half and twice, the two boundary rows alone or a quarter of the image)
+
 
 def profile_config(profile: str, alpha: str = "per_connection") -> tuple[Config, list[int], int]:
     """The profile's config for one variant, its seeds and the number of held-out episodes."""
@@ -435,6 +439,72 @@ def held_out_table(scores: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("predictor")
 
 
+# --------------------------------------------------------------------------- structure of the trained matrices
+def pixel_block(matrix: Tensor, side: int) -> Tensor:
+    """The pixel-to-pixel part of a (side^2 + 1)-neuron matrix (the bias neuron, last, left out), in float64."""
+    n = side * side
+    if matrix.shape != (n + 1, n + 1):
+        raise ValueError(f"expected a ({n + 1}, {n + 1}) matrix ({side} x {side} pixels + bias), "
+                         f"got {tuple(matrix.shape)}")
+    return matrix[:n, :n].detach().double().cpu()
+
+
+def pixel_offsets(side: int) -> tuple[Tensor, Tensor]:
+    """(dy, dx) from pre- to post-synaptic pixel for every pair of pixels, each (side^2, side^2): pixels
+    are row-major (:mod:`plasticity_utils.tasks.images`), pixel p at row p // side, column p % side."""
+    index = torch.arange(side * side)
+    rows, cols = index // side, index % side
+    return rows[None, :] - rows[:, None], cols[None, :] - cols[:, None]
+
+
+def neighbour_pairs(side: int) -> Tensor:
+    """(side^2, side^2) bool: pre- and post-synaptic pixel are image neighbours, one pixel apart in x or
+    in y. In the matrix these are the diagonal lines at index offsets +-1 (less the pairs that wrap from
+    one row's end to the next row's start) and +-side, the lines NIPS 2017 Fig. 3 right relates to "the
+    high correlation of neighboring pixels"."""
+    dy, dx = pixel_offsets(side)
+    return dy.abs() + dx.abs() == 1
+
+
+def midline_pixels(side: int, rows: float = MIDLINE_ROWS) -> Tensor:
+    """(side^2,) bool: the pixels in the ``rows`` image rows on each side of the mid-line, where the shown
+    half of a probe meets the erased half (:func:`~plasticity_utils.tasks.images.image_episode` erases
+    the top or the bottom side / 2 rows)."""
+    if rows != int(rows) or not 1 <= rows < side // 2:
+        raise ValueError(f"rows must be a whole number from 1 to {side // 2 - 1} (fewer than half the image), "
+                         f"got {rows}")
+    row = torch.arange(side * side) // side
+    return (row >= side // 2 - int(rows)) & (row < side // 2 + int(rows))
+
+
+def magnitude_ratio(matrix: Tensor, side: int, inside: Tensor, outside: Tensor) -> float:
+    """Mean |entry| of the pixel-to-pixel connections in ``inside`` over that of those in ``outside``
+    ((side^2, side^2) bool masks)."""
+    m = pixel_block(matrix, side).abs()
+    if not inside.any() or not outside.any():
+        raise ValueError("magnitude_ratio: both masks must select at least one connection")
+    return float(m[inside].mean() / m[outside].mean())
+
+
+def line_ratio(matrix: Tensor, side: int) -> float:
+    """The neighbour lines (NIPS 2017 §3.3, Fig. 3 right): mean |entry| of the connections between image
+    neighbours (:func:`neighbour_pairs`) over that of every other connection between two distinct pixels."""
+    near = neighbour_pairs(side)
+    return magnitude_ratio(matrix, side, near, ~near & ~torch.eye(side * side, dtype=torch.bool))
+
+
+def band_ratio(matrix: Tensor, side: int, rows: float = MIDLINE_ROWS) -> float:
+    """The mid-line bands (NIPS 2017 §3.3, Fig. 3 right, "bands near the midsection"): mean |entry| of the
+    connections from or to a pixel near the mid-line (:func:`midline_pixels`) over that of the other
+    connections. Both sides leave out self-connections and the neighbour lines (:func:`line_ratio`
+    measures those), so a band is not counted for the lines that cross it."""
+    near = neighbour_pairs(side)
+    other = ~near & ~torch.eye(side * side, dtype=torch.bool)
+    mid = midline_pixels(side, rows)
+    band = mid[:, None] | mid[None, :]
+    return magnitude_ratio(matrix, side, band & other, ~band & other)
+
+
 # --------------------------------------------------------------------------- figures
 def plot_reconstructions(outputs: dict[str, Predictor], task: ImageTask, test_pool: Tensor, rows: int = 4,
                          seed: int = EVAL_SEED) -> plt.Figure:
@@ -467,11 +537,8 @@ def plot_reconstructions(outputs: dict[str, Predictor], task: ImageTask, test_po
 def displacement_profile(matrix: Tensor, side: int) -> np.ndarray:
     """Mean of a pixel-to-pixel matrix (the first side^2 rows and columns) over all pairs of pixels
     with the same displacement (dy, dx) from pre- to post-synaptic pixel: (2 side - 1, 2 side - 1)."""
-    n = side * side
-    m = matrix[:n, :n].detach().double().cpu()
-    rows, cols = torch.arange(n) // side, torch.arange(n) % side
-    dy = rows[None, :] - rows[:, None] + side - 1
-    dx = cols[None, :] - cols[:, None] + side - 1
+    m = pixel_block(matrix, side)
+    dy, dx = (d + side - 1 for d in pixel_offsets(side))
     key = (dy * (2 * side - 1) + dx).reshape(-1)
     size = (2 * side - 1) ** 2
     sums = torch.bincount(key, weights=m.reshape(-1), minlength=size)
@@ -518,7 +585,10 @@ def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: 
 __all__ = [
     "Config", "PROFILES", "PAPER_BATCH1", "VARIANTS", "EVAL_SEED", "episodes_of", "profile_config", "build",
     "final_output", "stored_config",
-    "train_seeds", "train_variants", "run", "claims", "figures", "memory_verdict", "ablation_verdict", "ablation_comparison", "trained", "held_out_episodes", "network_predictor", "constant_predictor", "evaluate",
+    "train_seeds", "train_variants", "run", "claims", "figures", "memory_verdict", "ablation_verdict",
+    "ablation_comparison", "pixel_block", "pixel_offsets", "neighbour_pairs",
+    "midline_pixels", "magnitude_ratio", "line_ratio", "band_ratio", "trained", "held_out_episodes",
+    "network_predictor", "constant_predictor", "evaluate",
     "predictors", "held_out_table", "plot_reconstructions", "displacement_profile",
     "plot_matrices", "plot_ablation",
 ]
