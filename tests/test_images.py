@@ -273,8 +273,9 @@ def test_ablation_on_too_few_seeds_is_not_judged(comparison, seeds):
         ni.ablation_verdict("better", 1500, seeds)
 
 
-def _claims_result(seed_losses=None, seeds=1):
-    """A hand-made result: per-connection loss 25 vs shared 30 on every held-out episode of seed 0."""
+def _claims_result(seed_losses=None, seeds=1, net=None):
+    """A hand-made result: per-connection loss 25 vs shared 30 on every held-out episode of seed 0; ``net`` the
+    per-connection network (default: :func:`_hand_made_net` without structure)."""
     from types import SimpleNamespace
 
     from plasticity_utils.experiments.contract import Result
@@ -288,7 +289,8 @@ def _claims_result(seed_losses=None, seeds=1):
     differences = {k: ni.paired_difference(pc, v["loss"]) for k, v in scores.items() if k != "per_connection alpha"}
     record = {"loss": [1.0] * 1500, "seconds_per_episode": 0.6, "peak_memory_mb": 600.0,
               "config": {"batch": 1, "lr": 1e-4, "train_images": 2000}}
-    extra = {"scores": scores, "differences": differences, "pools": SimpleNamespace(test=np.zeros((1000, 4)))}
+    extra = {"scores": scores, "differences": differences, "pools": SimpleNamespace(test=np.zeros((1000, 4))),
+             "nets": {"per_connection alpha": net if net is not None else _hand_made_net()}}
     if seed_losses is not None:
         extra["seed_losses"] = seed_losses
     runs = {a: [record] * seeds for a in ni.VARIANTS}
@@ -296,7 +298,7 @@ def _claims_result(seed_losses=None, seeds=1):
 
 
 def test_claims_state_the_subset_and_the_seeds_and_cite_the_released_code():
-    memory, ablation = ni.claims(_claims_result())
+    memory, ablation, *_ = ni.claims(_claims_result())
     for c in (memory, ablation):
         assert "training episodes drawn from 2,000 CIFAR-10 training images (the released code: 40,000)" in c.budget
         assert "1,000 test images" in c.budget and "the ablation rests on 1 seed per variant" in c.budget
@@ -327,6 +329,119 @@ def test_ablation_row_is_checked_at_half_and_twice_the_significance_level():
 def test_paper_column_quotes_the_seed_texts(quoted_in):
     assert "natural images not seen during training" in quoted_in(ni.PAPER_MEMORY.value, "000_")[0]
     assert len(quoted_in(ni.PAPER_ABLATION.value, "002_")) == 2
+    assert any("(diagonal lines)" in q for q in quoted_in(ni.PAPER_LINES.value, "000_"))
+    assert "alternating bands near the midsection" in quoted_in(ni.PAPER_BANDS.value, "000_")[0]
+    assert "half-field zeroing" in quoted_in(ni.SUMMARY_STRUCTURE.value, "002_")[0]
+
+
+# --------------------------------------------------------------------------- structure of the trained matrices
+def _hand_made(side, line=1.0, band=1.0, rows=ni.MIDLINE_ROWS, seed=0):
+    """A (side^2 + 1)-square matrix: pixel-to-pixel entries of magnitude 1 with random signs, times ``line``
+    between image neighbours and ``band`` on the other connections from or to the ``rows`` rows on each side of
+    the mid-line; self-connections and the bias neuron's row and column 100, which no ratio may count."""
+    n = side * side
+    signs = torch.from_numpy(np.random.default_rng(seed).choice([-1.0, 1.0], size=(n + 1, n + 1))).float()
+    m = torch.full((n + 1, n + 1), 100.0)
+    pix = torch.ones(n, n)
+    mid = ni.midline_pixels(side, rows)
+    pix[mid[:, None] | mid[None, :]] = band
+    pix[ni.neighbour_pairs(side)] = line
+    pix.fill_diagonal_(100.0)
+    m[:n, :n] = pix
+    return m * signs
+
+
+def _hand_made_net(line=1.0, band=1.0, rows=ni.MIDLINE_ROWS, w_line=1.0):
+    """The cpu profile's per-connection network (32 x 32 pixels + bias) with :func:`_hand_made` alpha and w."""
+    net = ni.build(ni.Config())
+    net.connection.alpha.data = _hand_made(32, line, band, rows)
+    net.connection.w.data = _hand_made(32, w_line, seed=1)
+    return net
+
+
+def test_neighbour_pairs_follow_the_image_not_the_index():
+    side = 4
+    near = ni.neighbour_pairs(side)
+    assert near.shape == (16, 16) and torch.equal(near, near.T) and not near.diagonal().any()
+    assert near[0, 1] and near[0, 4] and near[5, 9] and near[6, 5]  # one pixel right, down, down, left
+    assert not near[3, 4] and not near[4, 3]  # index offset 1, but the end of row 0 and the start of row 1
+    assert not near[0, 5] and not near[0, 2] and not near[0, 8]  # diagonal, two apart
+    assert int(near.sum()) == 2 * 2 * side * (side - 1)  # each direction of each horizontal and vertical pair
+    dy, dx = ni.pixel_offsets(side)
+    assert (dy[1, 14], dx[1, 14]) == (3, 1)  # pixel 1 (row 0, column 1) to pixel 14 (row 3, column 2)
+
+
+def test_midline_pixels_border_the_erased_half():
+    side = 8
+    assert torch.equal(ni.midline_pixels(side, 1).nonzero().ravel(), torch.arange(24, 40))  # rows 3 and 4
+    assert torch.equal(ni.midline_pixels(side, 2.0).nonzero().ravel(), torch.arange(16, 48))  # rows 2 to 5
+    ep = image_episode(ImageTask(side=side), small_pool(8, side), 4, torch.Generator().manual_seed(0))
+    for erased in ep.erased:  # the erased half ends or starts at the mid-line
+        assert erased[ni.midline_pixels(side, 1)].sum() == side
+    for rows in (0, 4, 1.5):
+        with pytest.raises(ValueError, match="whole number"):
+            ni.midline_pixels(side, rows)
+
+
+def test_line_and_band_ratios_on_hand_made_matrices():
+    side = 8
+    assert ni.line_ratio(_hand_made(side, line=3.0), side) == pytest.approx(3.0)
+    assert ni.band_ratio(_hand_made(side, line=3.0), side) == pytest.approx(1.0)  # the lines are not a band
+    assert ni.band_ratio(_hand_made(side, band=3.0), side) == pytest.approx(3.0)
+    assert ni.band_ratio(_hand_made(side, band=3.0, rows=1), side, 1) == pytest.approx(3.0)
+    assert 1.0 < ni.band_ratio(_hand_made(side, band=3.0, rows=1), side, 2) < 3.0  # a wider band, diluted
+    flat = _hand_made(side)
+    assert ni.line_ratio(flat, side) == pytest.approx(1.0) and ni.band_ratio(flat, side) == pytest.approx(1.0)
+    # the pairs at index offset +-1 that wrap from one row to the next are not image neighbours
+    wrapped = flat.clone()
+    n = side * side
+    ends = torch.arange(side - 1, n - 1, side)
+    wrapped[ends, ends + 1] = wrapped[ends + 1, ends] = 50.0
+    assert ni.line_ratio(wrapped, side) < 1.0
+    with pytest.raises(ValueError, match="matrix"):
+        ni.line_ratio(torch.ones(n, n), side)  # no bias neuron
+
+
+@pytest.mark.parametrize("ratio, episodes, word", [(2.0, 1500, "reproduced"), (3.5, 1500, "reproduced"),
+                                                   (1.9, 1500, "not reached within our budget"),
+                                                   (0.8, 1500, "not reached within our budget"),
+                                                   (1.9, ni.AUTHORS_EPISODES, "not reproduced")])
+def test_structure_verdict(ratio, episodes, word):
+    v = ni.structure_verdict(ratio, 1.0, "neighbour lines", episodes)
+    assert v.startswith(word + ":") and f"{ratio:.2f}x the others'" in v
+    if word == "not reached within our budget":
+        assert "after 1,500 of the released code's 100,000 episodes (1.5%)" in v
+
+
+def test_structure_rows_measure_the_network_in_the_result():
+    lines = ni.claims(_claims_result(net=_hand_made_net(line=3.0, w_line=1.5)))[2]
+    bands = ni.claims(_claims_result(net=_hand_made_net(band=3.0)))[3]
+    assert lines.verdict == ("reproduced: neighbour lines: mean |alpha| 3.00x the others' (>= 2x)")
+    assert bands.verdict == ("reproduced: mid-line bands (2 rows per side): mean |alpha| 3.00x the others' (>= 2x)")
+    assert "mean |alpha| 3.00x, mean |w| 1.50x" in lines.ours and "4 image rows at the mid-line" in bands.ours
+    for c in (lines, bands):
+        assert c.released == "" and "000_4572b6549c8d2525.txt" in c.paper and "002_211b927b97543b95.txt" in c.paper
+        assert "the ablation rests on 1 seed per variant" in c.budget
+    lines, bands = ni.claims(_claims_result())[2:]  # no structure: a miss, put down to our budget
+    for c, what in ((lines, "neighbour lines"), (bands, "mid-line bands (2 rows per side)")):
+        assert c.verdict.startswith(f"not reached within our budget: {what} do not stand out: mean |alpha| 1.00x")
+        assert "threshold-dependent" not in c.verdict
+
+
+def test_structure_rows_are_checked_at_half_and_twice_their_cut_offs():
+    # neighbour lines 1.7x: below our 2x, above 1.5x (half the excess): the miss stays, marked
+    lines = ni.claims(_claims_result(net=_hand_made_net(line=1.7)))[2]
+    assert lines.verdict.startswith("not reached within our budget (threshold-dependent):")
+    assert "excess |alpha| over the others 0.5: reproduced" in lines.verdict
+    # 2.5x: passes at 2x, not at 3x (twice the excess): partly reproduced
+    lines = ni.claims(_claims_result(net=_hand_made_net(line=2.5)))[2]
+    assert lines.verdict.startswith("partly reproduced (threshold-dependent): at our cut-offs")
+    assert "excess |alpha| over the others 2: not reached within our budget" in lines.verdict
+    # a band 2.5x on the boundary rows alone: it stands out at 1 row per side, diluted at our 2
+    bands = ni.claims(_claims_result(net=_hand_made_net(band=2.5, rows=1)))[3]
+    assert bands.verdict.startswith("not reached within our budget (threshold-dependent):")
+    assert "mid-line rows per side 1: reproduced (mid-line bands (1 row per side): mean |alpha| 2.50x" in bands.verdict
+    assert "mid-line rows per side 4: not reached within our budget" in bands.verdict
 
 
 def test_profiles_train_both_variants_at_the_same_budget():

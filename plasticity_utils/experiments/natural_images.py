@@ -104,12 +104,32 @@ RELEASED_ABLATION = Reported("one alpha shared by all connections with --homogen
                              f"(100,000 episodes by default, {RELEASED_TRAIN_IMAGES:,} training images)", RELEASED_CODE)
 ACCEPTABLE_EPISODES = 3000  # the released code's "acceptable results after ~3000 episodes": the budget a missed memory
 # claim is judged against (the smaller of its two, so a miss is put down to our budget as rarely as possible)
-AUTHORS_EPISODES = 100_000  # the released code's training length (nbiter; PAPER_BATCH1): the ablation's budget
+AUTHORS_EPISODES = 100_000  # the released code's training length (nbiter; PAPER_BATCH1): the budget of the ablation
+# and of the matrices' structure (the papers show the matrices 'after training' and give no length)
 # The ablation compares two variants; one network of each tells two networks apart, not the variants (the seed's
 # initialisation and episode order are confounded with the variant). It is judged only over at least MIN_SEEDS
 # seeds per variant, paired by seed: 3 is the fewest pairs whose spread says anything about the difference
 # (with 2, its interval rests on one degree of freedom).
 MIN_SEEDS = 3
+
+# Fig. 3 right (ICML 2018: Figure 5): the structure of the trained w and alpha. Both texts describe a picture and give
+# no number; the released images.py saves w and alpha but says nothing of their structure.
+PAPER_LINES = Reported("the plasticity matrix 'shows considerable structure, in contrast to the homogenous plasticity "
+                       "of traditional Hopfield networks'; 'Some of the structure (diagonal lines) is related to the "
+                       "high correlation of neighboring pixels' (§3.3, Fig. 3 right, whose caption adds 'vertically "
+                       "adjacent entries describe inputs from horizontally adjacent pixels in the image. Notice the "
+                       "significant structure present in both matrices'); no number, the figure only",
+                       "NIPS 2017 workshop, 000_4572b6549c8d2525.txt")
+PAPER_BANDS = Reported("'other aspects (alternating bands near the midsection) result from the choice to use "
+                       "half-field zeroing in test images' (§3.3, Fig. 3 right, of the plasticity matrix); no number, "
+                       "the figure only", "NIPS 2017 workshop, 000_4572b6549c8d2525.txt")
+SUMMARY_STRUCTURE = Reported("'The plasticity matrix shows a structure related to the high correlation of neighboring "
+                             "pixels and half-field zeroing in test images.' (its Figure 5)",
+                             "ICML 2018 course summary, Experiment 2, 002_211b927b97543b95.txt")
+STANDS_OUT = 1.0  # a line or band seen in a heatmap of ~10^6 connections stands out: its mean |alpha| at least
+# twice (excess 1.0) that of the other pixel-to-pixel connections
+MIDLINE_ROWS = 2  # "near the midsection": the image rows that border the other half, 2 on each side of the mid-line
+# (1/8 of the image; at half and twice, the two boundary rows alone or a quarter of the image)
 
 
 def profile_config(profile: str, alpha: str = "per_connection") -> tuple[Config, list[int], int]:
@@ -284,7 +304,8 @@ def ablation_comparison(result: Result, level: float = SIGNIFICANCE) -> tuple[st
 
 
 def claims(result: Result) -> list[Claim]:
-    """The memory claim and the shared-alpha ablation, judged on held-out test episodes."""
+    """The memory claim and the shared-alpha ablation, judged on held-out test episodes, then the structure of
+    the trained per-connection network's alpha (NIPS 2017 Fig. 3 right): its neighbour lines and mid-line bands."""
     t, d = held_out_table(result.extra["scores"]), result.extra["differences"]
     episodes = episodes_of(result.runs["per_connection"][0])
     pc = "per_connection alpha"
@@ -306,6 +327,38 @@ def claims(result: Result) -> list[Claim]:
                f"{paired}); correlation {t.loc[pc, 'correlation']:.2f} vs {t.loc['shared alpha', 'correlation']:.2f}"),
               budget(result), sensitive(lambda a: ablation_verdict(ablation_comparison(result, a)[0], episodes, seeds),
                                         level)),
+        *structure_claims(result, episodes),
+    ]
+
+
+def structure_claims(result: Result, episodes: int) -> list[Claim]:
+    """The neighbour lines and the mid-line bands of seed 0's trained per-connection alpha (NIPS 2017 §3.3,
+    Fig. 3 right; the ICML 2018 course summary, Figure 5), each as a ratio of mean magnitudes
+    (:func:`line_ratio`, :func:`band_ratio`) judged by :func:`structure_verdict`; w's ratios are shown beside."""
+    c = result.extra["nets"]["per_connection alpha"].connection
+    side = profile_config(result.profile)[0].task.side
+    lines = {k: line_ratio(getattr(c, k), side) for k in ("alpha", "w")}
+    bands = {k: band_ratio(getattr(c, k), side) for k in ("alpha", "w")}
+    net = "seed 0's per-connection network"
+    excess = "excess |alpha| over the others"
+    return [
+        Claim("natural images: diagonal lines in the trained alpha matrix (connections between neighbouring pixels)",
+              f"{PAPER_LINES}; {SUMMARY_STRUCTURE}", "",
+              (f"{net}: connections between image neighbours (one pixel apart in x or y) vs every other connection "
+               f"between two pixels: mean |alpha| {lines['alpha']:.2f}x, mean |w| {lines['w']:.2f}x"),
+              budget(result),
+              sensitive(lambda e: structure_verdict(lines["alpha"], e, "neighbour lines", episodes),
+                        {excess: STANDS_OUT})),
+        Claim("natural images: bands near the mid-line in the trained alpha matrix (where the erased half meets the "
+              "shown half)", f"{PAPER_BANDS}; {SUMMARY_STRUCTURE}", "",
+              (f"{net}: connections from or to the {2 * MIDLINE_ROWS} image rows at the mid-line vs the other "
+               f"connections between two pixels (self and neighbour connections left out on both sides): mean |alpha| "
+               f"{bands['alpha']:.2f}x, mean |w| {bands['w']:.2f}x"),
+              budget(result),
+              sensitive(lambda e, r: structure_verdict(band_ratio(c.alpha, side, r), e,
+                                                       f"mid-line bands ({r:g} row{'s' * (r != 1)} per side)",
+                                                       episodes),
+                        {excess: STANDS_OUT, "mid-line rows per side": MIDLINE_ROWS})),
     ]
 
 
@@ -435,6 +488,85 @@ def held_out_table(scores: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("predictor")
 
 
+# --------------------------------------------------------------------------- structure of the trained matrices
+def pixel_block(matrix: Tensor, side: int) -> Tensor:
+    """The pixel-to-pixel part of a (side^2 + 1)-neuron matrix (the bias neuron, last, left out), in float64."""
+    n = side * side
+    if matrix.shape != (n + 1, n + 1):
+        raise ValueError(f"expected a ({n + 1}, {n + 1}) matrix ({side} x {side} pixels + bias), "
+                         f"got {tuple(matrix.shape)}")
+    return matrix[:n, :n].detach().double().cpu()
+
+
+def pixel_offsets(side: int) -> tuple[Tensor, Tensor]:
+    """(dy, dx) from pre- to post-synaptic pixel for every pair of pixels, each (side^2, side^2): pixels
+    are row-major (:mod:`plasticity_utils.tasks.images`), pixel p at row p // side, column p % side."""
+    index = torch.arange(side * side)
+    rows, cols = index // side, index % side
+    return rows[None, :] - rows[:, None], cols[None, :] - cols[:, None]
+
+
+def neighbour_pairs(side: int) -> Tensor:
+    """(side^2, side^2) bool: pre- and post-synaptic pixel are image neighbours, one pixel apart in x or
+    in y. In the matrix these are the diagonal lines at index offsets +-1 (less the pairs that wrap from
+    one row's end to the next row's start) and +-side, the lines NIPS 2017 Fig. 3 right relates to "the
+    high correlation of neighboring pixels"."""
+    dy, dx = pixel_offsets(side)
+    return dy.abs() + dx.abs() == 1
+
+
+def midline_pixels(side: int, rows: float = MIDLINE_ROWS) -> Tensor:
+    """(side^2,) bool: the pixels in the ``rows`` image rows on each side of the mid-line, where the shown
+    half of a probe meets the erased half (:func:`~plasticity_utils.tasks.images.image_episode` erases
+    the top or the bottom side / 2 rows)."""
+    if rows != int(rows) or not 1 <= rows < side // 2:
+        raise ValueError(f"rows must be a whole number from 1 to {side // 2 - 1} (fewer than half the image), "
+                         f"got {rows}")
+    row = torch.arange(side * side) // side
+    return (row >= side // 2 - int(rows)) & (row < side // 2 + int(rows))
+
+
+def magnitude_ratio(matrix: Tensor, side: int, inside: Tensor, outside: Tensor) -> float:
+    """Mean |entry| of the pixel-to-pixel connections in ``inside`` over that of those in ``outside``
+    ((side^2, side^2) bool masks)."""
+    m = pixel_block(matrix, side).abs()
+    if not inside.any() or not outside.any():
+        raise ValueError("magnitude_ratio: both masks must select at least one connection")
+    return float(m[inside].mean() / m[outside].mean())
+
+
+def line_ratio(matrix: Tensor, side: int) -> float:
+    """The neighbour lines (NIPS 2017 §3.3, Fig. 3 right): mean |entry| of the connections between image
+    neighbours (:func:`neighbour_pairs`) over that of every other connection between two distinct pixels."""
+    near = neighbour_pairs(side)
+    return magnitude_ratio(matrix, side, near, ~near & ~torch.eye(side * side, dtype=torch.bool))
+
+
+def band_ratio(matrix: Tensor, side: int, rows: float = MIDLINE_ROWS) -> float:
+    """The mid-line bands (NIPS 2017 §3.3, Fig. 3 right, "bands near the midsection"): mean |entry| of the
+    connections from or to a pixel near the mid-line (:func:`midline_pixels`) over that of the other
+    connections. Both sides leave out self-connections and the neighbour lines (:func:`line_ratio`
+    measures those), so a band is not counted for the lines that cross it."""
+    near = neighbour_pairs(side)
+    other = ~near & ~torch.eye(side * side, dtype=torch.bool)
+    mid = midline_pixels(side, rows)
+    band = mid[:, None] | mid[None, :]
+    return magnitude_ratio(matrix, side, band & other, ~band & other)
+
+
+def structure_verdict(ratio: float, excess: float, what: str, episodes: int) -> str:
+    """Verdict on "the trained plasticity matrix shows ``what``" (NIPS 2017 §3.3, Fig. 3 right; the ICML 2018
+    course summary, Figure 5) from ``ratio``, the mean |alpha| of the connections that make it over that of
+    the others: *reproduced* if it stands out by at least ``excess`` (ratio >= 1 + excess); else the budget
+    rule (:func:`.contract.missed`) against the released code's training length, as the papers show the
+    matrices after training without saying how long."""
+    bound = 1 + excess
+    if ratio >= bound:
+        return verdict("reproduced", f"{what}: mean |alpha| {ratio:.2f}x the others' (>= {bound:g}x)")
+    return missed(f"{what} do not stand out: mean |alpha| {ratio:.2f}x the others' (< {bound:g}x)", episodes,
+                  AUTHORS_EPISODES, of="the released code's")
+
+
 # --------------------------------------------------------------------------- figures
 def plot_reconstructions(outputs: dict[str, Predictor], task: ImageTask, test_pool: Tensor, rows: int = 4,
                          seed: int = EVAL_SEED) -> plt.Figure:
@@ -467,11 +599,8 @@ def plot_reconstructions(outputs: dict[str, Predictor], task: ImageTask, test_po
 def displacement_profile(matrix: Tensor, side: int) -> np.ndarray:
     """Mean of a pixel-to-pixel matrix (the first side^2 rows and columns) over all pairs of pixels
     with the same displacement (dy, dx) from pre- to post-synaptic pixel: (2 side - 1, 2 side - 1)."""
-    n = side * side
-    m = matrix[:n, :n].detach().double().cpu()
-    rows, cols = torch.arange(n) // side, torch.arange(n) % side
-    dy = rows[None, :] - rows[:, None] + side - 1
-    dx = cols[None, :] - cols[:, None] + side - 1
+    m = pixel_block(matrix, side)
+    dy, dx = (d + side - 1 for d in pixel_offsets(side))
     key = (dy * (2 * side - 1) + dx).reshape(-1)
     size = (2 * side - 1) ** 2
     sums = torch.bincount(key, weights=m.reshape(-1), minlength=size)
@@ -518,7 +647,10 @@ def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: 
 __all__ = [
     "Config", "PROFILES", "PAPER_BATCH1", "VARIANTS", "EVAL_SEED", "episodes_of", "profile_config", "build",
     "final_output", "stored_config",
-    "train_seeds", "train_variants", "run", "claims", "figures", "memory_verdict", "ablation_verdict", "ablation_comparison", "trained", "held_out_episodes", "network_predictor", "constant_predictor", "evaluate",
+    "train_seeds", "train_variants", "run", "claims", "figures", "memory_verdict", "ablation_verdict",
+    "ablation_comparison", "structure_claims", "structure_verdict", "pixel_block", "pixel_offsets", "neighbour_pairs",
+    "midline_pixels", "magnitude_ratio", "line_ratio", "band_ratio", "trained", "held_out_episodes",
+    "network_predictor", "constant_predictor", "evaluate",
     "predictors", "held_out_table", "plot_reconstructions", "displacement_profile",
     "plot_matrices", "plot_ablation",
 ]
