@@ -513,12 +513,31 @@ def hand_records(config: bohp.Config, miss, error: float = 0.1) -> list[dict]:
             for r, m in enumerate(miss)]
 
 
-def hand_runs(name: str, alpha: torch.Tensor, final_miss, error: float = 0.1) -> bohp.Variant:
-    """Hand-made runs of variant ``name``: pattern -> hidden coefficients ``alpha`` (runs, 10, 2) and each
-    run's miss rate on every scored step of the frozen episodes."""
+def hand_runs(name: str, alpha: torch.Tensor, final_miss, error: float = 0.1, w: torch.Tensor | None = None
+              ) -> bohp.Variant:
+    """Hand-made runs of variant ``name``: input -> hidden coefficients ``alpha`` (runs, 10, 2) (completion:
+    (runs, 8, 8)), fixed weights ``w`` of the same shape (default 0) and each run's miss rate on every scored
+    step of the frozen episodes."""
     config = bohp.VARIANTS[name]
     miss = [[m] * bohp.TASKS[config.task].steps for m in final_miss]
-    return bohp.Variant.of(name, config, hand_records(config, miss, error), [{"alpha": a} for a in alpha])
+    w = torch.zeros_like(alpha) if w is None else w
+    return bohp.Variant.of(name, config, hand_records(config, miss, error),
+                           [{"alpha": a, "w": f} for a, f in zip(alpha, w)])
+
+
+def label_params(pattern, label) -> torch.Tensor:
+    """(runs, 10, 2) input -> hidden parameters: every pattern connection of run r set to ``pattern[r]``,
+    every label connection to ``label[r]``."""
+    m = torch.zeros(len(pattern), 10, 2)
+    m[:, :8] = torch.tensor(pattern, dtype=torch.float32)[:, None, None]
+    m[:, 8:] = torch.tensor(label, dtype=torch.float32)[:, None, None]
+    return m
+
+
+def completion_params(own, other) -> torch.Tensor:
+    """(runs, 8, 8) input -> output parameters: run r's self-connections ``own[r]``, the others ``other[r]``."""
+    eye = torch.eye(8)
+    return torch.stack([o * eye + x * (1 - eye) for o, x in zip(own, other)])
 
 
 def test_sign_stats_after_reversal_miss_and_unit_counts():
@@ -554,6 +573,32 @@ def test_unit_counts_use_learned_runs_and_the_strong_threshold():
     assert (c["learned_with_negative"], c["learned_with_positive"]) == (2, 1)
     assert (c["all_positive_runs"], c["all_positive_learned"]) == (1, 0)
     assert bohp.unit_counts(units, np.ones(4, bool), strong=0.5)["negative_units"] == 4
+
+
+def test_structure_measures_fixed_and_plastic_connections():
+    """structure(): the label vs pattern contrasts of a label task, the self vs other contrasts of completion,
+    as the mean |.| of each group per run, signs ignored."""
+    w = label_params([0.1, -0.5, 0.0], [-3.0, 1.0, 0.0])
+    w[0, 8, 0] = 3.0  # a label bit of either sign: the magnitude counts
+    alpha = label_params([-2.0, 0.4, 1.0], [0.5, 0.8, 0.0])
+    s = bohp.structure(hand_runs("reversal", alpha, [0.0] * 3, w=w))
+    np.testing.assert_allclose(s["fixed_strong"], [3.0, 1.0, 0.0])
+    np.testing.assert_allclose(s["fixed_other"], [0.1, 0.5, 0.0])
+    np.testing.assert_allclose(s["fixed"][:2], [30.0, 2.0], rtol=1e-6)
+    np.testing.assert_allclose(s["plastic"], [4.0, 0.5, np.inf], rtol=1e-6)  # run 2: no label plasticity at all
+    assert np.isnan(s["fixed"][2])  # no fixed weight anywhere: no contrast to read
+    pattern_w, label_w = bohp.input_rows(hand_runs("one_shot", alpha, [0.0] * 3, w=w), "w")
+    assert pattern_w.shape == (3, 8, 2) and label_w.shape == (3, 2, 2) and label_w[0, 0, 0] == 3.0
+
+    w, alpha = completion_params([4.0, -1.0], [0.5, 0.5]), completion_params([0.3, 2.0], [-2.0, 0.25])
+    alpha[0, 0, 1] = 2.0  # one other connection positive in run 0
+    c = bohp.structure(hand_runs("completion", alpha, [0.0, 0.0], w=w))
+    np.testing.assert_allclose(c["fixed"], [8.0, 2.0])
+    np.testing.assert_allclose(c["plastic"], [4.0, 0.5])  # the other connections' |alpha| / their |w|
+    np.testing.assert_allclose(c["self_alpha"], [0.3, 2.0])
+    np.testing.assert_allclose(c["other_alpha_positive"], [1 / 56, 1.0])
+    with pytest.raises(ValueError, match="no pattern and label inputs"):
+        bohp.input_rows(hand_runs("completion", alpha, [0.0, 0.0], w=w), "w")
 
 
 # ---------------------------------------------------------------------------------------- verdicts
