@@ -513,12 +513,31 @@ def hand_records(config: bohp.Config, miss, error: float = 0.1) -> list[dict]:
             for r, m in enumerate(miss)]
 
 
-def hand_runs(name: str, alpha: torch.Tensor, final_miss, error: float = 0.1) -> bohp.Variant:
-    """Hand-made runs of variant ``name``: pattern -> hidden coefficients ``alpha`` (runs, 10, 2) and each
-    run's miss rate on every scored step of the frozen episodes."""
+def hand_runs(name: str, alpha: torch.Tensor, final_miss, error: float = 0.1, w: torch.Tensor | None = None
+              ) -> bohp.Variant:
+    """Hand-made runs of variant ``name``: input -> hidden coefficients ``alpha`` (runs, 10, 2) (completion:
+    (runs, 8, 8)), fixed weights ``w`` of the same shape (default 0) and each run's miss rate on every scored
+    step of the frozen episodes."""
     config = bohp.VARIANTS[name]
     miss = [[m] * bohp.TASKS[config.task].steps for m in final_miss]
-    return bohp.Variant.of(name, config, hand_records(config, miss, error), [{"alpha": a} for a in alpha])
+    w = torch.zeros_like(alpha) if w is None else w
+    return bohp.Variant.of(name, config, hand_records(config, miss, error),
+                           [{"alpha": a, "w": f} for a, f in zip(alpha, w)])
+
+
+def label_params(pattern, label) -> torch.Tensor:
+    """(runs, 10, 2) input -> hidden parameters: every pattern connection of run r set to ``pattern[r]``,
+    every label connection to ``label[r]``."""
+    m = torch.zeros(len(pattern), 10, 2)
+    m[:, :8] = torch.tensor(pattern, dtype=torch.float32)[:, None, None]
+    m[:, 8:] = torch.tensor(label, dtype=torch.float32)[:, None, None]
+    return m
+
+
+def completion_params(own, other) -> torch.Tensor:
+    """(runs, 8, 8) input -> output parameters: run r's self-connections ``own[r]``, the others ``other[r]``."""
+    eye = torch.eye(8)
+    return torch.stack([o * eye + x * (1 - eye) for o, x in zip(own, other)])
 
 
 def test_sign_stats_after_reversal_miss_and_unit_counts():
@@ -554,6 +573,32 @@ def test_unit_counts_use_learned_runs_and_the_strong_threshold():
     assert (c["learned_with_negative"], c["learned_with_positive"]) == (2, 1)
     assert (c["all_positive_runs"], c["all_positive_learned"]) == (1, 0)
     assert bohp.unit_counts(units, np.ones(4, bool), strong=0.5)["negative_units"] == 4
+
+
+def test_structure_measures_fixed_and_plastic_connections():
+    """structure(): the label vs pattern contrasts of a label task, the self vs other contrasts of completion,
+    as the mean |.| of each group per run, signs ignored."""
+    w = label_params([0.1, -0.5, 0.0], [-3.0, 1.0, 0.0])
+    w[0, 8, 0] = 3.0  # a label bit of either sign: the magnitude counts
+    alpha = label_params([-2.0, 0.4, 1.0], [0.5, 0.8, 0.0])
+    s = bohp.structure(hand_runs("reversal", alpha, [0.0] * 3, w=w))
+    np.testing.assert_allclose(s["fixed_strong"], [3.0, 1.0, 0.0])
+    np.testing.assert_allclose(s["fixed_other"], [0.1, 0.5, 0.0])
+    np.testing.assert_allclose(s["fixed"][:2], [30.0, 2.0], rtol=1e-6)
+    np.testing.assert_allclose(s["plastic"], [4.0, 0.5, np.inf], rtol=1e-6)  # run 2: no label plasticity at all
+    assert np.isnan(s["fixed"][2])  # no fixed weight anywhere: no contrast to read
+    pattern_w, label_w = bohp.input_rows(hand_runs("one_shot", alpha, [0.0] * 3, w=w), "w")
+    assert pattern_w.shape == (3, 8, 2) and label_w.shape == (3, 2, 2) and label_w[0, 0, 0] == 3.0
+
+    w, alpha = completion_params([4.0, -1.0], [0.5, 0.5]), completion_params([0.3, 2.0], [-2.0, 0.25])
+    alpha[0, 0, 1] = 2.0  # one other connection positive in run 0
+    c = bohp.structure(hand_runs("completion", alpha, [0.0, 0.0], w=w))
+    np.testing.assert_allclose(c["fixed"], [8.0, 2.0])
+    np.testing.assert_allclose(c["plastic"], [4.0, 0.5])  # the other connections' |alpha| / their |w|
+    np.testing.assert_allclose(c["self_alpha"], [0.3, 2.0])
+    np.testing.assert_allclose(c["other_alpha_positive"], [1 / 56, 1.0])
+    with pytest.raises(ValueError, match="no pattern and label inputs"):
+        bohp.input_rows(hand_runs("completion", alpha, [0.0, 0.0], w=w), "w")
 
 
 # ---------------------------------------------------------------------------------------- verdicts
@@ -628,6 +673,32 @@ def test_clipped_verdict_every_word():
     assert "still learned" in bohp.clipped_verdict(0.1, 0.9, 0.01)
 
 
+def test_structure_verdict_every_word():
+    at = {"fixed_what": "label / pattern |w|", "plastic_what": "pattern / label |alpha|", "episodes": 10_000,
+          "paper_episodes": 10_000}
+    short = {**at, "episodes": 400}
+    cases = [((16, 100.0, 30.0), at, "reproduced"),
+             ((16, 2.0, 2.0), at, "reproduced"),  # at the cut-offs
+             ((3, 100.0, 30.0), short, "reproduced"),  # a formed structure needs no budget rule
+             ((16, 100.0, 0.35), at, "partly reproduced"),  # the label connections the more plastic
+             ((16, 1.5, 30.0), at, "partly reproduced"),
+             ((16, 100.0, 30.0), {**at, "plastic_ratio": 40.0}, "partly reproduced"),
+             ((16, 1.0, 1.0), at, "not reproduced"),
+             ((16, float("nan"), float("nan")), at, "not reproduced"),  # no contrast: not a structure
+             ((0, float("nan"), float("nan")), at, "not reproduced"),  # no run learned at the paper's budget
+             ((16, 100.0, 0.35), short, "not reached within our budget"),
+             ((0, float("nan"), float("nan")), short, "not reached within our budget")]
+    assert all_words(cases, bohp.structure_verdict) == set(VERDICTS)
+    v = bohp.structure_verdict(16, 100.0, 0.35, **at)
+    assert "label / pattern |w| 100" in v and "pattern / label |alpha| 0.35" in v
+    assert "the strong, fixed part holds, the plastic part does not" in v
+    released = str(bohp.RELEASED_STRUCTURE["reversal"])
+    assert "reversal/data.pkl" in bohp.structure_verdict(16, 100.0, 0.35, released=released, **at)  # a shortfall
+    assert "data.pkl" not in bohp.structure_verdict(16, 100.0, 30.0, released=released, **at)
+    assert "no learned network" in bohp.structure_verdict(0, float("nan"), float("nan"), **at)
+    assert "after 400 of the paper's 10,000 episodes" in bohp.structure_verdict(16, 1.0, 1.0, **short)
+
+
 def units_alpha(unit_means) -> torch.Tensor:
     """(runs, 10, 2) coefficients whose pattern inputs have the given per-unit means (label inputs 0)."""
     alpha = torch.zeros(len(unit_means), 10, 2)
@@ -643,7 +714,8 @@ def test_claims_on_hand_made_runs():
     neg = units_alpha([[-2.5, -1.5], [-2.2, 0.5], [-3.0, -2.5], [-2.5, 2.5]])
     pos = units_alpha([[2.0, 1.5], [1.2, 0.5], [3.0, 2.0], [1.5, 2.0]])
     batches = {
-        "completion": hand_runs("completion", torch.zeros(4, 8, 8), good),
+        "completion": hand_runs("completion", completion_params([0.0] * 4, [2.0] * 4), good,
+                                w=completion_params([4.0] * 4, [0.5] * 4)),
         "one_shot": hand_runs("one_shot", units_alpha([[-2.5, -2.5], [1.5, 2.0], [1.5, 2.0], [2.0, 0.1]]), good),
         "reversal": hand_runs("reversal", neg, good),  # run 3 has a strongly positive unit
         "one_shot_clipped": hand_runs("one_shot_clipped", pos.abs(), [0.0, 0.01, 0.2, 0.0]),
@@ -655,10 +727,17 @@ def test_claims_on_hand_made_runs():
     assert result.variants == tuple(batches) and len(result.runs["reversal"]) == 4
     assert result.runs["reversal"][2]["seed"] == 2 and result["reversal"] is batches["reversal"]
     rows = bohp.claims(result)
-    assert len(rows) == 5 + 2 * 3 + 1 and all(isinstance(c, Claim) and "LearningToLearnBOHP" in c.released
-                                              for c in rows)
+    assert len(rows) == 5 + 5 + 2 * 3 + 1 and all(isinstance(c, Claim) and "LearningToLearnBOHP" in c.released
+                                                  for c in rows)
     by_claim = {c.claim: word(c.verdict) for c in rows}
     assert by_claim["reversal: learned reliably (frozen episodes)"] == "reproduced"
+    structure = {c.claim: c for c in rows if c.claim.endswith("(learned runs)")}
+    assert len(structure) == 5 and all("001_a9e44498dcff2e84.txt" in c.paper for c in structure.values())
+    assert word(structure["completion: strong fixed self-connections (input i -> output i), plastic connections to "
+                          "every other output (learned runs)"].verdict) == "reproduced"  # ratios 8 and 4
+    # w left at 0: the fixed part has no contrast, the pattern connections alone are plastic
+    assert word(structure["reversal: strong fixed label->hidden weights, strongly plastic pattern->hidden connections "
+                          "(learned runs)"].verdict) == "partly reproduced"
     assert by_claim["reversal (Adam): negative pattern->hidden plasticity in every learned run (per unit)"] == \
         "partly reproduced"  # every learned run has a strongly negative unit, one unit strongly positive
     ours = "our RMSprop (decay 0.9, L1 in the loss)"
@@ -678,6 +757,8 @@ def test_claims_on_hand_made_runs():
     assert "reversal 50% of 4" in strict.ours and "one-shot 25% of 4" in strict.ours
     only = bohp.claims(bohp.Result.of("cpu", {"reversal": batches["reversal"]}))  # rows of absent variants left out
     assert [c.claim for c in only] == ["reversal: learned reliably (frozen episodes)",
+                                       "reversal: strong fixed label->hidden weights, strongly plastic "
+                                       "pattern->hidden connections (learned runs)",
                                        "reversal (Adam): negative pattern->hidden plasticity in every learned run "
                                        "(per unit)"]
 
@@ -702,7 +783,7 @@ def test_run_claims_and_figures_at_a_tiny_profile(tmp_path, monkeypatch):
     assert isinstance(result, bohp.Result) and result.profile == "smoke" and result.variants == tuple(bohp.VARIANTS)
     assert [len(runs) for runs in result.runs.values()] == [2] * len(bohp.VARIANTS)
     assert len(result.runs["reversal"][0]["curve"]) == 40 and len(result.runs["completion"][1]["curve"]) == 20
-    assert len(bohp.claims(result)) == 8 + 3 * 3 + 1  # learned rows, sign rows per optimiser, the ablation
+    assert len(bohp.claims(result)) == 8 + 8 + 3 * 3 + 1  # learned and structure rows, sign rows, the ablation
     paths = bohp.figures(result)
     assert {"learning_curves", "alpha_signs", "clipped_alpha", "optimisers", "network_reversal"} <= set(paths)
     assert all(p.is_file() and p.parent == tmp_path / "smoke-figures" for p in paths.values())
@@ -737,3 +818,32 @@ def test_sign_rows_count_learned_runs_only_and_show_the_threshold_dependence():
     assert "reversal 100% of 3" in strict.ours and "runs that did not learn: reversal 1 (1 with every unit positive)" \
         in strict.ours
     assert word(strict.verdict) == "reproduced"  # 100% vs 25%: lower by 0.75, more than twice the margin
+
+
+def test_structure_rows_count_learned_runs_only_and_show_the_threshold_dependence():
+    """The structure rows read the learned runs alone (two failed runs without the structure would pull the
+    median below the cut-off), and a fixed ratio of 3 passes at 1 and 2 but not at 4: partly reproduced
+    (threshold-dependent). Completion networks with the paper's structure pass at every cut-off."""
+    miss = [0.0, 0.0, 0.4, 0.4]  # runs 2 and 3 failed
+    w, alpha = label_params([1.0, 1.0, 1.0, 1.0], [3.0, 3.0, 0.0, 0.0]), label_params([2.0] * 4, [0.1, 0.1, 1.0, 1.0])
+    rev = hand_runs("reversal", alpha, miss, w=w)
+    one = hand_runs("one_shot", alpha, [0.4] * 4, w=w)  # no run learned
+    comp = hand_runs("completion", completion_params([0.0] * 2, [2.0] * 2), [0.0] * 2,
+                     w=completion_params([4.0] * 2, [0.5] * 2))
+    rows = {c.claim: c for c in bohp.claims(bohp.Result.of("cpu", {"completion": comp, "one_shot": one,
+                                                                   "reversal": rev}))}
+    label = "strong fixed label->hidden weights, strongly plastic pattern->hidden connections (learned runs)"
+    r = rows[f"reversal: {label}"]
+    assert "median over 2 learned runs: mean |w| label->hidden 3 vs pattern->hidden 1 (ratio 3)" in r.ours
+    assert "not counted: 2 runs that did not learn" in r.ours and "(ratio 20)" in r.ours
+    assert r.verdict.startswith("partly reproduced (threshold-dependent): at our cut-offs (strong fixed: |w| ratio >= "
+                                "2, plastic: |alpha| ratio >= 2): reproduced: median over 2 learned runs")
+    assert "at strong fixed: |w| ratio >= 4: partly reproduced (median over 2 learned runs" in r.verdict
+    assert "at strong fixed: |w| ratio >= 1: reproduced" in r.verdict
+    assert "at plastic: |alpha| ratio >= 4: reproduced" in r.verdict
+    o = rows[f"one-shot: {label}"]
+    assert o.ours == "no run learned (0/4)" and o.verdict.startswith("not reproduced: no run learned")
+    c = rows["completion: strong fixed self-connections (input i -> output i), plastic connections to every other "
+             "output (learned runs)"]
+    assert c.verdict.startswith("reproduced: median over 2 learned runs: self / other connections' mean |w| 8")
+    assert "alpha > 0 in 100%" in c.ours and "self-connections' mean |alpha| 0" in c.ours

@@ -15,15 +15,16 @@ The package, by concern:
 * :mod:`.runs`: training a variant's runs together (:func:`train_seeds`, through
   :func:`plasticity_utils.batched.train_runs`), one stored record per run, :class:`Variant`, :class:`Result`
   and :func:`run`;
-* :mod:`.analysis`: which runs learned, the sign of their plasticity (per unit and per run);
+* :mod:`.analysis`: which runs learned, the sign of their plasticity (per unit and per run), the trained
+  networks' structure (fixed vs plastic connections);
 * :mod:`.verdicts`: what the paper reports, the verdict functions and :func:`claims`;
 * :mod:`.plots`: the figures and :func:`figures`.
 
 The experiment contract (:mod:`..contract`): ``PROFILES``, ``run``, ``claims``, ``figures``.
 """
 
-from .analysis import (FAILURES_TOLERATED, RELIABLE, SOLVED, STRONG, after_reversal_miss, budget, iqr, median_run, pattern_alpha,
-                       sign_counts, sign_stats, success, unit_counts, unit_signs)
+from .analysis import (FAILURES_TOLERATED, RELIABLE, SOLVED, STRONG, after_reversal_miss, budget, input_rows, iqr,
+                       median_run, pattern_alpha, sign_counts, sign_stats, structure, success, unit_counts, unit_signs)
 from .network import PlasticNets, build, step_errors
 from .optim import (PAPER_OPTIMISER, RELEASED2016, RELEASED_OPTIMISER, RMSPROP2016, ClippedAdam,
                     ClippedReleasedRMSprop2016, ClippedRMSprop2016, ReleasedRMSprop2016, RMSprop2016, describe,
@@ -32,10 +33,11 @@ from .plots import figure_learning_curves, figure_network, figure_signs, figure_
 from .runs import Result, Variant, episode_losses, evaluate, run, train_seeds, trainer
 from .sampling import PURPOSE_FROZEN, PURPOSE_INIT, PURPOSE_TRAIN, sample, sample_runs, stream
 from .variants import N_HIDDEN, OPTIMIZERS, PROFILES, TASKS, VARIANTS, Config
-from .verdicts import (ABOVE_CHANCE, AUDIT_ADAM, AUDIT_RMSPROP, CONTRAST, PAPER_CLIPPED, PAPER_LEARNED,
-                       PAPER_SIGN_ONE_SHOT, PAPER_SIGN_REVERSAL, PREVENTED_MARGIN, RELEASED_CLIPPED, RELEASED_LEARNED,
-                       RELEASED_SIGN_ONE_SHOT, RELEASED_SIGN_REVERSAL, claims, clipped_verdict, learned_verdict,
-                       one_shot_sign_verdict, strict_sign_verdict, unit_sign_verdict)
+from .verdicts import (ABOVE_CHANCE, AUDIT_ADAM, AUDIT_RMSPROP, CONTRAST, FIXED_RATIO, PAPER_CLIPPED, PAPER_LEARNED,
+                       PAPER_SIGN_ONE_SHOT, PAPER_SIGN_REVERSAL, PAPER_STRUCTURE, PLASTIC_RATIO, PREVENTED_MARGIN,
+                       RELEASED_CLIPPED, RELEASED_LEARNED, RELEASED_SIGN_ONE_SHOT, RELEASED_SIGN_REVERSAL,
+                       RELEASED_STRUCTURE, claims, clipped_verdict, learned_verdict, one_shot_sign_verdict,
+                       strict_sign_verdict, structure_verdict, unit_sign_verdict)
 
 __all__ = [
     # the contract
@@ -47,11 +49,13 @@ __all__ = [
     "describe", "stream", "sample", "sample_runs", "PURPOSE_INIT", "PURPOSE_TRAIN", "PURPOSE_FROZEN",
     "train_seeds", "trainer", "episode_losses", "evaluate", "Variant",
     # analysis and verdicts
-    "SOLVED", "RELIABLE", "FAILURES_TOLERATED", "STRONG", "CONTRAST", "PREVENTED_MARGIN", "ABOVE_CHANCE", "success", "pattern_alpha", "unit_signs", "unit_counts", "sign_counts",
-    "sign_stats", "after_reversal_miss", "median_run", "iqr", "budget", "PAPER_LEARNED", "PAPER_SIGN_REVERSAL",
+    "SOLVED", "RELIABLE", "FAILURES_TOLERATED", "STRONG", "CONTRAST", "PREVENTED_MARGIN", "ABOVE_CHANCE", "FIXED_RATIO",
+    "PLASTIC_RATIO", "success", "input_rows", "pattern_alpha", "unit_signs", "unit_counts", "sign_counts",
+    "sign_stats", "structure", "after_reversal_miss", "median_run", "iqr", "budget", "PAPER_LEARNED",
+    "PAPER_SIGN_REVERSAL",
     "PAPER_SIGN_ONE_SHOT", "PAPER_CLIPPED", "RELEASED_LEARNED", "RELEASED_SIGN_REVERSAL", "RELEASED_SIGN_ONE_SHOT",
-    "RELEASED_CLIPPED", "AUDIT_ADAM", "AUDIT_RMSPROP", "learned_verdict", "unit_sign_verdict",
-    "one_shot_sign_verdict", "strict_sign_verdict", "clipped_verdict",
+    "PAPER_STRUCTURE", "RELEASED_CLIPPED", "RELEASED_STRUCTURE", "AUDIT_ADAM", "AUDIT_RMSPROP", "learned_verdict",
+    "structure_verdict", "unit_sign_verdict", "one_shot_sign_verdict", "strict_sign_verdict", "clipped_verdict",
     # figures
     "figure_learning_curves", "figure_step_errors", "figure_network", "figure_signs",
 ]

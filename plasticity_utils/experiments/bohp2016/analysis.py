@@ -12,6 +12,13 @@ are measured here:
 Both readings count the runs that learned only: a run that failed (often with every unit positive) has
 no learned solution whose sign could be read, so it is counted apart.
 
+The paper also describes how the trained networks are organised (§4.2-4.3), measured here per run by
+:func:`structure` from the fixed weights w and the plasticity coefficients alpha: for completion, each
+input's fixed connection to its own output against its fixed connections to the others, and the others'
+plasticity against their fixed weights; for one-shot and reversal, the fixed weights from the label bits
+against those from the pattern bits, and the plasticity of the pattern connections against that of the
+label connections.
+
 The cut-offs, each checked at half and twice its value by the verdicts (:func:`..contract.sensitive`):
 """
 
@@ -43,10 +50,19 @@ def success(runs: Variant, threshold: float = SOLVED) -> np.ndarray:
     return runs.final_miss < threshold
 
 
+def input_rows(runs: Variant, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Parameter ``key`` (``"w"`` or ``"alpha"``) of the input -> hidden connections of a label task,
+    split by input: the pattern bits' (runs, n_bits, n_hidden) and the label bits' (runs, 2, n_hidden)."""
+    task = TASKS[runs.config.task]
+    if not isinstance(task, LabelTask):
+        raise ValueError(f"{runs.name} has no pattern and label inputs")
+    m = np.asarray(runs.params[key])
+    return m[:, : task.n_bits], m[:, task.n_bits :]
+
+
 def pattern_alpha(runs: Variant) -> np.ndarray:
     """(runs, n_bits, n_hidden): plasticity coefficients of the pattern -> hidden connections."""
-    task = TASKS[runs.config.task]
-    return np.asarray(runs.params["alpha"][:, : task.n_bits])
+    return input_rows(runs, "alpha")[0]
 
 
 def unit_signs(runs: Variant) -> np.ndarray:
@@ -103,6 +119,44 @@ def sign_stats(runs: Variant, learned_only: bool = False) -> dict[str, float]:
         "share_runs_all_16_negative": float((a < 0).all((1, 2)).mean()),
         "share_connections_negative": float((a < 0).mean()),
     }
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b elementwise: inf where only b is 0, nan where both are (no contrast to read)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return a / b
+
+
+def structure(runs: Variant) -> dict[str, np.ndarray]:
+    """The organisation of each trained network (Miconi 2016, §4.2-4.3), each entry (runs,).
+
+    Completion (§4.2: "each input node sends [one] strong, fixed connection [to the] corresponding output
+    node, [as well as one] plastic connection [to] every output node"): ``fixed_strong`` / ``fixed_other``,
+    the mean |w| of the self-connections (input i -> output i) / of the other connections, and
+    ``plastic_strong`` / ``plastic_other``, the mean |alpha| / the mean |w| of the other connections
+    (alpha scales a trace that stays within [-1, 1], so alpha is the largest change plasticity makes to a
+    connection: plastic rather than fixed when it exceeds w); ``self_alpha``, the self-connections' mean
+    |alpha|, and ``other_alpha_positive``, the share of the other connections with alpha > 0 (the paper's
+    schema draws them excitatory), are shown, not judged.
+
+    One-shot and reversal (§4.3: the hidden nodes "receive strong, fixed connections [from the] label bits,
+    [but] receive strong plastic connections [from the] pattern bit[s]"; §4.4: reversal networks are
+    "similar"): ``fixed_strong`` / ``fixed_other``, the mean |w| label -> hidden / pattern -> hidden, and
+    ``plastic_strong`` / ``plastic_other``, the mean |alpha| pattern -> hidden / label -> hidden.
+
+    ``fixed`` and ``plastic`` are the two ratios (strong / other)."""
+    if isinstance(TASKS[runs.config.task], LabelTask):
+        (w_pattern, w_label), (a_pattern, a_label) = (
+            (np.abs(m).mean((1, 2)) for m in input_rows(runs, k)) for k in ("w", "alpha"))
+        out = {"fixed_strong": w_label, "fixed_other": w_pattern, "plastic_strong": a_pattern, "plastic_other": a_label}
+    else:
+        w, alpha = (np.asarray(runs.params[k]) for k in ("w", "alpha"))
+        own = np.eye(w.shape[1], dtype=bool)
+        out = {"fixed_strong": np.abs(w[:, own]).mean(1), "fixed_other": np.abs(w[:, ~own]).mean(1),
+               "plastic_strong": np.abs(alpha[:, ~own]).mean(1), "plastic_other": np.abs(w[:, ~own]).mean(1),
+               "self_alpha": np.abs(alpha[:, own]).mean(1), "other_alpha_positive": (alpha[:, ~own] > 0).mean(1)}
+    return {**out, "fixed": _ratio(out["fixed_strong"], out["fixed_other"]),
+            "plastic": _ratio(out["plastic_strong"], out["plastic_other"])}
 
 
 def after_reversal_miss(runs: Variant) -> np.ndarray:

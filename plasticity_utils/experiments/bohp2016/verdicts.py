@@ -20,7 +20,7 @@ import numpy as np
 
 from ..contract import Claim, Reported, missed, sensitive, verdict
 from .analysis import (FAILURES_TOLERATED, SOLVED, STRONG, after_reversal_miss, budget, iqr, sign_counts, sign_stats,
-                       success)
+                       structure, success)
 from .optim import OPTIMISER_LABELS, RELEASED_CODE
 from .runs import Result
 from .variants import VARIANTS
@@ -41,6 +41,28 @@ PAPER_SIGN_REVERSAL = Reported("reversal networks: '[the] connections [from the]
 PAPER_SIGN_ONE_SHOT = Reported("'[some] networks trained [on the] one-shot learning task also feature [this, but] "
                                "networks trained [on] reversal learning consistently show [it]' (no counts; 'some' "
                                "restored)", f"{PAPER}, §4.3-4.4")
+# The structure rows quote the stored text (its file named) with the removed words restored in brackets from the
+# authors' paper source in their repository (paper/paper.tex), which also has the parentheses the stored text lacks.
+_STORED = "001_a9e44498dcff2e84.txt, preprocessed; words in brackets restored from paper/paper.tex of " \
+          "github.com/ThomasMiconi/LearningToLearnBOHP"
+_ONE_SHOT_STRUCTURE = ("'[the] trained networks [are] organized [in such a way that one] hidden node learns [the] "
+                       "pattern [with] label [01, and the other] learns [the] pattern associated [with] label [10]: "
+                       "[they] receive strong, fixed [(positive and negative)] connections [from the] label bits, "
+                       "[but] receive [only] strong plastic connections [(with zero fixed-weight connections) from "
+                       "the] pattern bit[s]. [This] allows [each] node [to be] imprinted [to the] corresponding "
+                       "pattern'")
+PAPER_STRUCTURE = {
+    "completion": Reported("'[the] final networks [after] training exhibit [the] expected pattern: [each] input "
+                           "node sends [one] strong, fixed connection [to the] corresponding output node, [as] well "
+                           "[as one] plastic connection [to] every output node'; Fig. 1: schema of a typical trained "
+                           "network (no numbers)", f"{PAPER}, §4.2 ({_STORED})"),
+    "one_shot": Reported(f"{_ONE_SHOT_STRUCTURE}; Fig. 2: schema of a typical trained network (no numbers)",
+                         f"{PAPER}, §4.3 ({_STORED})"),
+    "reversal": Reported("'[the] networks [are] somewhat similar [to the] ones obtained [in] one-shot learning, [but "
+                         "with an] important difference: connections [from] pattern input [to] hidden nodes "
+                         "consistently [have] negative plasticity coefficients' (§4.4); the one-shot networks "
+                         f"(§4.3): {_ONE_SHOT_STRUCTURE} (no numbers)", f"{PAPER}, §4.3-4.4 ({_STORED})"),
+}
 PAPER_CLIPPED = Reported("'clipping plasticity coefficients [to] positive values prevents learning [the] task, [while] "
                          "still allowing successful learning [of the] one-shot task' (no data shown)", f"{PAPER}, §4.4")
 
@@ -67,6 +89,20 @@ RELEASED_SIGN_ONE_SHOT = Reported("the stored one-shot network (seed 0, 10,000 e
                                   f"{RELEASED_CODE}: oneshot/data.pkl")
 RELEASED_CLIPPED = Reported("no option clips alpha alone: POSWEIGHTS ('Just don't!') clamps w, alpha and the readout "
                             "to >= 1e-6; no run of it stored", f"{RELEASED_CODE}: reversal/reversal.py, oneshot/oneshot.py")
+# The stored networks' structure, read from their data.pkl (wxy, alpha: hidden x input; the label bits are inputs
+# 0-1 there, the pattern bits 2-9), with the ratios structure() takes.
+RELEASED_STRUCTURE = {
+    "completion": Reported("the stored completion network (seed 0, ALPHATRACE .5): self-connections mean |w| 28.8 vs "
+                           "0.22 for the others (130x); the others' mean |alpha| 6.68 (30x their |w|), every one "
+                           "positive; self-connections' mean |alpha| 0.36", f"{RELEASED_CODE}: completion/data.pkl"),
+    "one_shot": Reported("the stored one-shot network (seed 0): label -> hidden mean |w| 30.6 vs 0.0012 pattern -> "
+                         "hidden; pattern -> hidden mean |alpha| 0.78 vs 6e-05 label -> hidden",
+                         f"{RELEASED_CODE}: oneshot/data.pkl"),
+    "reversal": Reported("the stored reversal network (seed 0, 4,780 episodes): label -> hidden mean |w| 21.9 vs "
+                         "0.0024 pattern -> hidden; pattern -> hidden mean |alpha| 1.95, but label -> hidden 19.3 "
+                         "(the label connections are the more plastic: ratio 0.10)",
+                         f"{RELEASED_CODE}: reversal/data.pkl"),
+}
 # Numbers from this project's audit of OUR code (not the authors' released code).
 AUDIT = "this project's earlier runs (2026-11)"
 AUDIT_ADAM = Reported("over learned reversal runs, strongly plastic units 24 negative vs 5 positive; every learned "
@@ -88,6 +124,15 @@ CONTRAST = 0.25
 PREVENTED_MARGIN = 0.1
 ABOVE_CHANCE = 0.25
 CHANCE = 0.5  # two labels
+# The networks' structure (§4.2-4.3, measured by structure()): a connection group is "strong, fixed" when its mean
+# |w| is at least FIXED_RATIO times that of the connections it is set against (completion: the other connections;
+# one-shot, reversal: the pattern -> hidden ones), since the paper names one group strong and fixed against the
+# rest; twice is the least contrast that reads as "strong" rather than "somewhat larger".
+FIXED_RATIO = 2.0
+# A connection group is "plastic" when its mean |alpha| is at least PLASTIC_RATIO times its contrast's (one-shot,
+# reversal: the label -> hidden alpha; completion: the same connections' |w|, as alpha is the largest change a
+# trace within [-1, 1] makes to a weight): the paper contrasts plastic with fixed, so twice, as for FIXED_RATIO.
+PLASTIC_RATIO = 2.0
 
 # ------------------------------------------------------------------------------------ verdicts
 def learned_verdict(learned: int, runs: int, episodes: int, paper_episodes: int, *,
@@ -142,6 +187,33 @@ def one_shot_sign_verdict(learned: int, with_negative: int, reversal_learned: in
         return verdict("reproduced", f"{found}: one-shot lower by {rev - one:.0%} >= {margin:.3g}")
     return verdict("partly reproduced", f"{found}: one-shot not lower than reversal by {margin:.3g} (the paper: some "
                                         "one-shot runs, reversal consistently)")
+
+
+def structure_verdict(learned: int, fixed: float, plastic: float, *, fixed_what: str, plastic_what: str,
+                      episodes: int, paper_episodes: int, fixed_ratio: float = FIXED_RATIO,
+                      plastic_ratio: float = PLASTIC_RATIO, released: str = "") -> str:
+    """The trained networks' structure (Miconi 2016, §4.2-4.4) from the median ratios over the ``learned``
+    runs (:func:`.analysis.structure`): ``fixed`` (the strong fixed connections' mean |w| over their
+    contrast's, ``fixed_what`` names it) and ``plastic`` (the plastic connections' mean |alpha| over their
+    contrast's, ``plastic_what``). Reproduced when both reach their cut-off (``fixed_ratio``,
+    ``plastic_ratio``); partly when one does; neither, or any shortfall after fewer episodes than the
+    paper's, or no learned run: the budget rule. ``released`` (the authors' stored network) is added to a
+    shortfall's reason."""
+    also = f"; {released}" if released else ""
+    if learned == 0:
+        return missed("no run learned, so no learned network to inspect", episodes, paper_episodes,
+                      released=released)
+    strong, plastic_ok = fixed >= fixed_ratio, plastic >= plastic_ratio
+    found = (f"median over {learned} learned runs: {fixed_what} {fixed:.3g} (strong, fixed: >= {fixed_ratio:g}), "
+             f"{plastic_what} {plastic:.3g} (plastic: >= {plastic_ratio:g})")
+    if strong and plastic_ok:
+        return verdict("reproduced", found)
+    if episodes < paper_episodes:
+        return missed(f"{found}: the structure is not formed", episodes, paper_episodes, released=released)
+    if strong or plastic_ok:
+        held, failed = ("strong, fixed", "plastic") if strong else ("plastic", "strong, fixed")
+        return verdict("partly reproduced", f"{found}: the {held} part holds, the {failed} part does not{also}")
+    return missed(f"{found}: neither part of the structure", episodes, paper_episodes, released=released)
 
 
 def strict_sign_verdict(reversal_negative: float, one_shot_negative: float, margin: float = CONTRAST) -> str:
@@ -216,6 +288,51 @@ def _learned_row(name: str, r) -> Claim:
         f"{SOLVED:.0%}", budget(r), sensitive(judge, {_SOLVED: SOLVED, _TOLERATED: FAILURES_TOLERATED}))
 
 
+_FIXED = "strong fixed: |w| ratio >="
+_PLASTIC = "plastic: |alpha| ratio >="
+# task -> the claim, what the fixed ratio and the plastic ratio compare (structure())
+_STRUCTURE = {
+    "completion": ("strong fixed self-connections (input i -> output i), plastic connections to every other output",
+                   "self / other connections' mean |w|", "other connections' mean |alpha| / their mean |w|"),
+    "label": ("strong fixed label->hidden weights, strongly plastic pattern->hidden connections",
+              "label / pattern -> hidden mean |w|", "pattern / label -> hidden mean |alpha|"),
+}
+
+
+def _structure_row(name: str, r) -> Claim:
+    """The trained networks' structure (§4.2-4.4) over the learned runs of variant ``name``."""
+    kind = "completion" if r.config.task == "completion" else "label"
+    claim, fixed_what, plastic_what = _STRUCTURE[kind]
+    s, ok, paper_episodes = structure(r), success(r), VARIANTS[name].episodes
+    m = {k: float(np.median(v[ok])) if ok.any() else float("nan") for k, v in s.items()}  # medians, learned runs
+    fixed, plastic = m["fixed"], m["plastic"]
+
+    def judge(fixed_ratio: float, plastic_ratio: float) -> str:
+        return structure_verdict(int(ok.sum()), fixed, plastic, fixed_what=fixed_what, plastic_what=plastic_what,
+                                 episodes=r.config.episodes, paper_episodes=paper_episodes, fixed_ratio=fixed_ratio,
+                                 plastic_ratio=plastic_ratio, released=str(RELEASED_STRUCTURE[r.config.task]))
+
+    if ok.any():
+        passed = {k: int((s[k][ok] >= cut).sum()) for k, cut in (("fixed", FIXED_RATIO), ("plastic", PLASTIC_RATIO))}
+        each = (f"; learned runs at the cut-offs: strong fixed {passed['fixed']}/{ok.sum()}, plastic "
+                f"{passed['plastic']}/{ok.sum()}")
+        if kind == "completion":
+            ours = (f"median over {ok.sum()} learned runs: mean |w| self-connections {m['fixed_strong']:.3g} vs other "
+                    f"connections {m['fixed_other']:.3g} (ratio {fixed:.3g}); other connections' mean |alpha| "
+                    f"{m['plastic_strong']:.3g} (ratio to their |w| {plastic:.3g}, alpha > 0 in "
+                    f"{m['other_alpha_positive']:.0%}); self-connections' mean |alpha| {m['self_alpha']:.3g}")
+        else:
+            ours = (f"median over {ok.sum()} learned runs: mean |w| label->hidden {m['fixed_strong']:.3g} vs "
+                    f"pattern->hidden {m['fixed_other']:.3g} (ratio {fixed:.3g}); mean |alpha| pattern->hidden "
+                    f"{m['plastic_strong']:.3g} vs label->hidden {m['plastic_other']:.3g} (ratio {plastic:.3g})")
+        ours += f"{each}; not counted: {(~ok).sum()} runs that did not learn"
+    else:
+        ours = f"no run learned (0/{len(ok)})"
+    return Claim(f"{_title(name)}: {claim} (learned runs)", str(PAPER_STRUCTURE[r.config.task]),
+                 str(RELEASED_STRUCTURE[r.config.task]), ours, budget(r),
+                 sensitive(judge, {_FIXED: FIXED_RATIO, _PLASTIC: PLASTIC_RATIO}))
+
+
 def _sign_rows(suffix: str, rev, one) -> list[Claim]:
     optimiser = OPTIMISER_LABELS[OPTIMISER_SUFFIX[suffix]]
     out = []
@@ -274,7 +391,9 @@ def _sign_rows(suffix: str, rev, one) -> list[Claim]:
 def claims(result: Result) -> list[Claim]:
     """The paper's claims judged against ``result`` (rows whose variants were not run are left out)."""
     have = result.batches
-    out = [_learned_row(name, have[name]) for name in VARIANTS if name in have and not VARIANTS[name].clip_alpha]
+    unclipped = [name for name in VARIANTS if name in have and not VARIANTS[name].clip_alpha]
+    out = [_learned_row(name, have[name]) for name in unclipped]
+    out += [_structure_row(name, have[name]) for name in unclipped]
     for suffix in OPTIMISER_SUFFIX:
         out += _sign_rows(suffix, have.get(f"reversal{suffix}"), have.get(f"one_shot{suffix}"))
     if all(k in have for k in ("one_shot", "reversal", "one_shot_clipped", "reversal_clipped")):
