@@ -22,7 +22,8 @@ comments read "we replace h2c / Whg / Uc with a plastic connection composed of w
 "output in the Hebbian product of input by output", "Better to leave it at 'i2c'" (input to cell: the
 candidate); without neuromodulation its "decay" trace is Eq. 2. The gates' recurrent
 weights ``U_i, U_f, U_o`` stay fixed within an episode. With ``alpha="none"`` (or alpha = 0) the step is
-PyTorch's LSTM cell exactly (:meth:`PlasticLSTM.from_lstm` copies an ``nn.LSTM``'s weights).
+PyTorch's LSTM cell (:meth:`PlasticLSTM.from_lstm` copies an ``nn.LSTM``'s weights; the same equations, summed in
+another order: equal to 1e-13 in float64, outputs and gradients, ``tests/test_plastic_lstm.py``).
 
 The released code also offers an alpha per postsynaptic neuron, neuromodulated eta and trace clipping;
 they are not here: the alpha modes, rules and eta are those of the project's plastic layer.
