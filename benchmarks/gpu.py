@@ -75,12 +75,13 @@ def timed(fn: Callable[[], object], device: torch.device, repeat: int) -> float:
     return (time.perf_counter() - start) / repeat
 
 
-def device_limits(device: torch.device) -> dict[str, float]:
-    """Measured: copy bandwidth (bytes/s), float32 matmul rate (flop/s), time of one tiny operation (s)."""
-    n = 32 * 2**20 if device.type == "cpu" else 256 * 2**20
+def device_limits(device: torch.device, copy_floats: int | None = None, matmul_side: int | None = None) -> dict[str, float]:
+    """Measured: copy bandwidth (bytes/s), float32 matmul rate (flop/s), time of one tiny operation (s).
+    ``copy_floats`` and ``matmul_side``: the sizes measured (default: large enough for the device's rates)."""
+    n = copy_floats or (32 * 2**20 if device.type == "cpu" else 256 * 2**20)
     a, b = torch.empty(n, device=device), torch.empty(n, device=device)
     bandwidth = 2 * n * F32 / timed(lambda: b.copy_(a), device, 5)
-    m = 2048 if device.type == "cpu" else 8192
+    m = matmul_side or (2048 if device.type == "cpu" else 8192)
     x, y = torch.randn(m, m, device=device), torch.randn(m, m, device=device)
     peak = 2 * m**3 / timed(lambda: x @ y, device, 3)
     tiny = torch.zeros(1, device=device)

@@ -10,18 +10,19 @@ import pytest
 import torch
 
 import plasticity_utils
-from plasticity_utils import plastic
+from plasticity_utils import plastic, plastic_lstm
 from plasticity_utils.plastic import PlasticCell, PlasticConnection, PlasticRecurrent
 
-PUBLIC = ("PlasticConnection", "PlasticRecurrent", "PlasticCell")
+PUBLIC = {"PlasticConnection": plastic, "PlasticRecurrent": plastic, "PlasticCell": plastic,
+          "PlasticLSTM": plastic_lstm}
 
 
 def test_exports_are_the_plastic_modules():
     assert set(plasticity_utils.__all__) == {"__version__", *PUBLIC}
-    for name in PUBLIC:
-        assert getattr(plasticity_utils, name) is getattr(plastic, name)
-    with pytest.raises(AttributeError, match="no attribute 'PlasticLSTM'"):
-        plasticity_utils.PlasticLSTM  # noqa: B018
+    for name, module in PUBLIC.items():
+        assert getattr(plasticity_utils, name) is getattr(module, name)
+    with pytest.raises(AttributeError, match="no attribute 'PlasticGRU'"):
+        plasticity_utils.PlasticGRU  # noqa: B018
 
 
 def test_version_is_a_release_number():
@@ -38,7 +39,7 @@ def test_importing_the_package_does_not_load_torch():
 
 @pytest.mark.parametrize("name", PUBLIC)
 def test_docstring_example_runs(name):
-    obj = getattr(plastic, name)
+    obj = getattr(PUBLIC[name], name)
     tests = doctest.DocTestFinder(recurse=False).find(obj, name, globs={})
     examples = sum(len(t.examples) for t in tests)
     assert examples >= 5, f"{name} has no docstring example"
