@@ -97,10 +97,15 @@ def test_bad_parameters():
 def test_profiles_keep_the_paper_setup():
     assert set(bohp.PROFILES) == {"smoke", "cpu", "paper"}
     assert bohp.PROFILES["cpu"].seeds == bohp.PROFILES["paper"].seeds == 20 and bohp.PROFILES["smoke"].seeds == 3
-    for profile in bohp.PROFILES.values():
-        assert tuple(profile.configs) == tuple(bohp.VARIANTS)  # every variant at every profile
+    for name in ("cpu", "paper"):
+        assert tuple(bohp.PROFILES[name].configs) == tuple(bohp.VARIANTS)  # every variant
+    # smoke: every variant but the retention sweep's, of which one per task
+    assert tuple(bohp.PROFILES["smoke"].configs) == tuple(n for n in bohp.VARIANTS if n not in bohp.RETENTION_SWEEP
+                                                          or n in bohp.SMOKE_SWEEP)
     for name, paper in bohp.VARIANTS.items():
         assert bohp.PROFILES["cpu"].configs[name] == paper  # cpu = the paper's budget: 5,000 / 10,000 episodes
+        if name not in bohp.PROFILES["smoke"].configs:
+            continue
         smoke = bohp.PROFILES["smoke"].configs[name]
         assert smoke.episodes < paper.episodes
         assert replace(smoke, episodes=paper.episodes, frozen=paper.frozen) == paper  # only the scale differs
@@ -112,6 +117,30 @@ def test_profiles_keep_the_paper_setup():
         assert v[f"{task}_clipped"] == replace(v[task], clip_alpha=True)
     for task in ("completion", "one_shot", "reversal"):  # the released optimiser: every task of the released scripts
         assert v[f"{task}_released2016"] == replace(v[task], optimizer="released2016")
+
+
+def test_retention_sweep_changes_only_the_retention():
+    """The sweep trains each task's Adam variant at the retentions of the released runexp.py files (0.75, 0.9,
+    0.95, 0.98), nothing else changed, at the cpu profile's runs and episodes; smoke keeps one per task."""
+    assert bohp.RETENTIONS == (0.75, 0.9, 0.95, 0.98)
+    assert len(bohp.RETENTION_SWEEP) == 9
+    for task in ("completion", "one_shot", "reversal"):
+        main = bohp.VARIANTS[task]
+        names = [bohp.retention_variant(task, r) for r in bohp.RETENTIONS]
+        assert names.count(task) == 1 and names[bohp.RETENTIONS.index(main.retention)] == task  # the default
+        for r, name in zip(bohp.RETENTIONS, names):
+            assert bohp.VARIANTS[name] == replace(main, retention=r)
+            assert bohp.PROFILES["cpu"].configs[name] == replace(bohp.PROFILES["cpu"].configs[task], retention=r)
+        assert sum(bohp.retention_variant(task, r) in bohp.SMOKE_SWEEP for r in bohp.RETENTIONS) == 1
+    assert bohp.SMOKE_SWEEP == ("completion_retention98", "one_shot_retention75", "reversal_retention75")
+    for name in bohp.SMOKE_SWEEP:
+        smoke, main = bohp.PROFILES["smoke"].configs, bohp.VARIANTS[name].task
+        assert smoke[name] == replace(smoke[main], retention=bohp.VARIANTS[name].retention)
+    # the cost at cpu, counted in run-episodes: at most 10/6.5 of the ten main variants' (about 6.5 minutes)
+    cpu = bohp.PROFILES["cpu"]
+    cost = {sweep: sum(len(cpu.seeds_for(n)) * c.episodes for n, c in cpu.configs.items()
+                       if (n in bohp.RETENTION_SWEEP) == sweep) for sweep in (False, True)}
+    assert cost[True] <= cost[False] * 10 / 6.5
 
 
 def test_existing_variants_keep_their_configs():
@@ -658,6 +687,72 @@ def test_one_shot_sign_verdict_needs_a_contrast_with_reversal():
     assert "one-shot 18/20 (90%), reversal 14/14 (100%)" in bohp.one_shot_sign_verdict(20, 18, 14, 14, **at)
 
 
+def test_retention_verdict_every_word():
+    at = {"episodes": 10_000, "paper_episodes": 10_000}
+    short = {"episodes": 400, "paper_episodes": 10_000}
+    sweep = {0.75: 0.5, 0.9: 0.1, 0.95: 0.05, 0.98: 0.04}  # higher away from the default
+    cases = [((sweep, 0.98), at, "reproduced"),
+             (({0.75: 0.08, 0.98: 0.04}, 0.98), at, "reproduced"),  # a factor 2: at the cut-off
+             (({0.75: 0.079, 0.98: 0.04}, 0.98), at, "not reproduced"),  # just under it
+             (({0.75: 0.079, 0.98: 0.04}, 0.98), {**at, "effect": 0.5}, "reproduced"),
+             ((sweep, 0.98), {**at, "effect": 20.0}, "not reproduced"),
+             (({**sweep, 0.95: 0.01}, 0.98), at, "partly reproduced"),  # 0.95 four times lower than the default
+             (({0.75: 0.001, 0.98: 0.04}, 0.98), at, "partly reproduced"),
+             (({0.75: 0.0, 0.98: 0.0}, 0.98), at, "not reproduced"),  # no change at all
+             (({0.75: 0.1, 0.98: 0.0}, 0.98), at, "reproduced"),
+             (({0.75: 0.05, 0.98: 0.04}, 0.98), short, "not reached within our budget"),
+             (({0.75: 0.001, 0.98: 0.04}, 0.98), short, "not reached within our budget"),  # the default may need more
+             (({0.75: 0.001, 0.98: 0.04}, 0.75), short, "reproduced")]  # the default best: no budget rule
+    assert all_words(cases, bohp.retention_verdict) == set(VERDICTS)
+    v = bohp.retention_verdict({**sweep, 0.95: 0.01}, 0.98, **at)
+    assert "released default 0.98: 0.04, vs at 0.75: 0.5 (x12), 0.9: 0.1 (x2.5), 0.95: 0.01 (x0.25)" in v
+    assert "lower than the default's by a factor >= 2 at 0.95" in v
+    assert "after 400 of the released scripts' 10,000 episodes" in bohp.retention_verdict(
+        {0.75: 0.05, 0.98: 0.04}, 0.98, **short)
+    with pytest.raises(ValueError, match="default"):
+        bohp.retention_verdict({0.75: 0.05}, 0.98, **at)  # no default to compare with
+
+
+def test_retention_rows_on_hand_made_runs():
+    """One row per task with its default and another retention, judged on the median final error; the sweep
+    variants have no learned or structure rows of their own; the paper column says the text does not claim
+    it, the released column names each task's runexp.py; a change between a factor 1.5 and 3 is threshold-
+    dependent."""
+    miss = [0.0, 0.0, 0.0]
+    alpha = units_alpha([[-2.0, -2.0]] * 3)
+    batches = {"one_shot": hand_runs("one_shot", alpha, miss, error=0.04),
+               "one_shot_retention75": hand_runs("one_shot_retention75", alpha, [0.5] * 3, error=0.7),
+               "one_shot_retention90": hand_runs("one_shot_retention90", alpha, miss, error=0.05),
+               "reversal": hand_runs("reversal", alpha, miss, error=0.04),
+               "reversal_retention95": hand_runs("reversal_retention95", alpha, miss, error=0.016),  # 2.5x lower
+               "completion": hand_runs("completion", completion_params([4.0] * 3, [2.0] * 3), miss, error=0.01),
+               "completion_retention98": hand_runs("completion_retention98", completion_params([4.0] * 3, [2.0] * 3),
+                                                   miss, error=0.025)}  # 2.5x higher
+    rows = {c.claim.split(":")[0]: c for c in bohp.claims(bohp.Result.of("cpu", batches))
+            if "retention" in c.claim}
+    assert set(rows) == {"completion", "one-shot", "reversal"}
+    one, rev, comp = rows["one-shot"], rows["reversal"], rows["completion"]
+    assert one.claim == ("one-shot: the error depends on the trace's retention 1 - gamma, the released default (0.98) "
+                         "the best (swept 0.75-0.98)")
+    assert word(one.verdict) == "reproduced" and "threshold-dependent" not in one.verdict  # x17.5 and x1.25
+    assert "retention 0.75: error 0.7 [0.7, 0.7], 0/3 runs below 5%" in one.ours
+    assert "retention 0.98 (released default): error 0.04" in one.ours
+    assert one.budget.endswith("at each retention (0.75, 0.9, 0.98)")
+    assert word(rev.verdict) == "partly reproduced" and "threshold-dependent" in rev.verdict  # not at a factor 3
+    assert ("at relative change of the median error >= 2: not reproduced (median final error at the released default "
+            "0.98: 0.04, vs at 0.95: 0.016 (x0.4): within a factor 3") in rev.verdict  # the numbers of each setting
+    assert comp.verdict.startswith("partly reproduced (threshold-dependent): at our cut-offs (relative change of the "
+                                   "median error >= 1): reproduced")
+    assert all("not in the text" in c.paper and "001_a9e44498dcff2e84.txt" in c.paper for c in rows.values())
+    assert "oneshot/runexp.py" in one.released and "ALPHATRACE .95, .98 and .9" in one.released
+    assert "completion.py's default .5" in comp.released
+    claims = [c.claim for c in bohp.claims(bohp.Result.of("cpu", batches))]
+    assert not any("retention7" in c or "retention9" in c for c in claims)  # no rows named after sweep variants
+    assert sum(c.endswith("learned reliably (frozen episodes)") for c in claims) == 3
+    alone = bohp.claims(bohp.Result.of("cpu", {"one_shot_retention75": batches["one_shot_retention75"]}))
+    assert not any("retention" in c.claim for c in alone)  # no default to compare with: no row
+
+
 def test_strict_sign_verdict_every_word():
     cases = [((1.0, 0.3), {}, "reproduced"), ((1.0, 0.0), {}, "partly reproduced"),
              ((0.8, 0.5), {}, "partly reproduced"), ((0.5, 0.2), {}, "not reproduced"),
@@ -772,24 +867,51 @@ def test_figures_of_a_partial_result(tmp_path, monkeypatch):
     plt.close("all")
 
 
+def test_retention_figure_and_learning_curves_of_a_sweep(tmp_path, monkeypatch):
+    """The retention figure has one panel per task swept, one tick per retention present; the learning curves
+    leave the sweep out (one band per optimiser, as before)."""
+    monkeypatch.setenv("PLASTICITY_FIGURES", str(tmp_path))
+    alpha = units_alpha([[-2.0, -2.0]] * 3)
+    batches = {n: hand_runs(n, alpha, [0.0] * 3, error=e)
+               for n, e in (("one_shot", 0.04), ("one_shot_retention75", 0.7), ("one_shot_retention95", 0.05))}
+    result = bohp.Result.of("cpu", batches)
+    fig = bohp.figure_retention(result)
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.75", "0.95", "0.98"] and ax.get_title() == "one-shot"
+    curves = bohp.figure_learning_curves(result)
+    assert len(curves.axes) == 1 and len(curves.axes[0].get_legend().get_texts()) == 2  # Adam's band, "frozen"
+    sweep_only = bohp.Result.of("cpu", {n: r for n, r in batches.items() if n != "one_shot"})
+    paths = bohp.figures(sweep_only)  # no default, no other variant: the retention figure alone
+    assert set(paths) == {"retention"} and paths["retention"].parent == tmp_path
+    plt.close("all")
+
+
 # ---------------------------------------------------------------------------------------- contract
 def test_run_claims_and_figures_at_a_tiny_profile(tmp_path, monkeypatch):
     from plasticity_utils.experiments.bohp2016 import runs as bohp_runs
     from plasticity_utils.experiments.bohp2016.variants import _profile
 
     monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path))
-    monkeypatch.setattr(bohp_runs, "PROFILES", {**bohp.PROFILES, "smoke": _profile(0.004, 5, 2, "tiny")})
+    tiny = _profile(0.004, 5, 2, "tiny", sweep=bohp.SMOKE_SWEEP)  # the smoke profile's variants, shorter
+    assert tuple(tiny.configs) == tuple(bohp.PROFILES["smoke"].configs)
+    monkeypatch.setattr(bohp_runs, "PROFILES", {**bohp.PROFILES, "smoke": tiny})
     result = bohp.run("smoke", device="cpu", progress=False)
-    assert isinstance(result, bohp.Result) and result.profile == "smoke" and result.variants == tuple(bohp.VARIANTS)
-    assert [len(runs) for runs in result.runs.values()] == [2] * len(bohp.VARIANTS)
+    assert isinstance(result, bohp.Result) and result.profile == "smoke" and result.variants == tuple(tiny.configs)
+    assert set(bohp.SMOKE_SWEEP) <= set(result.variants)  # the retention sweep trains at smoke
+    assert [len(runs) for runs in result.runs.values()] == [2] * len(tiny.configs)
     assert len(result.runs["reversal"][0]["curve"]) == 40 and len(result.runs["completion"][1]["curve"]) == 20
-    assert len(bohp.claims(result)) == 8 + 8 + 3 * 3 + 1  # learned and structure rows, sign rows, the ablation
+    assert result["one_shot_retention75"].config.retention == 0.75
+    rows = bohp.claims(result)
+    # learned and structure rows, sign rows, the ablation, the retention rows
+    assert len(rows) == 8 + 8 + 3 * 3 + 1 + 3
+    assert sum("trace's retention" in c.claim for c in rows) == 3
     paths = bohp.figures(result)
-    assert {"learning_curves", "alpha_signs", "clipped_alpha", "optimisers", "network_reversal"} <= set(paths)
+    assert {"learning_curves", "alpha_signs", "clipped_alpha", "optimisers", "network_reversal",
+            "retention"} <= set(paths)
     assert all(p.is_file() and p.parent == tmp_path / "smoke-figures" for p in paths.values())
     name = "reversal_rmsprop2016"
     folder = tmp_path / "bohp2016" / "smoke"
-    assert len(list(folder.glob("*.json"))) == 2 * len(bohp.VARIANTS)  # one record per run
+    assert len(list(folder.glob("*.json"))) == 2 * len(tiny.configs)  # one record per run
     assert [r["seed"] for r in result.runs[name]] == result[name].seeds == [0, 1]
     assert result[name].params["alpha"].shape == (2, 10, 2)
     again = bohp.run("smoke", device="cpu", variants=(name,), progress=False)  # loaded, not retrained

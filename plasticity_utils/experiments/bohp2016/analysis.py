@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from typing import Mapping
+
 from ...tasks.bohp2016 import LabelTask
 from .optim import describe
 from .runs import Variant
-from .variants import TASKS
+from .variants import RETENTIONS, TASKS, retention_variant
 
 # A run has learned when it misses fewer than 5% of the scored steps of the frozen episodes: one wrong label in
 # 20 where chance misses half; the paper's Fig. 2a-3a show errors near 0 without a number.
@@ -167,6 +169,13 @@ def after_reversal_miss(runs: Variant) -> np.ndarray:
     later = runs.scored.copy()
     later[: task.reversal_at] = False
     return runs.step_miss[:, later].mean(1)
+
+
+def retention_runs(batches: Mapping[str, Variant], task: str) -> dict[float, Variant]:
+    """The runs of ``task`` (Adam) at each retention of the sweep present in ``batches``, by retention
+    (ascending): the task's own variant at its default, the sweep's variants at the others."""
+    names = {r: retention_variant(task, r) for r in RETENTIONS}
+    return {r: batches[n] for r, n in names.items() if n in batches}
 
 
 def median_run(runs: Variant) -> int:

@@ -1,5 +1,6 @@
 """The figures: learning curves in the paper's format (Fig. 1a-3a), per-step errors, trained networks,
-the sign of plasticity per hidden unit, the clipped-alpha ablation and the two optimisers."""
+the sign of plasticity per hidden unit, the clipped-alpha ablation, the optimisers and the final error
+against the trace's retention (the released scripts' sweep)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import numpy as np
 from ...config import figures_dir
 from ...plotting import band, save, smooth
 from ...tasks.bohp2016 import CompletionTask
-from .analysis import STRONG, median_run, success, unit_signs
+from .analysis import STRONG, median_run, retention_runs, success, unit_signs
 from .optim import OPTIMISER_LABELS
 from .runs import Result, Variant
-from .variants import N_HIDDEN, TASKS
+from .variants import N_HIDDEN, RETENTION_SWEEP, RETENTION_TASKS, TASKS, VARIANTS
 
 
 def variant_label(runs: Variant) -> str:
@@ -31,8 +32,8 @@ def _shade_unscored(ax, scored: np.ndarray, steps: np.ndarray) -> None:
 def figure_learning_curves(result: Result, window: int = 20):
     """The paper's figure format: per-episode error (mean over the scored steps), median and IQR over
     runs, the last ``frozen`` episodes with parameters frozen (trailing average of ``window`` episodes);
-    one panel per task, one band per optimiser (the clipped ablation is left out)."""
-    unclipped = [r for r in result.batches.values() if not r.config.clip_alpha]
+    one panel per task, one band per optimiser (the clipped ablation and the retention sweep are left out)."""
+    unclipped = [r for n, r in result.batches.items() if not r.config.clip_alpha and n not in RETENTION_SWEEP]
     tasks = [t for t in TASKS if any(r.config.task == t for r in unclipped)]
     fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.3), squeeze=False)
     for ax, task in zip(axes[0], tasks):
@@ -137,6 +138,33 @@ def figure_signs(result: Result, names=SIGN_VARIANTS):
     return fig
 
 
+def figure_retention(result: Result):
+    """Final error (frozen episodes) against the trace's retention 1 - gamma, one panel per task (Adam):
+    each run a dot, the median with its interquartile range; dashed, the released scripts' default (the
+    sweep: their runexp.py files, github.com/ThomasMiconi/LearningToLearnBOHP)."""
+    sweeps = {t: retention_runs(result.batches, t) for t in RETENTION_TASKS}
+    sweeps = {t: runs for t, runs in sweeps.items() if runs}
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(4 * len(sweeps), 3.3), squeeze=False)
+    for ax, (task, runs) in zip(axes[0], sweeps.items()):
+        x = np.arange(len(runs))
+        for i, r in zip(x, runs.values()):
+            ax.scatter(np.full(len(r.final_error), i) + np.linspace(-0.12, 0.12, len(r.final_error)), r.final_error,
+                       s=10, color="0.6", zorder=1)
+        q1, q2, q3 = np.array([np.percentile(r.final_error, [25, 50, 75]) for r in runs.values()]).T
+        ax.errorbar(x, q2, yerr=[q2 - q1, q3 - q2], color="k", marker="o", capsize=3, zorder=2,
+                    label=f"median, IQR ({len(next(iter(runs.values())).seeds)} runs)")
+        default = list(runs).index(VARIANTS[task].retention) if VARIANTS[task].retention in runs else None
+        if default is not None:
+            ax.axvline(default, color="C3", ls="--", lw=1, label="released default")
+        ylabel = "squared error" if task == "completion" else "cross-entropy"
+        ax.set(title=task.replace("_", "-"), xlabel="retention 1 - gamma", ylabel=f"final {ylabel} (frozen)",
+               xticks=x, yscale="log")
+        ax.set_xticklabels([f"{r:g}" for r in runs])
+        ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def figures(result: Result) -> dict[str, Path]:
     """Every figure of the variants in ``result``, saved into the profile's figures folder."""
     out, folder, have = {}, figures_dir(result.profile), result.batches
@@ -144,7 +172,7 @@ def figures(result: Result) -> dict[str, Path]:
     def keep(key: str, fig) -> None:
         out[key] = save(fig, f"bohp2016_{key}", folder)
 
-    if any(not r.config.clip_alpha for r in have.values()):
+    if any(not r.config.clip_alpha and n not in RETENTION_SWEEP for n, r in have.items()):
         keep("learning_curves", figure_learning_curves(result))
     if any(n in have for n in ("completion", "one_shot", "reversal")):
         keep("step_errors", figure_step_errors(result))
@@ -158,4 +186,6 @@ def figures(result: Result) -> dict[str, Path]:
                                        "reversal_rmsprop2016", "reversal_released2016"))):
         if any(n in have for n in names):
             keep(key, figure_step_errors(result, names=names, metric="miss"))
+    if any(n in have for n in RETENTION_SWEEP):
+        keep("retention", figure_retention(result))
     return out

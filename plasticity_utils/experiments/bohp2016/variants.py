@@ -5,6 +5,11 @@ The 2016 paper ("Learning to learn with backpropagation of Hebbian plasticity", 
 frozen and are the ones scored (§4.1). Its experiments: pattern completion (§4.2, 5,000 episodes),
 one-shot learning (§4.3) and reversal learning (§4.4, 10,000 episodes each), plus the ablation with
 plasticity coefficients clipped to positive values (§4.4, "data not shown").
+
+The trace's retention 1 - gamma is fixed per task (Eq. 1 names gamma "a time constant" and the text gives no
+value); the authors' released scripts set it (ALPHATRACE) and their runexp.py files sweep it. The retention
+sweep (:data:`RETENTION_SWEEP`) trains each task's Adam variant again at every value those sweeps use
+(:data:`RETENTIONS`), nothing else changed.
 """
 
 from __future__ import annotations
@@ -80,18 +85,50 @@ VARIANTS = {
     "reversal_released2016": Config(task="reversal", episodes=10_000, retention=0.98, optimizer="released2016"),
 }
 
+# The retentions (ALPHATRACE) the released runexp.py files train, 20 seeds each, all of them put together
+# (github.com/ThomasMiconi/LearningToLearnBOHP): completion/runexp.py .75 (.98 and .5 commented out),
+# oneshot/runexp.py .95, .98, .9, reversal/runexp.py .98, .95, .75.
+RETENTIONS = (0.75, 0.9, 0.95, 0.98)
+RETENTION_TASKS = ("completion", "one_shot", "reversal")  # the Adam variant of each task is swept
 
-def _profile(episode_fraction: float, frozen: int, seeds: int, note: str) -> Profile:
-    """Every variant with its episodes scaled by ``episode_fraction`` and ``frozen`` scored episodes."""
+
+def retention_variant(task: str, retention: float) -> str:
+    """The variant of ``task`` (Adam) at ``retention``: the task's own variant at its released default
+    (0.75 completion, 0.98 the others), else ``<task>_retention<100 x retention>`` of the sweep."""
+    if retention == VARIANTS[task].retention:
+        return task
+    return f"{task}_retention{round(100 * retention)}"
+
+
+# The retention sweep: each task's Adam variant at the other retentions, its setup (episodes, optimiser, step,
+# runs) unchanged. Appended after the paper's variants, whose configs (and so their stored runs) stay as they are.
+RETENTION_SWEEP = {retention_variant(task, r): replace(VARIANTS[task], retention=r)
+                   for task in RETENTION_TASKS for r in RETENTIONS if r != VARIANTS[task].retention}
+VARIANTS.update(RETENTION_SWEEP)
+# At smoke, the sweep is one retention per task, the swept value farthest from the task's default.
+SMOKE_SWEEP = tuple(retention_variant(task, max(RETENTIONS, key=lambda r: abs(r - VARIANTS[task].retention)))
+                    for task in RETENTION_TASKS)
+
+
+def _profile(episode_fraction: float, frozen: int, seeds: int, note: str,
+             sweep: tuple[str, ...] = tuple(RETENTION_SWEEP)) -> Profile:
+    """Every variant with its episodes scaled by ``episode_fraction`` and ``frozen`` scored episodes; of the
+    retention sweep, the variants named in ``sweep`` (default: all)."""
     configs = {name: replace(c, episodes=round(c.episodes * episode_fraction), frozen=frozen)
-               for name, c in VARIANTS.items()}
+               for name, c in VARIANTS.items() if name not in RETENTION_SWEEP or name in sweep}
     return Profile(configs, seeds, note)
 
 
-# Scale is the only thing a profile changes; each variant's runs train together as one batch.
+# Scale is the only thing a profile changes, besides the smoke profile's shorter retention sweep; each variant's
+# runs train together as one batch. The retention sweep at cpu: 9 variants (3 per task) x 20 runs, 3 x 5,000 +
+# 6 x 10,000 episodes, about 5-7 CPU minutes (what a variant's 20 runs cost per update, from the stored runs:
+# ~1.8 ms CPU completion, ~6 ms one-shot / reversal; a run costs little beside the update, so fewer runs would save
+# little).
 PROFILES = {
-    "smoke": _profile(0.04, 50, 3, "pipeline check only: 3 runs x 200 / 400 episodes (last 50 frozen)"),
+    "smoke": _profile(0.04, 50, 3, "pipeline check only: 3 runs x 200 / 400 episodes (last 50 frozen); the "
+                                   "retention sweep at one other retention per task", sweep=SMOKE_SWEEP),
     "cpu": _profile(1.0, 500, 20, "the paper's budget: 20 runs x 5,000 (completion) / 10,000 episodes, "
-                                  "last 500 frozen"),
+                                  "last 500 frozen; the retention sweep at 0.75, 0.9, 0.95, 0.98 with the same "
+                                  "runs and episodes"),
     "paper": _profile(1.0, 500, 20, "the paper's budget (as cpu)"),
 }

@@ -11,19 +11,22 @@ The paper column quotes arXiv:1609.02228, whose stored text is preprocessed (com
 removed): the quotes are its remaining words with the removed ones restored in brackets where the reading
 needs them. The released column reads the authors' released scripts (reversal/reversal.py,
 oneshot/oneshot.py, completion/completion.py, runexp.py) and the one run of each that the repository
-stores (errs.txt, data.pkl).
+stores (errs.txt, data.pkl). The retention rows judge what only the released scripts state: their runexp.py
+files sweep the trace's retention (ALPHATRACE), which the paper's text names but never varies.
 """
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 
 from ..contract import Claim, Reported, missed, sensitive, verdict
-from .analysis import (FAILURES_TOLERATED, SOLVED, STRONG, after_reversal_miss, budget, iqr, sign_counts, sign_stats,
-                       structure, success)
+from .analysis import (FAILURES_TOLERATED, SOLVED, STRONG, after_reversal_miss, budget, iqr, retention_runs,
+                       sign_counts, sign_stats, structure, success)
 from .optim import OPTIMISER_LABELS, RELEASED_CODE
 from .runs import Result
-from .variants import VARIANTS
+from .variants import RETENTION_SWEEP, RETENTION_TASKS, RETENTIONS, VARIANTS
 
 PAPER = "Miconi 2016, arXiv:1609.02228"
 _LEARNED = ("median error over runs with its interquartile range (figure caption: 'dark line indicates median error "
@@ -63,6 +66,13 @@ PAPER_STRUCTURE = {
                          "consistently [have] negative plasticity coefficients' (§4.4); the one-shot networks "
                          f"(§4.3): {_ONE_SHOT_STRUCTURE} (no numbers)", f"{PAPER}, §4.3-4.4 ({_STORED})"),
 }
+# The trace's retention: the paper names gamma and never varies it; its temporal-dynamics claim is about alpha's sign.
+PAPER_RETENTION = Reported("not in the text: gamma appears as '[and gamma is a] time constant' of Eq. 1 (§2), with no "
+                           "value and no effect of it named; the text's temporal-dynamics claim is made with gamma "
+                           "fixed and is about alpha's sign: '[BOHP can] also develop [a] precise fine-tuning [of the] "
+                           "temporal dynamics [of this] plasticity, [by] modulating [the] sign [of] plasticity "
+                           "coefficients' (§4.4; the abstract: 'fine-tunes the temporal dynamics of plasticity')",
+                           f"{PAPER}, §2, §4.4 ({_STORED})")
 PAPER_CLIPPED = Reported("'clipping plasticity coefficients [to] positive values prevents learning [the] task, [while] "
                          "still allowing successful learning [of the] one-shot task' (no data shown)", f"{PAPER}, §4.4")
 
@@ -103,6 +113,20 @@ RELEASED_STRUCTURE = {
                          "(the label connections are the more plastic: ratio 0.10)",
                          f"{RELEASED_CODE}: reversal/data.pkl"),
 }
+# The released sweeps of the retention (ALPHATRACE, the trace's retention 1 - gamma): runexp.py trains each listed value
+# over 20 seeds (RNGSEED 0-19); the repository stores no result of them, only one run per task (data.pkl).
+_NO_SWEEP_RESULT = "no result of the sweep stored"
+RELEASED_RETENTION = {
+    "completion": Reported("runexp.py trains ALPHATRACE .75, 20 seeds (.98 and .5 commented out); completion.py's "
+                           f"default .5, as the stored run (data.pkl); {_NO_SWEEP_RESULT}",
+                           f"{RELEASED_CODE}: completion/runexp.py, completion.py, data.pkl"),
+    "one_shot": Reported("runexp.py trains ALPHATRACE .95, .98 and .9, 20 seeds each; oneshot.py's default .98, as "
+                         f"the stored run (data.pkl); {_NO_SWEEP_RESULT}",
+                         f"{RELEASED_CODE}: oneshot/runexp.py, oneshot.py, data.pkl"),
+    "reversal": Reported("runexp.py trains ALPHATRACE .98, .95 and .75, 20 seeds each; reversal.py's default .98, as "
+                         f"the stored run (data.pkl); {_NO_SWEEP_RESULT}",
+                         f"{RELEASED_CODE}: reversal/runexp.py, reversal.py, data.pkl"),
+}
 # Numbers from this project's audit of OUR code (not the authors' released code).
 AUDIT = "this project's earlier runs (2026-11)"
 AUDIT_ADAM = Reported("over learned reversal runs, strongly plastic units 24 negative vs 5 positive; every learned "
@@ -133,6 +157,12 @@ FIXED_RATIO = 2.0
 # reversal: the label -> hidden alpha; completion: the same connections' |w|, as alpha is the largest change a
 # trace within [-1, 1] makes to a weight): the paper contrasts plastic with fixed, so twice, as for FIXED_RATIO.
 PLASTIC_RATIO = 2.0
+# The retention sweep: a task depends on the trace's retention when the median final error over runs at some swept
+# retention differs from the one at the released default by a relative change of at least RETENTION_EFFECT (1: a
+# factor 2, up or down), and the released default is borne out unless another retention lowers the median error by
+# that factor. A factor 2, as for FIXED_RATIO and PLASTIC_RATIO: the least change that reads as a dependence rather
+# than a slightly different number; checked at 0.5 (a factor 1.5) and 2 (a factor 3).
+RETENTION_EFFECT = 1.0
 
 # ------------------------------------------------------------------------------------ verdicts
 def learned_verdict(learned: int, runs: int, episodes: int, paper_episodes: int, *,
@@ -214,6 +244,45 @@ def structure_verdict(learned: int, fixed: float, plastic: float, *, fixed_what:
         held, failed = ("strong, fixed", "plastic") if strong else ("plastic", "strong, fixed")
         return verdict("partly reproduced", f"{found}: the {held} part holds, the {failed} part does not{also}")
     return missed(f"{found}: neither part of the structure", episodes, paper_episodes, released=released)
+
+
+def _fold(a: float, b: float) -> float:
+    """How many times the larger of ``a`` and ``b`` is the smaller (inf where only one is 0, nan where both are)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(max(a, b)) / np.float64(min(a, b)))
+
+
+def retention_verdict(errors: Mapping[float, float], default: float, *, episodes: int, paper_episodes: int,
+                      effect: float = RETENTION_EFFECT) -> str:
+    """"The task depends on the trace's retention 1 - gamma", the claim of the authors' released sweeps
+    (github.com/ThomasMiconi/LearningToLearnBOHP, <task>/runexp.py over ALPHATRACE), from the median final
+    error over runs at each swept retention (``errors``: retention -> median) and the released ``default``.
+
+    Reproduced when some retention's median is a factor ``1 + effect`` from the default's, up or down, and
+    none is lower than the default's by that factor (the released choice borne out); partly when one is
+    lower by that factor (the error depends on the retention, but the default is not the best). No
+    retention that far from the default, or a lower one after fewer episodes than the released scripts',
+    goes through the budget rule."""
+    if default not in errors or len(errors) < 2:
+        raise ValueError(f"retention_verdict: need the default {default:g} and another retention, got {sorted(errors)}")
+    factor, base = 1 + effect, errors[default]
+    others = {r: e for r, e in sorted(errors.items()) if r != default}
+    changed = [r for r, e in others.items() if _fold(e, base) >= factor]
+    lower = [r for r in changed if others[r] < base]
+    found = (f"median final error at the released default {default:g}: {base:.3g}, vs at "
+             + ", ".join(f"{r:g}: {e:.3g} (x{e / base:.2g})" if base else f"{r:g}: {e:.3g}" for r, e in others.items()))
+    listed = ", ".join(f"{r:g}" for r in (lower or changed))
+    if changed and not lower:
+        return verdict("reproduced", f"{found}: a factor >= {factor:g} from the default's at {listed}, none lower by "
+                                     "that factor")
+    if lower:
+        what = f"{found}: lower than the default's by a factor >= {factor:g} at {listed}"
+        if episodes < paper_episodes:
+            return missed(f"{what} (the default not the best)", episodes, paper_episodes, of="the released scripts'")
+        return verdict("partly reproduced", f"{what}: the error depends on the retention, but the released default is "
+                                            "not the best")
+    return missed(f"{found}: within a factor {factor:g} of the default's at every retention", episodes, paper_episodes,
+                  of="the released scripts'")
 
 
 def strict_sign_verdict(reversal_negative: float, one_shot_negative: float, margin: float = CONTRAST) -> str:
@@ -333,6 +402,29 @@ def _structure_row(name: str, r) -> Claim:
                  sensitive(judge, {_FIXED: FIXED_RATIO, _PLASTIC: PLASTIC_RATIO}))
 
 
+_EFFECT = "relative change of the median error >="
+
+
+def _retention_row(task: str, runs: dict) -> Claim:
+    """Task ``task`` (Adam) across the retention sweep (``runs``: retention -> its runs, the released default
+    among them): the median final error at each retention against the default's."""
+    default = VARIANTS[task].retention
+    median = {r: float(np.median(v.final_error)) for r, v in runs.items()}
+    episodes = min(v.config.episodes for v in runs.values())
+    ours = "; ".join(f"retention {r:g}{' (released default)' if r == default else ''}: error {iqr(v.final_error)}, "
+                     f"{success(v).sum()}/{len(v.seeds)} runs below {SOLVED:.0%}" for r, v in runs.items())
+    swept = ", ".join(f"{r:g}" for r in runs)
+
+    def judge(effect: float) -> str:
+        return retention_verdict(median, default, episodes=episodes, paper_episodes=VARIANTS[task].episodes,
+                                 effect=effect)
+
+    return Claim(f"{_title(task)}: the error depends on the trace's retention 1 - gamma, the released default "
+                 f"({default:g}) the best (swept {RETENTIONS[0]:g}-{RETENTIONS[-1]:g})", str(PAPER_RETENTION),
+                 str(RELEASED_RETENTION[task]), f"{ours} (median [IQR])",
+                 f"{budget(runs[default])}, at each retention ({swept})", sensitive(judge, {_EFFECT: RETENTION_EFFECT}))
+
+
 def _sign_rows(suffix: str, rev, one) -> list[Claim]:
     optimiser = OPTIMISER_LABELS[OPTIMISER_SUFFIX[suffix]]
     out = []
@@ -391,7 +483,8 @@ def _sign_rows(suffix: str, rev, one) -> list[Claim]:
 def claims(result: Result) -> list[Claim]:
     """The paper's claims judged against ``result`` (rows whose variants were not run are left out)."""
     have = result.batches
-    unclipped = [name for name in VARIANTS if name in have and not VARIANTS[name].clip_alpha]
+    unclipped = [name for name in VARIANTS if name in have and not VARIANTS[name].clip_alpha
+                 and name not in RETENTION_SWEEP]  # the sweep has its own rows
     out = [_learned_row(name, have[name]) for name in unclipped]
     out += [_structure_row(name, have[name]) for name in unclipped]
     for suffix in OPTIMISER_SUFFIX:
@@ -415,4 +508,8 @@ def claims(result: Result) -> list[Claim]:
             budget(have["reversal_clipped"]),
             sensitive(judge, {_SOLVED: SOLVED, "prevented: within of chance": PREVENTED_MARGIN,
                               "one-shot above chance: miss <": ABOVE_CHANCE})))
+    for task in RETENTION_TASKS:  # the retention sweep: a row per task with its default and another retention
+        runs = retention_runs(have, task)
+        if VARIANTS[task].retention in runs and len(runs) > 1:
+            out.append(_retention_row(task, runs))
     return out
