@@ -735,7 +735,7 @@ def test_retention_rows_on_hand_made_runs():
     assert one.claim == ("one-shot: the error depends on the trace's retention 1 - gamma, the released default (0.98) "
                          "the best (swept 0.75-0.98)")
     assert word(one.verdict) == "reproduced" and "threshold-dependent" not in one.verdict  # x17.5 and x1.25
-    assert "retention 0.75: error 0.7 [0.7, 0.7], 0/3 runs below 5%" in one.ours
+    assert "retention 0.75: error 0.7 [0.7, 0.7], 0/3 runs learned (misclassified steps < 5%)" in one.ours
     assert "retention 0.98 (released default): error 0.04" in one.ours
     assert one.budget.endswith("at each retention (0.75, 0.9, 0.98)")
     assert word(rev.verdict) == "partly reproduced" and "threshold-dependent" in rev.verdict  # not at a factor 3

@@ -342,9 +342,14 @@ _SOLVED = "learned: miss rate <"
 _TOLERATED = "failed share tolerated"
 
 
+def _miss_unit(task: str) -> str:
+    """What a run's miss rate counts (:func:`.analysis.success` reads it), in words."""
+    return "sign errors per bit" if task == "completion" else "misclassified steps"
+
+
 def _learned_row(name: str, r) -> Claim:
     ok, paper_episodes = success(r), VARIANTS[name].episodes
-    unit = "sign errors per bit" if r.config.task == "completion" else "misclassified steps"
+    unit = _miss_unit(r.config.task)
 
     def judge(solved: float, tolerated: float) -> str:
         learned = int((r.final_miss < solved).sum())
@@ -412,7 +417,8 @@ def _retention_row(task: str, runs: dict) -> Claim:
     median = {r: float(np.median(v.final_error)) for r, v in runs.items()}
     episodes = min(v.config.episodes for v in runs.values())
     ours = "; ".join(f"retention {r:g}{' (released default)' if r == default else ''}: error {iqr(v.final_error)}, "
-                     f"{success(v).sum()}/{len(v.seeds)} runs below {SOLVED:.0%}" for r, v in runs.items())
+                     f"{success(v).sum()}/{len(v.seeds)} runs learned ({_miss_unit(task)} < {SOLVED:.0%})"
+                     for r, v in runs.items())
     swept = ", ".join(f"{r:g}" for r in runs)
 
     def judge(effect: float) -> str:
