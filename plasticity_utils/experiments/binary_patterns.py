@@ -211,8 +211,8 @@ def matches_released(ours: np.ndarray | None, tolerance: float = CURVE_TOLERANCE
         return missed("no curve to compare", episodes, RELEASED_EPISODES, of="the released code's")
     gap = float(np.max(np.abs(ours - np.array(RELEASED_BLOCKS))))
     if gap <= tolerance:
-        return verdict("reproduced", f"largest block difference {gap:.3f} <= {tolerance}")
-    return verdict("not reproduced", f"largest block difference {gap:.3f} > {tolerance}")
+        return verdict("reproduced", f"largest block difference {gap:.4f} <= {tolerance}")
+    return verdict("not reproduced", f"largest block difference {gap:.4f} > {tolerance}")
 
 
 def claims(result: Result) -> list[Claim]:
