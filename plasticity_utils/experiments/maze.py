@@ -537,19 +537,21 @@ def returns_verdict(best_finds: int, above_chance: bool, random_best: int, episo
                   unit="episodes per run")
 
 
-def speed(runs: dict[str, list[dict]]) -> dict[str, float]:
-    """Mean wall seconds per update of each condition."""
-    return {c: float(np.mean([r["seconds"] / len(r["reward"]) for r in rs])) for c, rs in runs.items()}
+def speed(runs: dict[str, list[dict]], key: str = "seconds") -> dict[str, float]:
+    """Mean seconds per update of each condition: wall-clock (``key="seconds"``) or the process's CPU time
+    (``"cpu_seconds"``, which other processes on the machine do not inflate)."""
+    return {c: float(np.mean([r[key] / len(r["reward"]) for r in rs])) for c, rs in runs.items()}
 
 
 def budget(result: Result) -> str:
     cfg, n = PROFILES[result.profile].configs["plastic"], len(result.runs["plastic"])
-    s = speed(result.runs)
+    cpu = all("cpu_seconds" in r for rs in result.runs.values() for r in rs)
+    s = speed(result.runs, "cpu_seconds" if cpu else "seconds")
     minutes = sum(r["seconds"] for rs in result.runs.values() for r in rs) / 60
     return (f"{n} runs x {cfg.updates} updates of {cfg.batch} episodes = {cfg.episodes:,} episodes per run and "
             f"condition (released code: ~1,000,000 updates of 1 episode); {s['plastic']:.1f} / {s['nonplastic']:.1f} "
-            f"/ {s['homogeneous']:.1f} s per update (plastic / non-plastic / homogeneous); {minutes:.0f} min in all "
-            f"on {result.device}")
+            f"/ {s['homogeneous']:.1f} s {'of CPU time ' if cpu else ''}per update (plastic / non-plastic / "
+            f"homogeneous); {minutes:.0f} min of wall time in all on {result.device}")
 
 
 def finds(result: Result) -> dict[str, np.ndarray]:
