@@ -275,6 +275,20 @@ def test_heldout_verdict_each_outcome():
     assert short.startswith("not reached within our budget") and "18.3 points short" in short and "1.9%" in short
     assert "no learning" in om.heldout_verdict(0.2, 0.23, 0.2, 0.18, 96_000)
     assert om.heldout_verdict(0.90, 0.92, 0.2, 0.88, 5_000_000).startswith("not reproduced")
+    assert "our 90.0% interval" in om.heldout_verdict(0.98, 0.99, 0.2, 0.97, 96_000, level=0.1)
+
+
+def test_heldout_row_is_checked_at_half_and_twice_the_significance_level():
+    # 96.6% pooled over 2 x 500 episodes: the Wilson interval's upper end is 97.67 / 97.56 / 97.42% at the levels
+    # 0.025 / 0.05 / 0.1, so it reaches the paper's lower end (98.3 - 0.8 = 97.5) at ours but not at 0.1
+    lo, hi = om.pooled_interval({"accuracy": 0.966, "n_episodes": 1000})
+    assert (lo, hi) == pytest.approx(om.wilson_interval(966, 1000))
+    row = om.claims(hand_made_result([0.966, 0.966], [0.966, 0.966], episodes=500))[0]
+    assert row.verdict.startswith("partly reproduced (threshold-dependent): at our cut-offs (significance level "
+                                  "0.05): reproduced: our 95.0% interval")
+    assert "at significance level 0.1: not reached within our budget" in row.verdict
+    clear = om.claims(hand_made_result([0.98, 0.98], [0.98, 0.98], episodes=500))[0]
+    assert clear.verdict.startswith("reproduced: our 95.0% interval")
 
 
 def test_generalisation_verdict_each_outcome():
