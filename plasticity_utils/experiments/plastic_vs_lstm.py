@@ -358,11 +358,11 @@ def baseline_verdict(first_below: int | None, episodes: int, plastic_episodes: i
                   paper_episodes)
 
 
-def speed_ratio(plastic: list[dict], lstm: list[dict], window: int, level: float) -> tuple[float | None, str]:
-    """LSTM episodes over plastic episodes to a trailing mean error below ``level`` (across-seed means):
-    (ratio, how it reads). A ratio from an LSTM that never got there is a lower bound (its training length
-    over the plastic net's episodes); None when the plastic net never got there."""
-    p, q = landmarks(plastic, window, level), landmarks(lstm, window, level)
+def speed_ratio(p: dict, q: dict, level: float) -> tuple[float | None, str]:
+    """LSTM episodes over plastic episodes to a trailing mean error below ``level``, from the plastic net's and
+    the LSTM's :func:`landmarks` at that level: (ratio, how it reads). A ratio from an LSTM that never got there
+    is a lower bound (its training length over the plastic net's episodes); None when the plastic net never
+    got there."""
     if p["first_below"] is None:
         return None, f"< {level:g}: plastic not reached in {p['episodes']:,}"
     if q["first_below"] is None:
@@ -380,9 +380,9 @@ def speed_verdict(plastic: list[dict], lstm: list[dict], window: int, threshold:
     250, also when it is a lower bound (an LSTM not yet there); not reproduced when a measured ratio (both got
     there) falls short; when the bound falls short, the budget rule on the LSTM's episodes (the paper's
     ~500,000). When the plastic net never gets there, the budget rule on its episodes (the paper's 2,000)."""
-    ratio, how = speed_ratio(plastic, lstm, window, threshold)
-    need = share * SPEED_RATIO
     p, q = landmarks(plastic, window, threshold), landmarks(lstm, window, threshold)
+    ratio, how = speed_ratio(p, q, threshold)
+    need = share * SPEED_RATIO
     if ratio is None:
         return missed(f"no ratio: the plastic net is not below {threshold:g}", p["episodes"], PAPER_EPISODES)
     if ratio >= need:
@@ -403,10 +403,10 @@ def plateau_verdict(records: list[dict], window: int, target: float, *, around: 
     m = landmarks(records, window)
     final, half = m["final_mean"], error_at(records, window, m["episodes"] // 2)
     fall = (half - final) / half if half else 0.0
-    where = f"{final:.4f} after {m['episodes']:,} episodes (the band: {target * (1 - around):.4g}-{target * (1 + around):.4g})"
+    low, high = target * (1 - around), target * (1 + around)
+    where = f"{final:.4f} after {m['episodes']:,} episodes (the band: {low:.4g}-{high:.4g})"
     if flat is not None:
         where += f", fell {fall:.0%} over the last half"
-    low, high = target * (1 - around), target * (1 + around)
     if final < low and flat is not None:
         return verdict("not reproduced", f"below the band: {where}")
     if final <= high and (flat is None or fall < flat):
@@ -480,7 +480,8 @@ def summary_claims(result: Result, m: dict[str, dict]) -> list[Claim]:
     lstm = result.runs.get("lstm_clamp")
     for name in [k for k in ("plastic", "plastic_eta05") if k in result.runs and lstm]:
         runs = result.runs[name]
-        ladder = "; ".join(speed_ratio(runs, lstm, window, level)[1] for level in LADDER)
+        ladder = "; ".join(speed_ratio(landmarks(runs, window, level), landmarks(lstm, window, level), level)[1]
+                           for level in LADDER)
         out.append(Claim(
             f"50-bit task, {LABELS[name]} against the clamped LSTM: episodes to mean error < {THRESHOLD:g}, "
             f"{SPEED_RATIO} times fewer", f"'within 2000 episodes which are mentioned to be 250 times faster than "
