@@ -10,6 +10,7 @@ import torch
 
 from plasticity_utils.baselines import n_trainable
 from plasticity_utils.experiments import plastic_vs_lstm as pvl
+from plasticity_utils.experiments.contract import Result
 
 
 def test_parameter_counts_of_the_papers_networks():
@@ -56,7 +57,7 @@ def test_landmarks_and_curves_count_episodes_not_updates():
 # ------------------------------------------------------------------ claims on hand-made results
 def hand_made(curve, batch=1, seeds=2):
     return [{"config": {"batch": batch}, "error": list(curve), "seconds": 0.004 * len(curve) * batch,
-             "n_params": 7} for _ in range(seeds)]
+             "n_params": 7, "seed": seed} for seed in range(seeds)]
 
 
 def verdicts(runs):
@@ -118,6 +119,24 @@ def test_the_642_presentation_is_judged_as_a_variant_at_most_partly():
     assert c.verdict.startswith("partly reproduced (different presentation): a variant")
     assert c.verdict.endswith("; the variant itself: reproduced: episode 767 vs the paper's ~2,000")
     assert c.paper.startswith("no claim for this presentation")
+
+
+def test_ojas_rule_is_a_variant_compared_with_hebb_at_equal_episodes():
+    hebb, oja = np.full(20_000, 0.02), np.full(5000, 0.03)
+    hebb[1000:], oja[1500:] = 0.0, 0.004  # both below every cut-off well within the paper's ~2,000
+    runs = {"plastic": hand_made(hebb, seeds=3), "plastic_oja": hand_made(oja, seeds=3)}
+    runs["plastic_oja"][1]["error"][1500:] = [0.006] * 3500  # seeds differ: a finite interval
+    c = next(c for c in pvl.claims(Result("plastic_vs_lstm", "cpu", runs, "cpu", {"window": 100}))
+             if "Oja" in c.claim)
+    assert c.claim.startswith(f"50-bit task, {pvl.LABELS['plastic_oja']} (a variant: the rule, not the claim)")
+    assert c.verdict.startswith("partly reproduced (different rule): a variant: Oja's rule")
+    assert c.verdict.endswith("the variant itself: reproduced: episode 1,579 vs the paper's ~2,000")
+    assert "after 5,000 episodes: Oja 0.0047, Hebb 0.0000, Oja - Hebb +0.0047" in c.ours  # the shorter budget
+    assert "3 seeds paired" in c.ours
+    assert c.paper.startswith("no claim for this rule on this task")
+    never = {"plastic_oja": hand_made(np.full(5000, 0.3))}  # at least the paper's 2,000 episodes: a miss counts
+    (c,) = verdicts(never).values()
+    assert c.verdict.startswith("not reproduced (different rule)") and c.ours.startswith("not reached in 5,000")
 
 
 def test_a_threshold_that_decides_the_word_is_shown_with_its_numbers():

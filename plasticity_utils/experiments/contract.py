@@ -51,7 +51,8 @@ from ..config import PROFILES as PROFILE_NAMES, check_flag, check_profile
 VERDICTS = ("reproduced", "partly reproduced", "not reproduced", "not reached within our budget")
 THRESHOLD_DEPENDENT = "threshold-dependent"  # the word changes within half to twice a verdict's cut-off
 DIFFERENT_PRESENTATION = "different presentation"  # a variant that shows the task otherwise than the claim's
-QUALIFIERS = (THRESHOLD_DEPENDENT, DIFFERENT_PRESENTATION)
+DIFFERENT_RULE = "different rule"  # a variant whose network learns by another plasticity rule than the claim's
+QUALIFIERS = (THRESHOLD_DEPENDENT, DIFFERENT_PRESENTATION, DIFFERENT_RULE)
 
 
 @dataclass(frozen=True)
