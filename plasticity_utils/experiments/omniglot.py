@@ -77,6 +77,18 @@ PUBLISHED = {
     "SNAIL": "99.07 ± 0.16",
     "Differentiable plasticity (paper)": "98.03 ± 0.80 (the text: 98.3)",
 }
+# The summary's reading of its table: 'largely similar to those reported for ... MAML and ... Matching Networks',
+# 'slightly below those reported for the SNAIL method'. "Largely similar" read as within SIMILAR points of the
+# lower of the two (Matching Networks, 98.1%); the tolerance is the summary's own 95% half-width (0.80 points),
+# its only measure of spread. Fixed before the runs it judges; checked at half and twice its value.
+SIMILAR_TO = {"MAML": 98.7, "Matching Networks": 98.1}
+ABOVE_US = {"SNAIL": 99.07}
+SIMILAR = PAPER_ACCURACY[1]
+TABLE_QUOTE = ("'The results of the plastic approach are largely similar to those reported for the computationally "
+               "intensive MAML method and the classification-specialized Matching Networks method'; 'slightly below "
+               "those reported for the SNAIL method' (Table 1: MAML 98.7 ± 0.4, Matching Networks 98.1, SNAIL "
+               "99.07 ± 0.16, ProtoNets 97.4, Memory Module 98.4, Memory Networks 82.8; published values, each "
+               "method's own protocol and budget)")
 
 
 @dataclass(frozen=True)
@@ -556,6 +568,24 @@ def median_verdict(per_seed: list[float], episodes: int, tolerance: float = MEDI
                   unit="training episodes per seed")
 
 
+def table_verdict(low: float, high: float, episodes: int, similar: float = SIMILAR) -> str:
+    """The summary's place in Table 1: largely similar to MAML and Matching Networks (our interval, ``low`` to
+    ``high`` as fractions, reaches within ``similar`` points of the lower of their published numbers) and not
+    above SNAIL (our interval's low end at most SNAIL's number). The published numbers were measured under each
+    method's own protocol and budget: this places our accuracy among them; it does not rank the methods."""
+    floor, ceiling = min(SIMILAR_TO.values()) - similar, min(ABOVE_US.values())
+    ours = f"our interval {100 * low:.1f}-{100 * high:.1f}%"
+    if 100 * high >= floor and 100 * low <= ceiling:
+        return verdict("reproduced", f"{ours} reaches {floor:.2f}% (Matching Networks' 98.1 - {similar:g}) and "
+                                     f"is not above SNAIL's {ceiling}%")
+    if 100 * low > ceiling:
+        return verdict("not reproduced", f"{ours} is above SNAIL's {ceiling}%")
+    below = [m for m, a in PUBLISHED.items() if m in ("Memory Networks", "ProtoNets", "Memory Module")
+             and 100 * high < float(a)]
+    return missed(f"{ours} is below {floor:.2f}%" + (f" (and below {', '.join(below)})" if below else ""),
+                  episodes, PAPER_EPISODES, unit="training episodes per seed")
+
+
 def protocol_verdict(leaks: list[float]) -> str:
     """Is the released test protocol, applied to our models, a held-out score? Only if no scored class
     was a training class of any model."""
@@ -619,6 +649,13 @@ def claims(result: Result) -> list[Claim]:
               f"{100 * held['accuracy']:.1f}%; {spread(held['per_seed'])}", b,
               sensitive(lambda t: median_verdict(held["per_seed"], s["train_episodes"], t),
                         {"points below 98.5% allowed": MEDIAN_TOLERANCE})),
+        Claim("Omniglot: beside Table 1's other methods, similar to MAML and Matching Networks, below SNAIL",
+              f"{TABLE_QUOTE} ({SUMMARY})", "",
+              f"held-out {_pct(held)}; what our budget can say: where our models stand among the published numbers "
+              f"after {s['train_episodes']:,} of the paper's {PAPER_EPISODES:,} episodes; what it cannot: a ranking "
+              f"of the methods (their numbers are published, not run here)", b,
+              sensitive(lambda t: table_verdict(held["low"], held["high"], s["train_episodes"], t),
+                        {"'largely similar' = points below 98.1%": SIMILAR})),
     ]
 
 
