@@ -1,6 +1,6 @@
-"""1000-bit patterns: the two schedules, and every verdict of claims() on hand-made results."""
+"""1000-bit patterns: the three schedules, and every verdict of claims() on hand-made results."""
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -33,6 +33,8 @@ def test_the_schedules_are_the_released_code_and_the_paper_text():
     assert (released.task.show, released.task.gap, released.task.cycles, released.lr) == (6, 4, 2, 3e-4)
     assert (text.task.show, text.task.gap, text.task.cycles, text.task.test_show, text.lr) == (10, 3, 3, 10, 1e-3)
     assert released.task.steps == 106 and text.task.steps == 205
+    fixed = bp.PROFILES["cpu"].configs["text_eta"]  # the text's "kept fixed at 0.01"; the others learn eta
+    assert fixed == replace(text, eta=0.01, learn_eta=False) and text.learn_eta and released.learn_eta
     inputs, _ = pattern_episode(text.task, 2, torch.Generator().manual_seed(0))
     shown = inputs[0, :, :-1].abs().sum(-1) > 0
     assert shown[:10].all() and not shown[10:13].any() and shown[-10:].all()  # 10 steps on, 3 off; test 10
@@ -82,11 +84,14 @@ def test_curve_against_the_released_code():
     np.testing.assert_allclose(bp.block_means(records(same)), bp.RELEASED_BLOCKS)
 
 
-def test_smoke_run_trains_both_schedules(tmp_path, monkeypatch):
+def test_smoke_run_trains_every_schedule(tmp_path, monkeypatch):
     monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path))
     monkeypatch.setattr(bp, "PROFILES", {**bp.PROFILES, "smoke": bp._profile(3, 2, 1, "tiny")})
     result = bp.run("smoke", device="cpu")
-    assert result.variants == ("released", "text") and [len(r[0]["error"]) for r in result.runs.values()] == [3, 2]
-    assert len(bp.claims(result)) == 5
+    assert result.variants == ("released", "text", "text_eta")
+    assert [len(r[0]["error"]) for r in result.runs.values()] == [3, 2, 2]
+    assert len(bp.claims(result)) == 7
+    learned, fixed = (result.runs[k][0]["eta"] for k in ("text", "text_eta"))
+    assert fixed == pytest.approx([bp.TEXT_ETA] * 2, rel=1e-6) and learned[-1] != pytest.approx(bp.TEXT_ETA, rel=1e-6)
     with pytest.raises(ValueError, match="schedules"):
         bp.run("smoke", schedules=("fast",))
