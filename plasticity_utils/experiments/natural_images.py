@@ -70,7 +70,7 @@ class Config:
             raise ValueError(f"{label(self)}: episodes ({self.episodes}) must be a multiple of batch ({self.batch})")
 
 
-def _profile(episodes: int, seeds: int, eval_episodes: int, note: str, batch: int = 1) -> Profile:
+def _profile(episodes: int, seeds: int | dict[str, int], eval_episodes: int, note: str, batch: int = 1) -> Profile:
     """Both variants at ``episodes`` seen, ``batch`` per update at the square-root-scaled rate;
     ``eval_episodes`` held-out test episodes scored per predictor."""
     lr = sqrt_scaled_lr(Config.lr, batch)
@@ -79,13 +79,21 @@ def _profile(episodes: int, seeds: int, eval_episodes: int, note: str, batch: in
     return Profile(configs, seeds, note, {"eval_episodes": eval_episodes})
 
 
+# The ablation compares two variants; one network of each tells two networks apart, not the variants (the seed's
+# initialisation and episode order are confounded with the variant). It is judged only over at least MIN_SEEDS
+# seeds per variant, paired by seed: 3 is the fewest pairs whose spread says anything about the difference
+# (with 2, its interval rests on one degree of freedom).
+MIN_SEEDS = 3
+
 # Scale is the only thing a profile changes. paper: the authors' 100,000 episodes per variant in updates of 16
 # episodes at 4 x the authors' rate (sqrt(16)); tools/cifar_batch_check.py compares the two schedules' learning
 # per episode seen, and benchmarks/README.md holds the costs per update both profiles are sized from. The
 # authors' schedule stays available as PAPER_BATCH1.
 PROFILES = {
     "smoke": _profile(3, 1, 4, "pipeline check only"),
-    "cpu": _profile(1500, 1, 200, "1 seed x 1,500 episodes per variant (the paper: 100,000)"),
+    "cpu": _profile(1500, {"per_connection": MIN_SEEDS, "shared": MIN_SEEDS, TEXT_VARIANT: 1}, 200,
+                    f"{MIN_SEEDS} seeds x 1,500 episodes per variant of the ablation, 1 seed of the text's schedule "
+                    "(the released code: 100,000 episodes)"),
     "paper": _profile(100_000, 1, 1000, "1 seed x 100,000 episodes per variant (the authors' budget) in updates of "
                                         "16 at 4e-4 (the authors: 1 at 1e-4; sqrt-scaled rate)", batch=16),
 }
@@ -117,11 +125,6 @@ ACCEPTABLE_EPISODES = 3000  # the released code's "acceptable results after ~300
 # claim is judged against (the smaller of its two, so a miss is put down to our budget as rarely as possible)
 AUTHORS_EPISODES = 100_000  # the released code's training length (nbiter; PAPER_BATCH1): the budget of the ablation
 # and of the matrices' structure (the papers show the matrices 'after training' and give no length)
-# The ablation compares two variants; one network of each tells two networks apart, not the variants (the seed's
-# initialisation and episode order are confounded with the variant). It is judged only over at least MIN_SEEDS
-# seeds per variant, paired by seed: 3 is the fewest pairs whose spread says anything about the difference
-# (with 2, its interval rests on one degree of freedom).
-MIN_SEEDS = 3
 
 # Fig. 3 right (ICML 2018: Figure 5): the structure of the trained w and alpha. Both texts describe a picture and give
 # no number; the released images.py saves w and alpha but says nothing of their structure.
@@ -148,7 +151,7 @@ def profile_config(profile: str, variant: str = "per_connection") -> tuple[Confi
     if variant not in TRAINED:
         raise ValueError(f"variant={variant!r} is not one of {TRAINED}")
     p = select_profile(PROFILES, profile)
-    return p.configs[variant], list(range(p.seeds)), p.options["eval_episodes"]
+    return p.configs[variant], p.seeds_for(variant), p.options["eval_episodes"]
 
 
 def build(config: Config) -> PlasticRecurrent:
@@ -225,8 +228,9 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     paired over episodes: mean and 95% half-width); with several seeds also ``seed_losses`` (variant ->
     each seed's mean held-out loss, for the ablation paired over seeds)."""
     pools = pools if pools is not None else pools_ref().load()
-    seeds = list(range(select_profile(PROFILES, profile).seeds)) if seeds is None else check_seeds(seeds)
-    runs = train_variants(profile, TRAINED, seeds, force, device, pools)
+    given = None if seeds is None else check_seeds(seeds)
+    runs = train_variants(profile, TRAINED, given, force, device, pools)
+    seeds = select_profile(PROFILES, profile).seeds_for("per_connection") if given is None else given
     nets = {f"{alpha} alpha": trained(profile, alpha, seeds[0], device, pools) for alpha in VARIANTS}
     config, _, eval_episodes = profile_config(profile)
     outputs = predictors(nets, pools)
@@ -310,7 +314,9 @@ def budget(result: Result) -> str:
     seeds = len(result.runs["per_connection"])
     pools = result.extra.get("pools")
     test = f", scored on {len(pools.test):,} test images" if pools is not None else ""
-    return (f"{seeds} seed{'s' * (seeds > 1)} x {episodes_of(rec):,} episodes per variant (the released code: "
+    text = len(result.runs.get(TEXT_VARIANT, []))
+    seeds_text = f" ({text} of the text's schedule)" if text and text != seeds else ""
+    return (f"{seeds} seed{'s' * (seeds > 1)}{seeds_text} x {episodes_of(rec):,} episodes per variant (the released code: "
             f"{AUTHORS_EPISODES:,}), {per[0]}; training episodes drawn from {rec['config']['train_images']:,} CIFAR-10 "
             f"training images (the released code: {RELEASED_TRAIN_IMAGES:,}){test}; the ablation rests on {seeds} "
             f"seed{'s' * (seeds > 1)} per variant; {speed} {per[1]}; peak memory {memory:.0f} MB; {result.device}")
