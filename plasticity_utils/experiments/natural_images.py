@@ -234,10 +234,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     nets = {f"{alpha} alpha": trained(profile, alpha, seeds[0], device, pools) for alpha in VARIANTS}
     config, _, eval_episodes = profile_config(profile)
     outputs = predictors(nets, pools)
-    scores = {name: evaluate(predict, config.task, pools.test, eval_episodes) for name, predict in outputs.items()}
-    scores[CONTROL] = evaluate(outputs["per_connection alpha"], config.task, pools.test, eval_episodes, probe="novel")
-    pc = scores["per_connection alpha"]["loss"]
-    differences = {name: paired_difference(pc, scores[name]["loss"]) for name in (*BASELINES, "shared alpha", CONTROL)}
+    scores, differences = memory_scores(outputs, "per_connection alpha", config.task, pools.test, eval_episodes)
     extra = {"pools": pools, "nets": nets, "outputs": outputs, "scores": scores, "differences": differences,
              "text_gap": text_schedule_scores(profile, seeds[0], device, pools, eval_episodes)}
     if len(seeds) > 1:  # every seed's networks on the same held-out episodes: the ablation, paired over seeds
@@ -253,13 +250,20 @@ def text_schedule_scores(profile: str, seed: int, device: str | None, pools: Ima
     memory-free baselines and its unstored-probe control on the same episodes: ``scores`` and ``differences``
     (the network minus each, paired over episodes), as :func:`run` gives them for the released gap."""
     config, _, _ = profile_config(profile, TEXT_VARIANT)
-    predict = network_predictor(trained(profile, TEXT_VARIANT, seed, device, pools))
-    outputs = {"network": predict, **{k: v for k, v in predictors({}, pools).items()}}
-    scores = {name: evaluate(f, config.task, pools.test, episodes) for name, f in outputs.items()}
-    scores[CONTROL] = evaluate(predict, config.task, pools.test, episodes, probe="novel")
-    loss = scores["network"]["loss"]
-    return {"scores": scores, "differences": {name: paired_difference(loss, scores[name]["loss"])
-                                              for name in (*BASELINES, CONTROL)}}
+    outputs = predictors({"network": trained(profile, TEXT_VARIANT, seed, device, pools)}, pools)
+    scores, differences = memory_scores(outputs, "network", config.task, pools.test, episodes)
+    return {"scores": scores, "differences": differences}
+
+
+def memory_scores(outputs: dict[str, Predictor], network: str, task: ImageTask, test_pool: Tensor,
+                  episodes: int) -> tuple[dict, dict]:
+    """Every predictor of ``outputs`` on the same held-out episodes, and ``network`` on the same episodes with
+    an unstored probe (:data:`CONTROL`); then ``network`` minus each other predictor, paired over episodes
+    (mean and 95% half-width)."""
+    scores = {name: evaluate(predict, task, test_pool, episodes) for name, predict in outputs.items()}
+    scores[CONTROL] = evaluate(outputs[network], task, test_pool, episodes, probe="novel")
+    loss = scores[network]["loss"]
+    return scores, {name: paired_difference(loss, s["loss"]) for name, s in scores.items() if name != network}
 
 
 def memory_verdict(vs_baselines: list[str], vs_control: str, episodes: int) -> str:
