@@ -215,13 +215,14 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
 
     # 1000-bit patterns: two schedules x 10 seeds x 1,000 episodes, batch 1, each schedule's seeds batched
     paper = bp.PROFILES["paper"]
-    seeds = list(range(paper.seeds))[:runs]
     for name, cfg in paper.configs.items():
-        short = lambda k, cfg=cfg: bp.train_seeds(dataclasses.replace(cfg, episodes=k), seeds, None, device,
-                                                  progress=False)
+        seeds = paper.seeds_for(name)[:runs]
+        short = lambda k, cfg=cfg, seeds=seeds: bp.train_seeds(dataclasses.replace(cfg, episodes=k), seeds, None,
+                                                               device, progress=False)
         b, f = plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, cfg.batch)
         add(f"binary_patterns {name} (N=1001, T={cfg.task.steps}), {len(seeds)} seeds batched", bp, short,
-            (len(seeds) * b, len(seeds) * f), cfg.episodes, batched_runs=len(seeds), full_runs=paper.seeds)
+            (len(seeds) * b, len(seeds) * f), cfg.episodes, batched_runs=len(seeds),
+            full_runs=len(paper.seeds_for(name)))
     # 50-bit: plastic variants 10 seeds x 5,000 (batched); baselines 3 seeds x 1,000,000 episodes in updates
     # of 32, each baseline's seeds batched
     paper = pl.PROFILES["paper"]
@@ -229,8 +230,9 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
     b, f = plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, 1)
     add(f"plastic_vs_lstm plastic (N=51), {len(seeds)} seeds batched", bp,
         lambda k: bp.train_seeds(dataclasses.replace(cfg, episodes=k), seeds, None, device, progress=False),
-        (len(seeds) * b, len(seeds) * f), sum(paper.configs[v].episodes for v in ("plastic", "plastic_eta05", "plastic_642")),
-        batched_runs=len(seeds), full_runs=len(paper.seeds_for("plastic")), note="3 variants, 3/1/1 probed")
+        (len(seeds) * b, len(seeds) * f), sum(paper.configs[v].episodes for v in pl.PLASTICS),
+        batched_runs=len(seeds), full_runs=len(paper.seeds_for("plastic")),
+        note=f"{len(pl.PLASTICS)} variants, 3/1/1 probed")
     for model in ("rnn", "lstm_clamp", "lstm"):
         cfg, seeds = paper.configs[model], paper.seeds_for(model)[:runs]
         b, f = dense_cost(params_of(pl.build_baseline(cfg)), cfg.task.steps, cfg.batch)
