@@ -120,15 +120,8 @@ class Config:
 
 
 # Scale is the only thing a profile changes. cpu: 5 seeds x 1,000 updates of 256 episodes = 256,000 episodes
-# per seed, Adam 1e-3: the rate notebook 04's sweep found best at 256 episodes per update (88.0% on held-out
-# classes after 128,000 episodes, 2 seeds, against 3e-4 and 3e-3), at about 1 s per update on one core of the
-# 2-core machine (~17 min per seed). Until 2026-12-01 the cpu profile was 10 seeds x 3,000 updates of 32
-# (96,000 episodes: 76.3% pooled held-out); its rate came from probes of 400-1,800 updates of 32 episodes,
-# judged on the training classes' accuracy:
-#   1.7e-4 (3e-5 * sqrt(32), the square-root rule): still at chance (20%) after 800 updates (25,600 episodes);
-#   1e-3 (~ 3e-5 * 32, the linear rule): seeds 0/1/2 leave chance after ~200/~350/~900 updates (a plateau of
-#   varying length), then climb fast: seed 0 at 63% by update 400 and 80% at 1,800;
-#   3e-3: eta is pushed below zero within the first updates and the network stays at chance.
+# per seed, Adam 1e-3: the best rate of notebook 04's own sweep at 256 episodes per update (LR_SWEEP; the
+# notebook's prose gives the earlier profile and the probes behind it).
 # paper, re-planned for one GPU: 5M batch-1 updates take >24 h per seed there (0.0177 s per update
 # on an H100, benchmarks/README.md), so the paper's 5,000,000 episodes per seed come as 19,532 updates of 256,
 # the lr decay kept every 1,000,000 episodes, and the 10 seeds train together (train_seeds). The rate, 1e-3,
