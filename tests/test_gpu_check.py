@@ -1,5 +1,5 @@
-"""The prepared GPU call (tools/gpu_check.py) runs end to end on the CPU with tiny settings, so a session
-lent a GPU does not spend its device minutes on a broken script."""
+"""The GPU check (tools/gpu_check.py) runs end to end on the CPU with tiny settings, so that a broken script is
+found before it runs on a GPU."""
 
 from __future__ import annotations
 
