@@ -139,6 +139,15 @@ def test_ojas_rule_is_a_variant_compared_with_hebb_at_equal_episodes():
     assert c.verdict.startswith("not reproduced (different rule)") and c.ours.startswith("not reached in 5,000")
 
 
+def test_a_baseline_left_out_of_a_run_has_a_row_that_says_so():
+    result = Result("plastic_vs_lstm", "paper", {"plastic": hand_made(np.full(5000, 0.005))}, "cpu",
+                    {"window": 100, "not_run": ["lstm_clamp", "lstm"]})
+    (row,) = [c for c in pvl.claims(result) if "not trained" in c.ours]  # the unclamped LSTM carries no claim
+    assert row.claim.startswith(f"50-bit task, {pvl.LABELS['lstm_clamp']}: its claims")
+    assert row.verdict.startswith("not reached within our budget: the LSTM, 2000 units, clamped was not trained in "
+                                  "this run after 0 of the paper's 500,000 episodes (0%)")
+
+
 def test_a_threshold_that_decides_the_word_is_shown_with_its_numbers():
     curve = np.full(5000, 0.03)
     curve[400:1000] = 0.013  # like eta = 0.05: lowest ~0.013, never below 0.01 but below twice it

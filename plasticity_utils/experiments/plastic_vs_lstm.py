@@ -286,7 +286,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
         jobs.append(Job(default_seeds if seeds is None else seeds, config, train, f"{name}-"))
     records = store.train(jobs, group=None if batched else 1, force=force)
     return Result("plastic_vs_lstm", profile, dict(zip(models, records)), str(pick_device(device)),
-                  {"window": PROFILES[profile].options["window"]})
+                  {"window": PROFILES[profile].options["window"], "not_run": [m for m in MODELS if m not in models]})
 
 
 def curves(records: list[dict], window: int, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -497,6 +497,12 @@ def claims(result: Result) -> list[Claim]:
                          f"{b['final_mean']:.4f} (worst seed {b['final_worst']:.4f}){note}", budget(b),
                          sensitive(judge, {_THRESHOLD: THRESHOLD})))
     out += summary_claims(result, m)
+    for name in [k for k in result.extra.get("not_run", []) if k in PAPER_BASELINE_EPISODES]:
+        out.append(Claim(f"50-bit task, {LABELS[name]}: its claims (error after training"
+                         f"{', floor, speed ratio' if name == 'lstm_clamp' else ', plateau'})", str(PAPER[name]),
+                         str(RELEASED.get(name, "")), "not trained in this run (the notebook's models parameter)",
+                         "none", missed(f"the {LABELS[name]} was not trained in this run", 0,
+                                        PAPER_BASELINE_EPISODES[name])))
     return out
 
 
