@@ -114,10 +114,10 @@ PROFILES = {
     "smoke": _profile((40, 2), {"rnn": (32, 8, 1), "lstm_clamp": (16, 8, 1), "lstm": (16, 8, 1)}, 8,
                       "pipeline check only"),
     "cpu": _profile((5000, 5), {"rnn": (153_600, 32, 1), "lstm_clamp": (51_200, 32, 1), "lstm": (51_200, 32, 1)}, 100,
-                    "plastic nets 5 seeds x 5,000 episodes (η learned, 3/1/1: 20,000, to see where the runs first get "
+                    "plastic nets 5 seeds x 5,000 episodes (η learned, 3/1/1, Hebb and Oja: 20,000, to see where the runs first get "
                     "below 0.01 beside the released full.py's ~8,200); baselines 1 seed, 32 episodes per update at "
                     "sqrt(32) x the papers' rate (15% / 5% of the 1,000,000 episodes of the released lstm.py)",
-                    longer={"plastic": 20_000}),
+                    longer={"plastic": 20_000, "plastic_oja": 20_000}),
     "paper": _profile((5000, 10), {"rnn": (1_000_000, 32, 3), "lstm_clamp": (1_000_000, 32, 3),
                                    "lstm": (1_000_000, 32, 3)}, 100,
                       "the papers' budgets: plastic nets 10 seeds x 5,000 episodes, one per update, each variant's "
