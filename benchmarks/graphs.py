@@ -71,7 +71,7 @@ def cases(device: torch.device, smoke: bool) -> list[Case]:
         out.append((f"1000-bit released (N={cfg.task.n_bits + 1}, T={cfg.task.steps}), {impl}, batch 1", net,
                     lambda net=net, impl=impl: ((net(inputs, impl=impl)[0][:, -1, :-1] - target) ** 2).sum(-1).mean()))
 
-    runs = 2 if smoke else len(bp.PROFILES["paper"].seeds_for("released"))  # the plan's batched model: 10 seeds through vmap
+    runs = 2 if smoke else len(bp.PROFILES["paper"].seeds_for("released"))  # the batched model: 10 seeds, vmap
     stacked = (inputs.expand(runs, *inputs.shape).contiguous(), target.expand(runs, *target.shape).contiguous())
     for impl in ("reference", "fused"):
         batched = Runs([bp.build(cfg) for _ in range(runs)]).to(device)

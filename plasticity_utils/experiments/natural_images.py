@@ -320,7 +320,8 @@ def budget(result: Result) -> str:
     test = f", scored on {len(pools.test):,} test images" if pools is not None else ""
     text = len(result.runs.get(TEXT_VARIANT, []))
     seeds_text = f" ({text} of the text's schedule)" if text and text != seeds else ""
-    return (f"{seeds} seed{'s' * (seeds > 1)}{seeds_text} x {episodes_of(rec):,} episodes per variant (the released code: "
+    return (f"{seeds} seed{'s' * (seeds > 1)}{seeds_text} x {episodes_of(rec):,} episodes per variant (the released "
+            f"code: "
             f"{AUTHORS_EPISODES:,}), {per[0]}; training episodes drawn from {rec['config']['train_images']:,} CIFAR-10 "
             f"training images (the released code: {RELEASED_TRAIN_IMAGES:,}){test}; the ablation rests on {seeds} "
             f"seed{'s' * (seeds > 1)} per variant; {speed} {per[1]}; peak memory {memory:.0f} MB; {result.device}")
@@ -693,8 +694,8 @@ def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: 
 
 
 __all__ = [
-    "Config", "PROFILES", "PAPER_BATCH1", "VARIANTS", "TRAINED", "TEXT_GAP", "TEXT_VARIANT", "EVAL_SEED", "episodes_of", "profile_config", "build",
-    "final_output", "stored_config",
+    "Config", "PROFILES", "PAPER_BATCH1", "VARIANTS", "TRAINED", "TEXT_GAP", "TEXT_VARIANT", "memory_scores",
+    "text_schedule_scores", "EVAL_SEED", "episodes_of", "profile_config", "build", "final_output", "stored_config",
     "train_seeds", "train_variants", "run", "claims", "figures", "memory_verdict", "ablation_verdict",
     "ablation_comparison", "structure_claims", "structure_verdict", "pixel_block", "pixel_offsets", "neighbour_pairs",
     "midline_pixels", "magnitude_ratio", "line_ratio", "band_ratio", "trained", "held_out_episodes",

@@ -8,7 +8,8 @@ of the 50 pattern units at the last step; error: fraction of wrong signs (as in 
 * ``plastic``: the network of :mod:`.binary_patterns` (50 + 1 bias neurons, inputs x20, eta learned
   from 0.01 as in the authors' comparison code, Adam 3e-4), trained by its own
   :func:`~.binary_patterns.train_seeds`; ``plastic_eta05``: the same with eta fixed at 0.05, the
-  value the paper gives for this faster presentation.
+  value the paper gives for this faster presentation; ``plastic_642``: the 1000-bit task's slower presentation;
+  ``plastic_oja``: Oja's rule (ICML 2018, Eq. 3) in place of the decaying Hebbian trace.
 * ``rnn``: the same network without plasticity and with 2000 extra neurons (2051 in all), inputs x20,
   Adam 3e-5 (:class:`~plasticity_utils.baselines.RecurrentBaseline`).
 * ``lstm`` / ``lstm_clamp``: ``torch.nn.LSTM(50, 2000)`` read out from its first 50 hidden units,
@@ -41,8 +42,8 @@ from ..tasks.patterns import PatternTask, pattern_episode, sign_error
 from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr, trainer_of
 from ..validation import check, label
 from . import binary_patterns as bp
-from .contract import (DIFFERENT_RULE, Claim, Options, Profile, Reported, Result, episodes_to_threshold, missed, select_profile,
-                       sensitive, variant, verdict)
+from .contract import (DIFFERENT_RULE, Claim, Options, Profile, Reported, Result, episodes_to_threshold, missed,
+                       select_profile, sensitive, variant, verdict)
 
 TASK = PatternTask(n_bits=50, n_patterns=2, cycles=1, show=3, gap=1, test_show=3)
 
@@ -114,8 +115,9 @@ PROFILES = {
     "smoke": _profile((40, 2), {"rnn": (32, 8, 1), "lstm_clamp": (16, 8, 1), "lstm": (16, 8, 1)}, 8,
                       "pipeline check only"),
     "cpu": _profile((5000, 5), {"rnn": (153_600, 32, 1), "lstm_clamp": (51_200, 32, 1), "lstm": (51_200, 32, 1)}, 100,
-                    "plastic nets 5 seeds x 5,000 episodes (η learned, 3/1/1, Hebb and Oja: 20,000, to see where the runs first get "
-                    "below 0.01 beside the released full.py's ~8,200); baselines 1 seed, 32 episodes per update at "
+                    "plastic nets 5 seeds x 5,000 episodes (η learned, 3/1/1, Hebb and Oja: 20,000, to see where the "
+                    "runs first get below 0.01 beside the released full.py's ~8,200); baselines 1 seed, 32 episodes "
+                    "per update at "
                     "sqrt(32) x the papers' rate (15% / 5% of the 1,000,000 episodes of the released lstm.py)",
                     longer={"plastic": 20_000, "plastic_oja": 20_000}),
     "paper": _profile((5000, 10), {"rnn": (1_000_000, 32, 3), "lstm_clamp": (1_000_000, 32, 3),
@@ -476,7 +478,8 @@ def claims(result: Result) -> list[Claim]:
             title = f"50-bit task, {LABELS[name]} (a variant, not the claim's presentation): episodes to mean error < {THRESHOLD:g}"
         if name == "plastic_oja":
             word = variant(word, OJA_VARIANT, DIFFERENT_RULE)
-            title = f"50-bit task, {LABELS[name]} (a variant: the rule, not the claim): episodes to mean error < {THRESHOLD:g}"
+            title = (f"50-bit task, {LABELS[name]} (a variant: the rule, not the claim): episodes to mean error < "
+                     f"{THRESHOLD:g}")
             if "plastic" in result.runs:
                 ours += "; " + rule_difference(runs, result.runs["plastic"], window)
         out.append(Claim(title, str(PAPER[name]), str(released), ours, budget(p), word))
