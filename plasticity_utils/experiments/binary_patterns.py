@@ -140,14 +140,15 @@ def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, devic
 
 @fixed_threads()  # stored and scored numbers independent of the machine's core count
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None,
-        schedules: tuple[str, ...] = tuple(SCHEDULES), batched: bool | None = None) -> Result:
-    """Train (or load) every seed of both schedules at ``profile`` (see the contract). ``batched``: train
-    each schedule's missing seeds as one batched model (one call of :func:`train_seeds`; default: the
-    profile's ``batched`` option, on for ``paper``), else one run per call."""
-    unknown = set(schedules) - set(SCHEDULES)
-    if unknown:
-        raise ValueError(f"unknown schedules {sorted(unknown)}; choose from {tuple(SCHEDULES)}")
+        schedules: tuple[str, ...] | None = None, batched: bool | None = None) -> Result:
+    """Train (or load) every seed of each schedule (default: all of the profile's) at ``profile`` (see the
+    contract). ``batched``: train each schedule's missing seeds as one batched model (one call of
+    :func:`train_seeds`; default: the profile's ``batched`` option, on for ``paper``), else one run per call."""
     p = select_profile(PROFILES, profile)
+    schedules = tuple(p.configs) if schedules is None else tuple(schedules)
+    unknown = set(schedules) - set(p.configs)
+    if unknown:
+        raise ValueError(f"unknown schedules {sorted(unknown)}; choose from {tuple(p.configs)}")
     seeds = None if seeds is None else check_seeds(seeds)
     dev = pick_device(device)
     store = RunStore(results_dir("binary_patterns", profile))
