@@ -159,10 +159,10 @@ def test_every_profile_validates():
         checked += 1
 
     for p in bp.PROFILES.values():
-        for config in p.configs.values():
-            revalidate(config, list(range(p.seeds)))
+        for name, config in p.configs.items():
+            revalidate(config, p.seeds_for(name))
     for profile in ni.PROFILES:
-        for alpha in ni.VARIANTS:
+        for alpha in ni.TRAINED:
             config, seeds, eval_episodes = ni.profile_config(profile, alpha)
             assert isinstance(eval_episodes, int) and eval_episodes >= 1
             revalidate(config, seeds)
@@ -178,6 +178,7 @@ def test_every_profile_validates():
     for p in bohp.PROFILES.values():
         for config in p.configs.values():
             revalidate(config, list(range(p.seeds)))
-    profiles = 2 * len(bp.PROFILES) + 2 * len(ni.PROFILES) + sum(len(p.configs) for p in pvl.PROFILES.values()) + \
+    profiles = sum(len(p.configs) for p in bp.PROFILES.values()) + len(ni.TRAINED) * len(ni.PROFILES) + \
+        sum(len(p.configs) for p in pvl.PROFILES.values()) + \
         len(om.PROFILES) + 3 * len(mz.PROFILES) + sum(len(p.configs) for p in bohp.PROFILES.values())
     assert checked == profiles > 0
