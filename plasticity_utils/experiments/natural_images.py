@@ -186,7 +186,8 @@ def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, devic
         eta = net.parameter("connection.eta").detach().cpu().reshape(-1)
         return losses, {"zero_loss": zero_loss.tolist(), "eta": eta.tolist()}
 
-    desc = f"{config.alpha} alpha, seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}"
+    gap = "" if config.task.gap == ImageTask().gap else f", {config.task.gap} zero steps"
+    desc = f"{config.alpha} alpha{gap}, seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}"
     net, histories, (seconds, _) = train_runs(
         seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
         config.episodes // config.batch, device=device, checkpoint=checkpoint, desc=desc, progress=progress)
