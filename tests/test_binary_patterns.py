@@ -88,10 +88,25 @@ def test_smoke_run_trains_every_schedule(tmp_path, monkeypatch):
     monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path))
     monkeypatch.setattr(bp, "PROFILES", {**bp.PROFILES, "smoke": bp._profile(3, 2, 1, "tiny")})
     result = bp.run("smoke", device="cpu")
-    assert result.variants == ("released", "text", "text_eta")
-    assert [len(r[0]["error"]) for r in result.runs.values()] == [3, 2, 2]
-    assert len(bp.claims(result)) == 7
+    assert result.variants == ("released", "text", "text_eta", "released_rnn")
+    assert [len(r[0]["error"]) for r in result.runs.values()] == [3, 2, 2, 3]
+    assert len(bp.claims(result)) == 8
     learned, fixed = (result.runs[k][0]["eta"] for k in ("text", "text_eta"))
     assert fixed == pytest.approx([bp.TEXT_ETA] * 2, rel=1e-6) and learned[-1] != pytest.approx(bp.TEXT_ETA, rel=1e-6)
     with pytest.raises(ValueError, match="schedules"):
         bp.run("smoke", schedules=("fast",))
+
+
+def test_the_nonplastic_network_is_judged_on_whether_it_solves_the_task():
+    rnn = bp.PROFILES["cpu"].configs[bp.NONPLASTIC]
+    assert rnn.alpha == "none" and rnn.task == bp.PROFILES["cpu"].configs["released"].task
+    assert sum(p.numel() for p in bp.build(rnn).parameters() if p.requires_grad) < 1001**2 + 10  # w (and eta) only
+    unsolved = {"released": records(np.full(400, 0.004)), bp.NONPLASTIC: records(np.full(400, 0.3))}
+    (row,) = [c for c in bp.claims(Result("binary_patterns", "cpu", unsolved, "cpu")) if "non-plastic" in c.claim]
+    assert row.verdict.startswith("partly reproduced: not below 1% in 400 episodes (final 30.00%); the plastic "
+                                  "network on the same schedule is below 1% by episode 1;")
+    assert "unable to succeed" in row.paper and "first below 1%: never" in row.ours
+    solved = {bp.NONPLASTIC: records(np.full(400, 0.004), "released")}
+    (row,) = [c for c in bp.claims(Result("binary_patterns", "cpu", solved, "cpu")) if "non-plastic" in c.claim]
+    assert row.verdict.startswith("not reproduced: the non-plastic network is below 1% by episode 1")
+    assert not [c for c in bp.claims(Result("binary_patterns", "cpu", solved, "cpu")) if "end of training" in c.claim]
