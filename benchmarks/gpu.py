@@ -213,7 +213,7 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
         print(f"  probed {name} in {rows[-1]['probe_seconds']:.0f} s" +
               (f", peak {m['peak_gb']:.1f} GB allocated" if "peak_gb" in m else ""), file=sys.stderr, flush=True)
 
-    # 1000-bit patterns: two schedules x 10 seeds x 1,000 episodes, batch 1, each schedule's seeds batched
+    # 1000-bit patterns: every schedule x its seeds x 1,000 episodes, batch 1, each schedule's seeds batched
     paper = bp.PROFILES["paper"]
     for name, cfg in paper.configs.items():
         seeds = paper.seeds_for(name)[:runs]

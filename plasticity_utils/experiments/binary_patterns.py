@@ -254,15 +254,14 @@ def claims(result: Result) -> list[Claim]:
                                                   else "n/a (fewer than 300 episodes)"),
             b, sensitive(lambda tol: matches_released(blocks, tol, episodes=m["episodes"]),
                          {"largest block difference <=": CURVE_TOLERANCE})))
-    for name, how in (("text", "paper text's schedule"), ("text_eta", "paper text's schedule, η fixed at 0.01 as "
-                                                                       "the text states")):
+    text_only = "not in the released code (it implements 6 / 4 / 2 only)"
+    for name, how, released in (("text", "paper text's schedule", text_only),
+                                ("text_eta", "paper text's schedule, η fixed at 0.01 as the text states",
+                                 f"{text_only}; the released code learns η")):
         text = result.runs.get(name)
         if not text:
             continue
         m, b = landmarks(text), budget(text, result.device)
-        released = "not in the released code (it implements 6 / 4 / 2 only)"
-        if name == "text_eta":
-            released += "; the released code learns η"
         out.append(Claim(
             f"1000-bit patterns, {how}: episodes until mean error < 1%", str(PAPER), released,
             str(m["first_below"]) if m["first_below"] else f"not reached in {m['episodes']}", b,

@@ -322,8 +322,7 @@ def budget(result: Result) -> str:
     text = len(result.runs.get(TEXT_VARIANT, []))
     seeds_text = f" ({text} of the text's schedule)" if text and text != seeds else ""
     return (f"{seeds} seed{'s' * (seeds > 1)}{seeds_text} x {episodes_of(rec):,} episodes per variant (the released "
-            f"code: "
-            f"{AUTHORS_EPISODES:,}), {per[0]}; training episodes drawn from {rec['config']['train_images']:,} CIFAR-10 "
+            f"code: {AUTHORS_EPISODES:,}), {per[0]}; training episodes drawn from {rec['config']['train_images']:,} CIFAR-10 "
             f"training images (the released code: {RELEASED_TRAIN_IMAGES:,}){test}; the ablation rests on {seeds} "
             f"seed{'s' * (seeds > 1)} per variant; {speed} {per[1]}; peak memory {memory:.0f} MB; {result.device}")
 
@@ -350,6 +349,7 @@ def claims(result: Result) -> list[Claim]:
     pc = "per_connection alpha"
     _, paired, seeds = ablation_comparison(result)
     level = {"significance level": SIGNIFICANCE}
+
     def memory(d: dict) -> str:
         return sensitive(lambda a: memory_verdict([compare(d[b], a) for b in BASELINES], compare(d[CONTROL], a),
                                                   episodes), level)
