@@ -21,7 +21,7 @@ import time
 import torch
 
 from plasticity_utils.batched import Generators, Runs
-from plasticity_utils.config import peak_memory_mb, pick_device
+from plasticity_utils.environment import peak_memory_mb, pick_device
 from plasticity_utils.experiments import plastic_vs_lstm as pvl
 from plasticity_utils.plastic import PlasticRecurrent
 

@@ -13,7 +13,7 @@ import resource
 import time
 
 from plasticity_utils.batched import Runs
-from plasticity_utils.config import pick_device
+from plasticity_utils.environment import pick_device
 from plasticity_utils.experiments import bohp2016 as bohp
 from plasticity_utils.tasks.bohp2016 import Episode
 from plasticity_utils.training import fixed_threads

@@ -49,7 +49,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from plasticity_utils import training  # noqa: E402
-from plasticity_utils.config import data_dir, pick_device  # noqa: E402
+from plasticity_utils.environment import data_dir, pick_device  # noqa: E402
 from plasticity_utils.experiments import binary_patterns as bp  # noqa: E402
 from plasticity_utils.experiments import maze as mz  # noqa: E402
 from plasticity_utils.experiments import natural_images as ni  # noqa: E402

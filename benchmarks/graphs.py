@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gpu  # noqa: E402  (the dispatch counter, sync, the experiment modules)
 
 from plasticity_utils.batched import Runs  # noqa: E402
-from plasticity_utils.config import pick_device, seed_everything  # noqa: E402
+from plasticity_utils.environment import pick_device, seed_everything  # noqa: E402
 from plasticity_utils.tasks.maze import MazeBatch  # noqa: E402
 from plasticity_utils.tasks.images import image_episode, reconstruction_loss  # noqa: E402
 from plasticity_utils.tasks.omniglot import omniglot_episode  # noqa: E402

@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gpu  # noqa: E402  (benchmarks/gpu.py: the counter and the experiment modules)
 
-from plasticity_utils.config import data_dir  # noqa: E402
+from plasticity_utils.environment import data_dir  # noqa: E402
 
 CPU = torch.device("cpu")
 REPORTED = "one H100, torch 2.11 + CUDA 13, earlier code (reported, not measured here)"

@@ -20,7 +20,7 @@ import time
 import torch
 
 from plasticity_utils.batched import Runs
-from plasticity_utils.config import pick_device
+from plasticity_utils.environment import pick_device
 from plasticity_utils.experiments import maze as mz
 from plasticity_utils.tasks.maze import MazeBatch, MazeTask
 

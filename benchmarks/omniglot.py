@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from plasticity_utils.batched import Runs
-from plasticity_utils.config import peak_memory_mb, pick_device
+from plasticity_utils.environment import peak_memory_mb, pick_device
 from plasticity_utils.experiments import omniglot as om
 from plasticity_utils.tasks.omniglot import class_split
 

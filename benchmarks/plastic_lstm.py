@@ -42,7 +42,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from plasticity_utils.config import peak_memory_mb, pick_device  # noqa: E402
+from plasticity_utils.environment import peak_memory_mb, pick_device  # noqa: E402
 
 MODELS = ("plastic_lstm", "lstm", "plastic_rnn")
 

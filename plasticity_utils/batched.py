@@ -219,7 +219,7 @@ def train_runs(seeds: Sequence[int], build: Callable[..., nn.Module], make_optim
 
     ``native=True``: ``build(seeds)`` returns one module that carries the run axis itself and initialises
     each run from that run's seed (``Runs(..., native=True)``); each run's generator is seeded as above."""
-    from .config import seed_everything
+    from .environment import seed_everything
     from .training import elapsed, train
 
     models, generators = [], []

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from . import experiments
 from .cli import batched_flag
-from .config import ROOT, results_dir, shown
+from .environment import ROOT, results_dir, shown
 from .training import STOP_AT, Unfinished
 
 RESUME = 75  # exit status of a chunk that stopped at its time limit (EX_TEMPFAIL: run it again)

@@ -6,7 +6,7 @@
     python -m plasticity_utils sweep omniglot --profile cpu lr=3e-4,1e-3 seeds=0-4   # plasticity_utils/sweep.py
 
 ``run`` trains the profile's runs (or loads the stored ones), then prints the claims table and the
-figures' paths (saved where the notebook saves them: ``config.figures_dir``). The experiments are those of
+figures' paths (saved where the notebook saves them: ``environment.figures_dir``). The experiments are those of
 :data:`plasticity_utils.experiments.REGISTRY`.
 
 What every command line of the package shares: a user's mistake ends in one ``error:`` line. A bad
@@ -88,7 +88,7 @@ def list_experiments(args: argparse.Namespace) -> int:
 def run_experiment(args: argparse.Namespace) -> int:
     """Train or load, then print the claims table (as the summary shows it) and the figures' paths."""
     from . import report
-    from .config import shown
+    from .environment import shown
 
     entry = experiments.experiment(args.experiment)
     module = entry.load()

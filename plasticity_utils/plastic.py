@@ -200,16 +200,11 @@ class _PlasticTanhLayer(nn.Module):
     def episode(self, inputs: Tensor, impl: Impl = "fused",
                 checkpoint_every: int | None = None) -> tuple[Tensor, Tensor | None]:
         """Run a whole episode from rest (:func:`recurrent_episode`). ``inputs``: (B, T, n). Returns x(1..T)
-        as (B, T, n) and Hebb(T) (``None`` for a non-plastic network).
-
-        A non-plastic layer (``alpha="none"``) runs the step loop under either ``impl``: the runs stored for
-        it were trained that way, and the fused kernel sums dL/dw over steps in another order (a few ulps per
-        update, which training amplifies)."""
+        as (B, T, n) and Hebb(T) (``None`` for a non-plastic network, ``alpha="none"``: the same kernel as
+        :class:`~plasticity_utils.baselines.RecurrentBaseline`)."""
         if inputs.dim() != 3 or inputs.shape[2] != self.n:
             raise ValueError(f"inputs must be (batch, time, {self.n}), got {tuple(inputs.shape)}")
         c = self.connection
-        if not c.plastic and impl == "fused":
-            impl = "reference"
         return recurrent_episode(inputs, c.w, c.alpha, c.eta, rule=c.rule, clamp=self.clamp, impl=impl,
                                  checkpoint_every=checkpoint_every)
 

@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from .config import figures_dir
+from .environment import figures_dir
 from .training import atomic_write
 
 COLUMNS = ("claim", "paper", "released", "ours", "budget", "verdict")

@@ -32,7 +32,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from . import executors, experiments
-from .config import check_seeds, results_dir
+from .environment import check_seeds, results_dir
 from .experiments.contract import Profile, select_profile
 from .training import Job, RunStore
 

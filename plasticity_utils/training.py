@@ -36,7 +36,7 @@ from torch import Tensor, nn
 # an offline HTML export, where a widget without its saved state shows nothing.
 from tqdm.std import tqdm
 
-from .config import check_flag, check_seeds, pick_device, shown, workers_from_env
+from .environment import check_flag, check_seeds, pick_device, shown, workers_from_env
 
 Metrics = dict[str, float]
 EpisodeFn = Callable[[int], tuple[Tensor, Metrics]]

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 
 from plasticity_utils import cli, experiments  # noqa: E402
-from plasticity_utils.config import ROOT  # noqa: E402
+from plasticity_utils.environment import ROOT  # noqa: E402
 from plasticity_utils.experiments import binary_patterns as bp  # noqa: E402
 from plasticity_utils.experiments.contract import Profile  # noqa: E402
 from plasticity_utils.tasks.patterns import PatternTask  # noqa: E402

@@ -17,7 +17,7 @@ import cloudpickle
 import pytest
 import torch
 
-from plasticity_utils import config, executors, training
+from plasticity_utils import environment, executors, training
 from plasticity_utils.experiments import omniglot as om
 from plasticity_utils.tasks.omniglot import OmniglotTask
 
@@ -160,7 +160,7 @@ def test_results_come_in_order_with_a_progress_bar_and_the_dashboard_once(cluste
         client.close()
 
 
-needs_omniglot = pytest.mark.skipif(not (config.data_dir() / "images_background.zip").is_file(),
+needs_omniglot = pytest.mark.skipif(not (environment.data_dir() / "images_background.zip").is_file(),
                                     reason="Omniglot not fetched (make data)")
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from plasticity_utils import config, stats
+from plasticity_utils import stats
 from plasticity_utils.plastic import PlasticRecurrent
 from plasticity_utils.tasks.images import (ZERO_NUDGE, ImageTask, erased_correlation, grayscale, image_episode,
-                                           image_pools, reconstruction_loss)
+                                           reconstruction_loss)
 
 SMALL = ImageTask(side=6, n_images=3, cycles=2, show=3, gap=2, test_show=2)
 
@@ -173,14 +173,3 @@ def test_paired_difference():
     assert stats.compare((-2.1, 1.96)) == "lower" and stats.compare((-2.1, 1.96), 0.025) == "not different"
     with pytest.raises(ValueError):
         stats.compare((0.0, 1.0), 1.5)
-
-
-@pytest.mark.skipif(not (config.data_dir() / "cifar-10-batches-py" / "test_batch").exists(),
-                    reason="CIFAR-10 not fetched (make data)")
-def test_real_pools_keep_train_and_test_apart():
-    pools = image_pools(config.data_dir())
-    assert pools.train.shape[1] == pools.test.shape[1] == 1024
-    assert len(pools.train) >= 2000 and len(pools.test) >= 1000
-    assert (pools.train != 0).all() and (pools.test != 0).all()
-    train_rows = {r.tobytes() for r in pools.train[:2000].numpy()}
-    assert not any(r.tobytes() in train_rows for r in pools.test[:1000].numpy())

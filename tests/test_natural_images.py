@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from plasticity_utils import environment
 from plasticity_utils.experiments import natural_images as ni
 from plasticity_utils.plastic import PlasticRecurrent
 from plasticity_utils.tasks.images import ImageTask, image_episode, reconstruction_loss
@@ -341,3 +342,13 @@ def test_paper_profile_plan_for_one_gpu():
         # the cpu profile is the authors' schedule cut short: its stored runs keep their names
         assert ni.PROFILES["cpu"].configs[alpha] == ni.Config(episodes=1500, alpha=alpha)
 
+
+@pytest.mark.skipif(not (environment.data_dir() / "cifar-10-batches-py" / "test_batch").exists(),
+                    reason="CIFAR-10 not fetched (make data)")
+def test_real_pools_keep_train_and_test_apart():
+    pools = ni.image_pools(environment.data_dir())
+    assert pools.train.shape[1] == pools.test.shape[1] == 1024
+    assert len(pools.train) >= 2000 and len(pools.test) >= 1000
+    assert (pools.train != 0).all() and (pools.test != 0).all()
+    train_rows = {r.tobytes() for r in pools.train[:2000].numpy()}
+    assert not any(r.tobytes() in train_rows for r in pools.test[:1000].numpy())

@@ -27,8 +27,8 @@ def tiny_notebook(path: Path) -> Path:
         nbformat.v4.new_markdown_cell("# Tiny"),
         params,
         nbformat.v4.new_code_cell(
-            "from plasticity_utils import config, report\n"
-            "figs = config.figures_dir(profile)\n"
+            "from plasticity_utils import environment, report\n"
+            "figs = environment.figures_dir(profile)\n"
             "figs.mkdir(parents=True, exist_ok=True)\n"
             "(figs / 'tiny.txt').write_text(label)\n"
             "row = {'claim': 'c', 'paper': 'p', 'ours': label, 'budget': 'b', 'verdict': 'reproduced'}\n"

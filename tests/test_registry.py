@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from plasticity_utils import experiments  # noqa: E402
-from plasticity_utils.config import PROFILES, ROOT, figures_dir  # noqa: E402
+from plasticity_utils.environment import PROFILES, ROOT, figures_dir  # noqa: E402
 from plasticity_utils.data import MAKE_HINT  # noqa: E402
 from plasticity_utils.experiments import contract  # noqa: E402
 

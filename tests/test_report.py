@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from plasticity_utils import config, plotting, report
+from plasticity_utils import environment, plotting, report
 
 
 def test_record_writes_rows_and_rebuilds_the_table(tmp_path, monkeypatch):
@@ -58,11 +58,11 @@ def test_rows_must_be_complete(tmp_path, monkeypatch):
 
 
 def test_profiles_are_checked():
-    assert config.select("cpu", {"smoke": 1, "cpu": 2}) == 2
+    assert environment.select("cpu", {"smoke": 1, "cpu": 2}) == 2
     with pytest.raises(ValueError, match="profile"):
-        config.select("fast", {"cpu": 2})
+        environment.select("fast", {"cpu": 2})
     with pytest.raises(ValueError, match="profile"):
-        config.results_dir("x", "gpu")
+        environment.results_dir("x", "gpu")
 
 
 def test_smooth_is_a_trailing_mean():

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 
+from plasticity_utils import baselines
 from plasticity_utils.experiments import binary_patterns as bp
 from plasticity_utils.experiments import bohp2016 as bohp
 from plasticity_utils.experiments import maze as mz
@@ -95,7 +96,7 @@ NOT_CONFIGS = {bohp.Result, mz.Episode}  # dataclasses that hold results, not se
 
 
 def test_bases_list_every_dataclass_of_the_package():
-    modules = [bp, ni, pvl, om, mz, bohp, patterns, images, omniglot, maze, bohp_tasks]
+    modules = [bp, ni, pvl, baselines, om, mz, bohp, patterns, images, omniglot, maze, bohp_tasks]
     found = {obj for m in modules for obj in vars(m).values()
              if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == m.__name__}
     assert found - NOT_CONFIGS == {type(b) for b in BASES}

@@ -30,12 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def train(batch: int, lr: float, episodes: int, seed: int) -> dict:
     import torch
 
-    from plasticity_utils.config import data_dir
+    from plasticity_utils.environment import data_dir
     from plasticity_utils.experiments import natural_images as ni
-    from plasticity_utils.tasks.images import image_pools
 
     torch.set_num_threads(1)
-    pools = image_pools(data_dir())
+    pools = ni.image_pools(data_dir())
     config = dataclasses.replace(ni.PROFILES["cpu"].configs["per_connection"], episodes=episodes - episodes % batch,
                                  batch=batch, lr=lr, train_images=len(pools.train))
     ((record, _),) = ni.train_seeds(config, [seed], None, torch.device("cpu"), pools, progress=False)

@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny settings everywhere (a CPU check)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["equality", "graphs", "benchmark", "chunk"])
     args = parser.parse_args(argv)
-    from plasticity_utils.config import pick_device
+    from plasticity_utils.environment import pick_device
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     args.out.mkdir(parents=True, exist_ok=True)

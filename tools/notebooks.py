@@ -43,7 +43,7 @@ from papermill.parameterize import parameterize_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from plasticity_utils import config, report  # noqa: E402
+from plasticity_utils import environment, report  # noqa: E402
 
 VERDICT_TAG = "verdict"
 
@@ -72,7 +72,7 @@ def notebook_parameters(path: Path, given: dict[str, str]) -> dict[str, object]:
         default = declared[name]["default"].strip()
         if default in ("True", "False"):
             try:
-                out[name] = config.parse_flag(text, name)
+                out[name] = environment.parse_flag(text, name)
             except ValueError as e:
                 raise SystemExit(f"error: {path.name}: {e}") from None
         else:
@@ -134,7 +134,7 @@ def publish(staged_nb: Path, staged_figures: Path, source: Path, profile: str) -
     """Move a finished run's notebook and figures into place; rebuild the summary table."""
     target_nb = published_notebook(source, profile)
     assert target_nb is not None
-    real_figures = config.figures_dir(profile)  # figures/ or figures/<profile>/, as the notebook saw its stage
+    real_figures = environment.figures_dir(profile)  # figures/ or figures/<profile>/, as the notebook saw its stage
     staged = staged_figures if profile == "cpu" else staged_figures / profile
     written = []
     for f in sorted(p for p in staged.rglob("*") if p.is_file() and p.name != "README.md"):
@@ -147,7 +147,7 @@ def publish(staged_nb: Path, staged_figures: Path, source: Path, profile: str) -
     shutil.copyfile(staged_nb, target_nb)
     if (real_figures / "summary").is_dir():
         written.append(report.write_table(real_figures))
-    main_figures = config.figures_dir("cpu")  # its table names the other profiles' tables
+    main_figures = environment.figures_dir("cpu")  # its table names the other profiles' tables
     if profile != "cpu" and (main_figures / "summary").is_dir():
         written.append(report.write_table(main_figures))
     return [target_nb, *written]
@@ -158,7 +158,7 @@ def execute(notebooks: list[Path], profile: str, force: bool = False, workers: i
     """Run and publish each notebook in turn (see the module docstring); stop at the first failure.
     ``stage``: where this run's own staging folder is made (default ``build/notebooks/<profile>/``).
     Returns the exit status: 0, 1 (a notebook failed) or 130 (interrupted)."""
-    config.check_profile(profile)
+    environment.check_profile(profile)
     stage = new_stage(stage or ROOT / "build" / "notebooks" / profile)
     for source in notebooks:
         params = {"profile": profile, "force": force, **notebook_parameters(source, extra or {})}
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("execute", help="execute notebooks at a profile and publish the finished ones")
-    ex.add_argument("--profile", required=True, choices=config.PROFILES)
+    ex.add_argument("--profile", required=True, choices=environment.PROFILES)
     ex.add_argument("--force", default="0", help="retrain stored runs: 1/0/true/false/yes/no")
     ex.add_argument("--workers", default="1", help="parallel single-thread training processes (>= 1)")
     ex.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
@@ -224,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         smoke_copies(args.out, args.notebooks)
         return 0
     try:
-        force = config.parse_flag(args.force, "FORCE")
-        workers = config.parse_workers(args.workers, "WORKERS")
+        force = environment.parse_flag(args.force, "FORCE")
+        workers = environment.parse_workers(args.workers, "WORKERS")
     except ValueError as e:
         raise SystemExit(f"error: {e}") from None
     extra = dict(args.parameter)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..batched import Generators, Runs, finish_runs, stack, train_runs
-from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir
+from ..environment import check_flag, check_seeds, figures_dir, pick_device, results_dir
 from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
@@ -25,6 +25,7 @@ from ..training import Job, RunStore, fixed_threads, trainer_of
 from ..validation import IMPLS, check
 from .contract import (Claim, Options, Profile, Reported, Result, below, episodes_to_threshold, missed,
                        select_profile, sensitive, verdict)
+from ..baselines import BaselineConfig, baseline_trainer
 
 
 @dataclass(frozen=True)
@@ -56,22 +57,37 @@ class Config:
 TEXT_TASK = PatternTask(show=10, gap=3, cycles=3, test_show=10)
 TEXT_ETA = 0.01
 ROW_NAMES = {"released": "released schedule", "text": "text schedule", "text_eta": "text schedule, η fixed at 0.01"}
-NONPLASTIC = "released_rnn"  # the same 1,001 neurons without plasticity (alpha = 0), on the released schedule
+# The non-plastic networks of the text's "we were unable to succeed in solving the original task with a non-plastic
+# RNN or LSTM", each on the released schedule: the same 1,001 neurons with alpha = 0, and the two baselines the
+# text then ran on its reduced 50-bit task (:mod:`~plasticity_utils.baselines`: 2000 extra neurons; a 2000-unit LSTM with
+# the authors' clamp, inputs x100), with the released 50-bit code's optimiser (Adam 3e-5, one episode per update,
+# the released simple/lstm.py): the papers give no setup for their 1000-bit attempts.
+NONPLASTIC = "released_rnn"
+NONPLASTICS = {NONPLASTIC: "the same 1,001 neurons, α = 0",
+               "released_rnn2000": "an RNN with 2000 extra neurons (3,001 in all), Adam 3e-5",
+               "released_lstm": "a 2000-unit LSTM with the authors' clamp, Adam 3e-5"}
+BASELINES = {"released_rnn2000": BaselineConfig("rnn", task=PatternTask(), extra=2000, input_scale=20.0, lr=3e-5),
+             "released_lstm": BaselineConfig("lstm", clamp=True, task=PatternTask(), extra=2000, input_scale=100.0,
+                                             lr=3e-5)}
 SCHEDULES = {"released": "released code: 6 / 4 / 2 cycles, Adam 3e-4",
              "text": "paper text: 10 / 3 / 3 cycles, test 10, Adam 1e-3",
              "text_eta": "paper text, η fixed at 0.01: 10 / 3 / 3 cycles, test 10, Adam 1e-3",
-             NONPLASTIC: "released code's schedule, no plasticity (α = 0): a non-plastic RNN of the same 1,001 neurons"}
+             **{name: f"released schedule, non-plastic: {how}" for name, how in NONPLASTICS.items()}}
 
 
 def _profile(released: int, text: int, seeds: int, note: str, batched: bool = False,
-             fewer: int | None = None) -> Profile:
+             fewer: int | None = None, baselines: tuple[int, int] = (0, 0)) -> Profile:
     """Episodes of the released and text schedules (text_eta: as text; the non-plastic RNN: as released), seeds
-    of each (``fewer``: the count of the fixed-eta and non-plastic variants, where given)."""
+    of each (``fewer``: the count of the fixed-eta and non-plastic variants, where given); (episodes, seeds) of
+    the 2000-neuron baselines (none where 0)."""
     text_config = Config(task=TEXT_TASK, lr=1e-3, episodes=text)
     configs = {"released": Config(episodes=released), "text": text_config,
                "text_eta": replace(text_config, eta=TEXT_ETA, learn_eta=False),
                NONPLASTIC: Config(episodes=released, alpha="none")}
     counts = {name: seeds for name in configs} | ({"text_eta": fewer, NONPLASTIC: fewer} if fewer else {})
+    if baselines[0]:
+        configs |= {name: replace(c, episodes=baselines[0]) for name, c in BASELINES.items()}
+        counts |= {name: baselines[1] for name in BASELINES}
     return Profile(configs, counts, note, Options(batched=batched))
 
 
@@ -79,12 +95,14 @@ def _profile(released: int, text: int, seeds: int, note: str, batched: bool = Fa
 # schedule's episodes are 205 steps against 106, so the cpu profile gives it half the episodes: the
 # same number of network steps per seed.
 PROFILES = {
-    "smoke": _profile(12, 6, 2, "pipeline check only"),
+    "smoke": _profile(12, 6, 2, "pipeline check only", baselines=(2, 1)),
     "cpu": _profile(400, 200, 10, "10 seeds x (400 released / 200 text) episodes, 5 seeds of the text schedule "
                                   "with η fixed: ~42,000 network steps per seed and schedule (the paper's claim is "
-                                  "about its first ~200 episodes); 5 seeds of the non-plastic RNN", fewer=5),
+                                  "about its first ~200 episodes); 5 seeds of the non-plastic RNN; 3 seeds x 1,000 "
+                                  "episodes of the 2000-neuron RNN and the LSTM", fewer=5, baselines=(1000, 3)),
     "paper": _profile(1000, 1000, 10, "10 seeds x 1,000 episodes per schedule, the 10 seeds of a schedule "
-                                      "trained as one batched model", batched=True),
+                                      "trained as one batched model; 3 seeds x 1,000 episodes of the 2000-neuron "
+                                      "RNN and the LSTM", batched=True, baselines=(1000, 3)),
 }
 
 # What others report (see :mod:`.contract`).
@@ -170,8 +188,11 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
 METRIC = "mean sign error over the last 10 episodes"
 
 
-def trainer(config: Config, device: str | None = None) -> functools.partial:
-    """A picklable ``train(seeds, checkpoint)`` for one config (the device is picked where it runs)."""
+def trainer(config: Config | BaselineConfig, device: str | None = None) -> functools.partial:
+    """A picklable ``train(seeds, checkpoint)`` for one config (the device is picked where it runs): the plastic
+    network's :func:`train_seeds`, or a baseline's :func:`~plasticity_utils.baselines.train_baseline_seeds`."""
+    if isinstance(config, BaselineConfig):
+        return baseline_trainer(config, device)
     return trainer_of(train_seeds, config, device)
 
 
@@ -266,15 +287,16 @@ def claims(result: Result) -> list[Claim]:
             f"1000-bit patterns, {how}: episodes until mean error < 1%", str(PAPER), released,
             str(m["first_below"]) if m["first_below"] else f"not reached in {m['episodes']}", b,
             first_below_verdict(m)))
-    rnn = result.runs.get(NONPLASTIC)
-    if rnn:
-        m, plastic = landmarks(rnn), result.runs.get("released")
+    plastic = result.runs.get("released")
+    for name in [k for k in NONPLASTICS if k in result.runs]:
+        m, runs = landmarks(result.runs[name]), result.runs[name]
+        kind = "an LSTM" if name == "released_lstm" else "a non-plastic RNN"
         out.append(Claim(
-            "1000-bit patterns, a non-plastic RNN (the same 1,001 neurons, α = 0, released schedule): not solved",
+            f"1000-bit patterns, {kind} ({NONPLASTICS[name]}, released schedule): not solved",
             str(PAPER_NONPLASTIC), "", f"{m['final_mean']:.2%} mean over the last 10 episodes (worst seed "
             f"{m['final_worst']:.2%}); first below 1%: {m['first_below'] or 'never'}",
-            budget(rnn, result.device), nonplastic_verdict(m, landmarks(plastic) if plastic else None)))
-    for name, records in [(k, v) for k, v in result.runs.items() if k != NONPLASTIC]:
+            budget(runs, result.device), nonplastic_verdict(m, landmarks(plastic) if plastic else None)))
+    for name, records in [(k, v) for k, v in result.runs.items() if k not in NONPLASTICS]:
         m = landmarks(records)
         out.append(Claim(
             f"1000-bit patterns, {ROW_NAMES.get(name, name)}: error at the end of training below 1%", str(PAPER), "",

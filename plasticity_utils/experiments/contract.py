@@ -5,7 +5,7 @@ An experiment module provides (:data:`REQUIRED`)::
     PROFILES: dict[str, Profile]         # exactly smoke | cpu | paper: configs per variant, seeds, Options
     run(profile, *, seeds=None, force=False, device=None, ...) -> Result   # trains or loads the stored runs
     claims(result) -> list[Claim]        # paper / authors' released code / ours, verdict
-    figures(result) -> dict[str, Path]   # saved into config.figures_dir(result.profile)
+    figures(result) -> dict[str, Path]   # saved into environment.figures_dir(result.profile)
 
 (further keywords of ``run`` have defaults), and each optional part that its registry entry declares
 (:data:`CAPABILITIES`)::
@@ -44,7 +44,7 @@ from typing import Any, Callable, Collection, Iterator, Mapping
 
 import numpy as np
 
-from ..config import PROFILES as PROFILE_NAMES, check_flag, check_profile
+from ..environment import PROFILES as PROFILE_NAMES, check_flag, check_profile
 
 # A verdict is one of these words, followed by a sentence that says whose claim fails where. A word may carry
 # qualifiers in brackets (QUALIFIERS, several joined by "; "), e.g. "partly reproduced (threshold-dependent): ...".

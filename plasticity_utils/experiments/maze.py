@@ -40,7 +40,7 @@ from scipy import stats
 from torch import Tensor, nn
 
 from ..batched import Generators, Runs, finish_runs, train_runs
-from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir
+from ..environment import check_flag, check_seeds, figures_dir, pick_device, results_dir
 from ..plastic import RULES, PlasticCell
 from ..plotting import band, save, smooth
 from ..stats import SIGNIFICANCE

@@ -24,11 +24,11 @@ import torch
 from torch import Tensor
 
 from ..batched import Generators, Runs, finish_runs, stack, train_runs
-from ..config import check_seeds, data_dir, figures_dir, peak_memory_mb, pick_device, results_dir
-from ..data import DataRef, folder_key, loaded
+from ..environment import check_seeds, data_dir, figures_dir, peak_memory_mb, pick_device, results_dir
+from ..data import DataRef, folder_key, load_cifar10, loaded
 from ..plastic import ALPHA_MODES, RULES, PlasticRecurrent
 from ..plotting import band, save, smooth
-from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, image_episode, image_pools,
+from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, grayscale, image_episode,
                             reconstruction_loss)
 from ..stats import SIGNIFICANCE, compare, paired_difference
 from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr, trainer_of
@@ -450,14 +450,18 @@ def plot_ablation(runs: dict[str, list[dict]], scores: dict[str, dict[str, np.nd
     return fig
 
 
+def image_pools(root: Path | str) -> ImagePools:
+    """Preprocessed CIFAR-10 train and test images from ``root`` (whatever subset is present;
+    :func:`~plasticity_utils.tasks.images.grayscale`)."""
+    train, _ = load_cifar10(Path(root), "train")
+    test, _ = load_cifar10(Path(root), "test")
+    return ImagePools(grayscale(train), grayscale(test))
+
+
 def pools_ref(root: Path | None = None) -> DataRef:
     """The preprocessed CIFAR-10 pools of ``root`` (default ``data_dir()``) as a training task carries
-    them: loaded (:func:`~plasticity_utils.tasks.images.image_pools`) once per process where it runs."""
-    return DataRef(_pools, (folder_key(root or data_dir()),))
-
-
-def _pools(root: str) -> ImagePools:
-    return image_pools(Path(root))
+    them: loaded (:func:`image_pools`) once per process where it runs."""
+    return DataRef(image_pools, (folder_key(root or data_dir()),))
 
 
 def stored_config(profile: str, variant: str, pools: ImagePools) -> tuple[Config, list[int]]:

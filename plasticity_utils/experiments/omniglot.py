@@ -27,14 +27,15 @@ from typing import ClassVar, Iterable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import report
 from ..batched import Generators, Runs, finish_runs, stack, train_runs
-from ..config import check_flag, check_seeds, data_dir, figures_dir, pick_device, results_dir
-from ..data import DataRef, folder_key, loaded
+from ..environment import check_flag, check_seeds, data_dir, figures_dir, pick_device, results_dir
+from ..data import DataRef, folder_key, load_omniglot, loaded
 from ..plastic import PlasticConnection
 from ..plotting import band, save
 from ..stats import SIGNIFICANCE, compare, paired_difference, wilson_interval, z_of
@@ -322,8 +323,6 @@ def images_ref(root: Path | None = None) -> DataRef:
 
 
 def _read_images(root: str) -> tuple[Tensor, list[str]]:
-    from ..data import load_omniglot
-
     images, names = load_omniglot(Path(root), size=31)
     return torch.from_numpy(images), names
 
@@ -654,9 +653,8 @@ def claims(result: Result) -> list[Claim]:
     ]
 
 
-def comparison_table(s: dict) -> "pd.DataFrame":
+def comparison_table(s: dict) -> pd.DataFrame:
     """Published 5-way 1-shot accuracies (labelled as such) and our measured rows."""
-    import pandas as pd
 
     rows = [{"method": m, "accuracy (%)": a, "source": "published"} for m, a in PUBLISHED.items()]
     for name in CLASS_SETS:

@@ -22,57 +22,22 @@ used one. Curves are indexed by episodes seen, so runs with different batches sh
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
-from torch import Tensor, nn
 
-from ..baselines import LSTMBaseline, RecurrentBaseline, n_trainable
-from ..batched import BatchStep, Generators, Runs, finish_runs, stack, train_runs
-from ..config import check_flag, check_seeds, figures_dir, pick_device, results_dir
+from ..environment import check_flag, check_seeds, figures_dir, pick_device, results_dir
 from ..plotting import band, save, smooth
 from ..stats import paired_difference
-from ..tasks.patterns import PatternTask, pattern_episode, sign_error
-from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr, trainer_of
-from ..validation import check, label
+from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr
 from . import binary_patterns as bp
 from .contract import (DIFFERENT_PRESENTATION, DIFFERENT_RULE, Claim, Options, Profile, Reported, Result,
                        episodes_to_threshold, missed, select_profile, sensitive, variant, verdict)
-
-TASK = PatternTask(n_bits=50, n_patterns=2, cycles=1, show=3, gap=1, test_show=3)
-
-
-@dataclass(frozen=True)
-class BaselineConfig:
-    # what a stored run must hold (RunStore.load)
-    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("error", "loss")
-
-    model: str = "rnn"  # "rnn" | "lstm"
-    clamp: bool = False  # LSTM only: pin the first 50 units to their inputs
-    task: PatternTask = field(default_factory=lambda: TASK)
-    extra: int = 2000  # rnn: neurons beside the 50 + 1 input neurons; lstm: hidden units
-    input_scale: float = 20.0
-    lr: float = 3e-5
-    episodes: int = 1000  # episodes seen (updates = episodes / batch)
-    batch: int = 1  # episodes per update
-
-    def __post_init__(self) -> None:
-        check(self, types={"task": PatternTask}, choices={"model": ("rnn", "lstm")}, flags=("clamp",),
-              counts=("episodes", "batch"), non_negative=("extra",), positive=("input_scale", "lr"))
-        if self.clamp and self.model != "lstm":
-            raise ValueError(f"{label(self)}: clamp applies to the LSTM only")
-        if self.model == "lstm" and self.extra < self.task.n_bits:
-            raise ValueError(f"{label(self)}: extra (the LSTM's hidden units) must be >= n_bits={self.task.n_bits} "
-                             f"(read out from its first n_bits units), got {self.extra}")
-        if self.episodes % self.batch:
-            raise ValueError(f"{label(self)}: episodes ({self.episodes}) must be a multiple of batch ({self.batch})")
-
+from ..baselines import (TASK, BaselineConfig, baseline_episode, baseline_step, baseline_trainer,
+                          build_baseline, make_optimizer, readout_loss, train_baseline_seeds)
 
 PLASTIC = bp.Config(task=TASK, episodes=2000, input_scale=20.0, lr=3e-4, eta=0.01, learn_eta=True)
 # The 1000-bit task's slower presentation (6 steps on, 4 off, 2 cycles, test 6) for the same 50-bit,
@@ -196,78 +161,6 @@ def profile_config(profile: str) -> dict[str, tuple[bp.Config | BaselineConfig, 
     """Model name -> (config, seeds) for ``profile``."""
     p = select_profile(PROFILES, profile)
     return {name: (config, p.seeds_for(name)) for name, config in p.configs.items()}
-
-
-def build_baseline(config: BaselineConfig) -> nn.Module:
-    if config.model == "rnn":
-        return RecurrentBaseline(config.task.n_bits + 1 + config.extra)
-    return LSTMBaseline(config.task.n_bits, config.extra, clamp=config.clamp)
-
-
-def make_optimizer(config: BaselineConfig, model: nn.Module) -> torch.optim.Adam:
-    """Adam at ``config.lr``; the fused implementation (one kernel for the whole update, about 7x
-    faster than the default on 4-16 million CPU parameters) where this torch build offers it."""
-    try:
-        return torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
-    except (RuntimeError, ValueError):
-        return torch.optim.Adam(model.parameters(), lr=config.lr)
-
-
-def baseline_episode(config: BaselineConfig, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """``config.batch`` episodes drawn from ``generator``: the scaled inputs (batch, steps, k) and the
-    targets (batch, n_bits). The LSTM gets no bias-neuron column (it has its own biases)."""
-    inputs, target = pattern_episode(config.task, config.batch, generator)
-    if config.model == "lstm":
-        inputs = inputs[..., :config.task.n_bits]
-    return inputs * config.input_scale, target
-
-
-def readout_loss(config: BaselineConfig, hidden: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-    """The pattern units at the last step, ``hidden[..., -1, :n_bits]``, against ``target`` (any leading
-    axes, e.g. runs): the mean over episodes of the summed squared error, and the sign error of each episode."""
-    out = hidden[..., -1, :config.task.n_bits]
-    return ((out - target) ** 2).sum(-1).mean(-1), sign_error(out, target)
-
-
-def baseline_step(config: BaselineConfig, device: torch.device) -> BatchStep:
-    """One update of a batch of baselines (:data:`~plasticity_utils.batched.BatchStep`): each run samples
-    ``config.batch`` episodes from its own generator; returns each run's mean loss (:func:`readout_loss`)
-    and sign error. One run calls the module's ``forward`` (``nn.LSTM``, cuDNN on a GPU; the RNN's
-    hand-written backward); several runs, under ``vmap``, its ``impl="reference"``: plain tensor operations
-    that ``vmap`` can batch (``nn.LSTM`` and the hand-written backward have no batching rule), tested equal."""
-
-    def step(_: int, net: Runs, gens: Generators) -> tuple[Tensor, dict[str, list[float]]]:
-        episodes = [baseline_episode(config, g) for g in gens]
-        inputs, target = (stack(e[k] for e in episodes).to(device) for k in (0, 1))
-        hidden = net(inputs) if net.single else net(inputs, impl="reference")
-        losses, error = readout_loss(config, hidden, target)
-        return losses, {"error": error.mean(-1).tolist()}
-
-    return step
-
-
-def train_baseline_seeds(config: BaselineConfig, seeds: list[int], checkpoint: Path | None, device: torch.device,
-                         progress: bool = True) -> list[tuple[dict, dict]]:
-    """Train one baseline per seed (all as one model over a run axis, :func:`~plasticity_utils.batched.train_runs`;
-    one seed: the module itself) with :func:`baseline_step`; each run's curve is its error and loss per update.
-    The clamp holds under ``vmap`` by construction (:meth:`~plasticity_utils.baselines.LSTMBaseline.reference`)."""
-    n_params = n_trainable(build_baseline(config))  # the pinned entries of the clamp do not count
-    desc = f"{_name(config)} seed {seeds[0]}" if len(seeds) == 1 else f"{_name(config)} seeds {seeds[0]}-{seeds[-1]}"
-    net, histories, (seconds, _) = train_runs(
-        seeds, lambda: build_baseline(config), lambda net: make_optimizer(config, net), baseline_step(config, device),
-        config.episodes // config.batch, device=device, checkpoint=checkpoint, desc=desc, progress=progress)
-    records = [{"error": [h["error"] for h in history], "loss": [h["loss"] for h in history], "n_params": n_params}
-               for history in histories]
-    return finish_runs(net, seeds, records, seconds, device)
-
-
-def baseline_trainer(config: BaselineConfig, device: str | None = None) -> functools.partial:
-    """A picklable ``train(seeds, checkpoint)`` for one baseline config (the device is picked where it runs)."""
-    return trainer_of(train_baseline_seeds, config, device)
-
-
-def _name(config: BaselineConfig) -> str:
-    return config.model + ("+clamp" if config.clamp else "")
 
 
 @fixed_threads()  # stored and scored numbers independent of the machine's core count

@@ -18,7 +18,6 @@ and the change is far below anything the loss can see. Only erased pixels and ga
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -80,15 +79,6 @@ def grayscale(images: np.ndarray) -> Tensor:
     gray = np.divide(gray, peak, out=np.zeros_like(gray), where=peak > 0)
     gray[gray == 0] = ZERO_NUDGE
     return torch.from_numpy(gray.astype(np.float32))
-
-
-def image_pools(root: Path) -> ImagePools:
-    """Preprocessed CIFAR-10 train and test images from ``root`` (whatever subset is present)."""
-    from ..data import load_cifar10  # imported here so the task itself needs no data files
-
-    train, _ = load_cifar10(root, "train")
-    test, _ = load_cifar10(root, "test")
-    return ImagePools(grayscale(train), grayscale(test))
 
 
 def image_episode(task: ImageTask, pool: Tensor, batch: int, generator: torch.Generator,

@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ...config import figures_dir
+from ...environment import figures_dir
 from ...plotting import band, save, smooth
 from ...tasks.bohp2016 import CompletionTask
 from .analysis import STRONG, median_run, retention_runs, success, unit_signs

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ...batched import Generators, Runs, finish_runs, train_runs
-from ...config import check_seeds, pick_device, results_dir
+from ...environment import check_seeds, pick_device, results_dir
 from ...tasks.bohp2016 import Episode
 from ...training import Job, RunStore, fixed_threads, trainer_of
 from .. import contract
