@@ -55,7 +55,7 @@ from torch import Tensor, nn
 from .batched import BatchStep, Generators, Runs, finish_runs, stack, train_runs
 from .plastic import recurrent_episode
 from .tasks.patterns import PatternTask, pattern_episode, sign_error
-from .training import trainer_of
+from .training import Record, record_keys, trainer_of
 from .validation import check, label
 
 CLAMP_GAIN = 10.0  # weight from input k to the cell candidate of unit k
@@ -191,10 +191,16 @@ def n_trainable(module: nn.Module) -> int:
 TASK = PatternTask(n_bits=50, n_patterns=2, cycles=1, show=3, gap=1, test_show=3)
 
 
+class BaselineRecord(Record):
+    """A baseline's run: one entry per update (``batch`` episodes)."""
+
+    error: list[float]  # fraction of wrong signs of the pattern units at the last step (mean over the episodes)
+    loss: list[float]  # summed squared error of the pattern units at the last step (mean over the episodes)
+
+
 @dataclass(frozen=True)
 class BaselineConfig:
-    # what a stored run must hold (RunStore.load)
-    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("error", "loss")
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = record_keys(BaselineRecord)  # what a stored run must hold
 
     model: str = "rnn"  # "rnn" | "lstm"
     clamp: bool = False  # LSTM only: pin the first 50 units to their inputs
@@ -275,7 +281,7 @@ def train_baseline_seeds(config: BaselineConfig, seeds: list[int], checkpoint: P
     net, histories, (seconds, _) = train_runs(
         seeds, lambda: build_baseline(config), lambda net: make_optimizer(config, net), baseline_step(config, device),
         config.episodes // config.batch, device=device, checkpoint=checkpoint, desc=desc, progress=progress)
-    records = [{"error": [h["error"] for h in history], "loss": [h["loss"] for h in history], "n_params": n_params}
+    records = [{**{key: [h[key] for h in history] for key in BaselineConfig.RECORD_KEYS}, "n_params": n_params}
                for history in histories]
     return finish_runs(net, seeds, records, seconds, device)
 

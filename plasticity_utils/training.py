@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, is_dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence, TypedDict
 
 import torch
 from torch import Tensor, nn
@@ -252,6 +252,31 @@ def _save_checkpoint(path: Path, model, optimizer, scheduler, generator, history
         "history": history,
     }
     atomic_write(path, lambda f: torch.save(state, f))
+
+
+class _Optional(TypedDict, total=False):
+    batched: dict[str, Any]  # trained as one batched model: {"seeds", "seconds", "device"}
+    seconds: float  # wall-clock seconds of the training (a batched run's share of the batch's); absent from
+    #                 the first image runs stored (03's seed 0), which timed per update (seconds_per_episode)
+
+
+class Record(_Optional):
+    """One trained run (one seed of one variant) as the run store keeps it (``<tag>seed<k>-<hash>.json``, beside
+    its parameters) and :class:`~plasticity_utils.experiments.contract.Result` holds it. These fields every record has; an experiment declares its own
+    (the curves its notebook reads) in a subclass, and its config's ``RECORD_KEYS`` are that subclass's own
+    fields (:func:`record_keys`): a stored record lacking one is moved aside and retrained."""
+
+    config: dict[str, Any]  # the config's fields (nested dataclasses as dicts): what the file name's hash is of
+    seed: int  # seeds the parameters' initialisation and the run's episode sampler
+    n_params: int  # trainable parameters of the network (pinned entries excluded)
+
+
+def record_keys(record: type) -> tuple[str, ...]:
+    """The required fields a :class:`Record` subclass adds to :class:`Record` (in declaration order): what a
+    stored record of that experiment must hold. Fields declared in a ``total=False`` base are documented but
+    not required (timings added after the first runs were stored)."""
+    own = [k for k in record.__annotations__ if k not in Record.__annotations__]  # inherited ones included
+    return tuple(k for k in own if k in record.__required_keys__)
 
 
 def _jsonable(config: Any) -> dict:

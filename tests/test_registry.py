@@ -47,6 +47,8 @@ def test_module_follows_the_contract(name):
         for variant, config in p.configs.items():  # the run store keys runs by the config's fields
             assert dataclasses.is_dataclass(config) and config.__dataclass_params__.frozen, (profile, variant)
             assert p.seeds_for(variant), (profile, variant)
+            # what a stored run must hold is the required fields of a typed record (contract.Record)
+            assert config.RECORD_KEYS and isinstance(config.RECORD_KEYS, tuple), (profile, variant)
     assert list(module.PROFILES) == list(PROFILES)
     if entry.can("sweep"):  # what a sweep sends to a worker must travel, and names its runs
         variant, config = next(iter(module.PROFILES["smoke"].configs.items()))
@@ -82,6 +84,9 @@ def test_smoke_run_claims_and_figures(name, tmp_path, monkeypatch):
     assert set(result.runs) <= set(profile.configs) and result.runs
     for variant, records in result.runs.items():
         assert len(records) == len(profile.seeds_for(variant)), variant
+        # each record holds what its Record subclass declares: Record's own fields and the config's RECORD_KEYS
+        typed = set(contract.Record.__required_keys__) | set(type(profile.configs[variant]).RECORD_KEYS)
+        assert all(typed <= set(r) for r in records), (variant, typed - set(records[0]))
     claims = module.claims(result)
     assert claims and all(isinstance(c, contract.Claim) for c in claims)
     paths = module.figures(result)

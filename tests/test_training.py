@@ -412,3 +412,21 @@ def test_a_checkpoint_of_another_model_is_set_aside(tmp_path):
     with pytest.warns(CorruptFileWarning):
         history = train(model, opt, regression_episode(model, g), 3, generator=g, checkpoint=ckpt, progress=False)
     assert len(history) == 3 and not ckpt.exists()  # trained from scratch; the foreign file moved aside
+
+
+def test_record_keys_are_a_typed_records_own_required_fields():
+    from typing import TypedDict
+
+    from plasticity_utils.training import Record, record_keys
+
+    class Timing(Record, total=False):
+        cpu_seconds: float
+
+    class Curve(Timing):
+        error: list[float]
+        loss: list[float]
+
+    assert record_keys(Curve) == ("error", "loss")  # not Record's, not the optional timing
+    assert set(Record.__required_keys__) == {"config", "seed", "n_params"}
+    assert Record.__optional_keys__ == {"batched", "seconds"}
+    assert record_keys(TypedDict("Empty", {})) == ()

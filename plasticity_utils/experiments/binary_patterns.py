@@ -23,15 +23,22 @@ from ..plotting import band, save, smooth
 from ..tasks.patterns import PatternTask, pattern_episode, sign_error
 from ..training import Job, RunStore, fixed_threads, trainer_of
 from ..validation import IMPLS, check
-from .contract import (Claim, Options, Profile, Reported, Result, below, episodes_to_threshold, missed,
-                       select_profile, sensitive, verdict)
+from .contract import (Claim, Options, Profile, Record, Reported, Result, below, episodes_to_threshold, missed,
+                       record_keys, select_profile, sensitive, verdict)
 from ..baselines import BaselineConfig, baseline_trainer
+
+
+class PatternRecord(Record):
+    """A plastic network's run on a pattern task: one entry per episode (``batch`` 1 in every profile)."""
+
+    error: list[float]  # fraction of the pattern neurons whose sign is wrong at the last step
+    loss: list[float]  # summed squared error of the pattern neurons at the last step
+    eta: list[float]  # the plasticity rate after the episode's update
 
 
 @dataclass(frozen=True)
 class Config:
-    # what a stored run must hold (RunStore.load)
-    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("error", "loss", "eta")
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = record_keys(PatternRecord)  # what a stored run must hold
 
     task: PatternTask = field(default_factory=PatternTask)
     episodes: int = 300
@@ -159,7 +166,7 @@ def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, devic
     net, histories, (seconds, _) = train_runs(
         seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
         config.episodes, device=device, checkpoint=checkpoint, progress=len(seeds) > 1 if progress is None else progress)
-    records = [{key: [h[key] for h in history] for key in ("error", "loss", "eta")} for history in histories]
+    records = [{key: [h[key] for h in history] for key in Config.RECORD_KEYS} for history in histories]
     return finish_runs(net, seeds, records, seconds, device)
 
 

@@ -25,12 +25,14 @@ Adding a seventh experiment means a task (``tasks/``), one experiment module reg
 (:data:`plasticity_utils.experiments.REGISTRY`: its module, notebook and capabilities), a test and a
 notebook; nothing else needs editing: the command line (``python -m plasticity_utils``), chunks, sweeps
 and the conformance test read the registry. Copy ``binary_patterns.py`` (the smallest complete example)
-and keep its shape: a frozen ``Config`` validated field by field (:func:`plasticity_utils.validation.check`);
+and keep its shape: a :class:`Record` subclass that documents each field a run stores (the config's
+``RECORD_KEYS = record_keys(...)``); a frozen ``Config`` validated field by field (:func:`plasticity_utils.validation.check`);
 one trainer ``train_seeds(config, seeds, checkpoint, device, progress)`` written once over a leading run
 axis (:func:`plasticity_utils.batched.train_runs`: one seed is the network itself, several are one batched
 model), returning (record, parameters) per seed; ``trainer(config, device)`` wrapping it picklably for
 :meth:`plasticity_utils.training.RunStore.train`; ``PROFILES``; ``run``; the ``Reported`` constants; one
-verdict function per claim; ``claims`` and ``figures``. Copy its test ``tests/test_binary_patterns.py``
+verdict function per claim; ``claims`` and ``figures``; where ``run`` evaluates after training, a ``TypedDict``
+for ``Result.extra`` (``Evaluations`` in :mod:`.omniglot`, :mod:`.maze`, :mod:`.natural_images`). Copy its test ``tests/test_binary_patterns.py``
 (with R runs equal to R single runs in float64, as ``tests/test_batched.py`` does) and
 ``notebooks/01_binary_patterns.ipynb`` (change the module it imports and the name it records under).
 """
@@ -45,6 +47,7 @@ from typing import Any, Callable, Collection, Iterator, Mapping
 import numpy as np
 
 from ..environment import PROFILES as PROFILE_NAMES, check_flag, check_profile
+from ..training import Record, record_keys  # noqa: F401  (part of the contract: an experiment's records)
 
 # A verdict is one of these words, followed by a sentence that says whose claim fails where. A word may carry
 # qualifiers in brackets (QUALIFIERS, several joined by "; "), e.g. "partly reproduced (threshold-dependent): ...".
@@ -145,7 +148,7 @@ class Result:
 
     experiment: str
     profile: str
-    runs: dict[str, list[dict]]
+    runs: dict[str, list[Record]]
     device: str
     extra: dict[str, Any] = field(default_factory=dict)  # evaluations made by run() after training
 

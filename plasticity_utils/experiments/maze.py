@@ -30,7 +30,7 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar, Iterable
+from typing import Any, Callable, ClassVar, Iterable, TypedDict
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -47,16 +47,41 @@ from ..stats import SIGNIFICANCE
 from ..tasks.maze import N_ACTIONS, MazeBatch, MazeTask, maze_grid
 from ..training import Job, RunStore, fixed_threads, trainer_of
 from ..validation import check
-from .contract import Claim, Options, Profile, Reported, Result, missed, select_profile, sensitive, verdict
+from .contract import Claim, Options, Record, record_keys, Profile, Reported, Result, missed, select_profile, sensitive, verdict
 
 CONDITIONS = {"plastic": "per_connection", "nonplastic": "none", "homogeneous": "shared"}
 PENALTIES = ("sum_sq", "entropy")
 
 
+class _MazeTiming(Record, total=False):
+    cpu_seconds: float  # CPU seconds of the training, this run's share
+    batch: int  # episodes per update
+
+
+class MazeRecord(_MazeTiming):
+    """An agent's run: one entry per update (means over its ``batch`` episodes)."""
+
+    reward: list[float]  # total reward of an episode
+    hits: list[float]  # times an episode reached the reward square
+    loss: list[float]  # the A2C loss (:func:`a2c_loss`)
+    eta: list[float]  # the plasticity rate after the update
+    value_loss: list[float]  # the value term of the loss, divided by the episode's steps
+    penalty: list[float]  # the policy-concentration term, divided by the episode's steps
+
+
+class Evaluations(TypedDict):
+    """``Result.extra`` of :func:`run`: what is computed from the stored runs after training."""
+
+    tests: dict[tuple[str, str], Any]  # (condition, condition) -> rank-sum test over the last ``last`` updates
+    evals: dict[str, Any]  # condition's first run (and "random", a uniform policy) on ``eval_episodes`` fresh episodes
+    chance: Any  # ``chance_episodes`` of the uniform random policy
+    last: int  # the updates at the end of training that the tests compare
+    task: MazeTask  # the maze the conditions trained on
+
+
 @dataclass(frozen=True)
 class Config:
-    # what a stored run must hold (RunStore.load)
-    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("reward", "hits", "loss", "eta", "value_loss", "penalty")
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = record_keys(MazeRecord)  # what a stored run must hold
 
     task: MazeTask = field(default_factory=MazeTask)
     condition: str = "plastic"
@@ -396,9 +421,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
         batched: bool | None = None) -> Result:
     """Train (or load) every run of the three conditions, then evaluate (see the contract).
 
-    ``result.extra``: ``tests`` (rank-sum tests over the last part of training for the three pairs),
-    ``evals`` (the first run of each condition playing ``eval_episodes`` fresh episodes, and a uniformly
-    random policy on the same seed), ``chance`` (``chance_episodes`` of the random policy), ``last``."""
+    ``result.extra``: :class:`Evaluations`."""
     p = select_profile(PROFILES, profile)
     runs = train_conditions(profile, seeds, force, device, batched=batched)
     last, task = p.options["last"], p.configs["plastic"].task
@@ -411,7 +434,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     evals["random"] = random_episodes(task, p.options["eval_episodes"], EVAL_SEED, device)
     chance = random_episodes(task, p.options["chance_episodes"], CHANCE_SEED, device)
     return Result("maze", profile, runs, str(pick_device(device)),
-                  {"tests": tests, "evals": evals, "chance": chance, "last": last, "task": task})
+                  Evaluations(tests=tests, evals=evals, chance=chance, last=last, task=task))
 
 
 def load_agent(profile: str, record: dict, device: str | None = None) -> tuple[Agent, Config]:

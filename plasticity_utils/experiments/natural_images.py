@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator, TypedDict
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,7 +33,7 @@ from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, 
 from ..stats import SIGNIFICANCE, compare, paired_difference
 from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr, trainer_of
 from ..validation import IMPLS, check, label
-from .contract import Claim, Profile, Reported, Result, missed, select_profile, sensitive, verdict
+from .contract import Claim, Record, record_keys, Profile, Reported, Result, missed, select_profile, sensitive, verdict
 
 EXPERIMENT = "natural_images"
 VARIANTS = ("per_connection", "shared")  # the ablation: alpha per connection vs one alpha shared by all
@@ -46,10 +46,39 @@ EVAL_SEED = 20_171_204  # held-out episodes: the same stream for every network a
 EVAL_BATCH = 10
 
 
+class _ImageTiming(Record, total=False):
+    seconds_per_episode: float  # wall seconds per update, this run's share (named when updates were episodes)
+    episodes_timed: int  # the updates that time is over
+    peak_memory_mb: float  # peak memory of the device it trained on
+    device: str  # where it trained
+
+
+class ImageRecord(_ImageTiming):
+    """A run on image episodes: one entry per update (``batch`` episodes, means over them)."""
+
+    loss: list[float]  # summed squared error over the erased pixels at the last step
+    zero_loss: list[float]  # the same episodes' loss of an all-zeros output: curves are read as a fraction of it
+    eta: list[float]  # the plasticity rate after the update
+
+
+class _SeedLosses(TypedDict, total=False):
+    seed_losses: dict[str, list[float]]  # with several seeds: variant -> each seed's mean held-out loss (paired)
+
+
+class Evaluations(_SeedLosses):
+    """``Result.extra`` of :func:`run`: the first seed's networks and the baselines on held-out episodes."""
+
+    pools: ImagePools  # the preprocessed images
+    nets: dict[str, PlasticRecurrent]  # "<alpha> alpha" -> the first seed's trained network
+    outputs: dict[str, Any]  # predictor name -> its predictor (:func:`predictors`: networks and baselines)
+    scores: dict[str, dict[str, np.ndarray]]  # predictor -> per-episode "loss" and "correlation"
+    differences: dict[str, Any]  # per-connection minus each other predictor, paired over episodes (mean, 95%)
+    text_gap: Any  # the text's schedule (3 zero steps) network beside its own baselines (text_schedule_scores)
+
+
 @dataclass(frozen=True)
 class Config:
-    # what a stored run must hold (RunStore.load)
-    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("loss", "zero_loss", "eta")
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = record_keys(ImageRecord)  # what a stored run must hold
 
     task: ImageTask = field(default_factory=ImageTask)
     episodes: int = 1500  # episodes seen (updates = episodes / batch)
@@ -192,7 +221,7 @@ def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, devic
         seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
         config.episodes // config.batch, device=device, checkpoint=checkpoint, desc=desc, progress=progress)
     updates = max(1, len(histories[0]))
-    records = [{**{key: [h[key] for h in history] for key in ("loss", "zero_loss", "eta")},
+    records = [{**{key: [h[key] for h in history] for key in Config.RECORD_KEYS},
                 "seconds_per_episode": seconds / len(seeds) / updates,  # wall time per update, this run's share
                 "episodes_timed": len(history), "peak_memory_mb": peak_memory_mb(device), "device": str(device)}
                for history in histories]
@@ -224,10 +253,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     """Train (or load) both variants, then score the first seed's networks, both memory-free
     baselines and the unstored-probe control on the same held-out test episodes.
 
-    ``result.extra`` holds ``pools``, ``nets`` (name -> trained network), ``scores`` (predictor ->
-    per-episode loss and correlation) and ``differences`` (per-connection minus each other predictor,
-    paired over episodes: mean and 95% half-width); with several seeds also ``seed_losses`` (variant ->
-    each seed's mean held-out loss, for the ablation paired over seeds)."""
+    ``result.extra``: :class:`Evaluations`."""
     pools = pools if pools is not None else pools_ref().load()
     given = None if seeds is None else check_seeds(seeds)
     runs = train_variants(profile, TRAINED, given, force, device, pools)
@@ -236,8 +262,8 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     config, _, eval_episodes = profile_config(profile)
     outputs = predictors(nets, pools)
     scores, differences = memory_scores(outputs, "per_connection alpha", config.task, pools.test, eval_episodes)
-    extra = {"pools": pools, "nets": nets, "outputs": outputs, "scores": scores, "differences": differences,
-             "text_gap": text_schedule_scores(profile, seeds[0], device, pools, eval_episodes)}
+    extra = Evaluations(pools=pools, nets=nets, outputs=outputs, scores=scores, differences=differences,
+                        text_gap=text_schedule_scores(profile, seeds[0], device, pools, eval_episodes))
     if len(seeds) > 1:  # every seed's networks on the same held-out episodes: the ablation, paired over seeds
         extra["seed_losses"] = {alpha: [float(scores[f"{alpha} alpha"]["loss"].mean())] + [
             float(evaluate(network_predictor(trained(profile, alpha, s, device, pools)), config.task, pools.test,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Iterable, Sequence
+from typing import ClassVar, Iterable, Sequence, TypedDict
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -42,7 +42,7 @@ from ..stats import SIGNIFICANCE, compare, paired_difference, wilson_interval, z
 from ..tasks.omniglot import Episode, OmniglotTask, class_split, omniglot_episode
 from ..training import Job, RunStore, fixed_threads, trainer_of
 from ..validation import check
-from .contract import Claim, Options, Profile, Reported, Result, missed, select_profile, sensitive, verdict
+from .contract import Claim, Options, Record, record_keys, Profile, Reported, Result, missed, select_profile, sensitive, verdict
 
 # What others report (see :mod:`.contract`). The seed text is a course summary of the ICML 2018 paper (not the paper
 # itself): its text gives 98.3% and its table, beside the other methods, 98.03 ± 0.80.
@@ -92,10 +92,33 @@ TABLE_QUOTE = ("'The results of the plastic approach are largely similar to thos
                "method's own protocol and budget)")
 
 
+class _OmniglotTraining(Record, total=False):
+    train_classes_count: int  # classes it trained on
+    loss: list[float]  # training loss, mean of each block of ``eval_every`` updates
+    train_accuracy: list[float]  # training-episode accuracy, the same blocks
+    eta: float  # the plasticity rate at the end
+    seconds_per_update: float  # wall seconds per update, curve evaluations included
+
+
+class OmniglotRecord(_OmniglotTraining):
+    """A run on Omniglot: its class split, its held-out curve and its final scoring."""
+
+    curve: dict[str, list]  # "episodes" seen and the held-out accuracy there ("heldout"), the last after training
+    test_classes: list[int]  # the held-out classes (drawn from the seed: :func:`~plasticity_utils.tasks.omniglot.class_split`)
+    n_classes: int  # classes in the images it trained on
+    eval_correct: list[int]  # 1/0 per held-out scoring episode after training
+
+
+class Evaluations(TypedDict):
+    """``Result.extra`` of :func:`run`: each trained model scored after training."""
+
+    scores: dict[int, dict[str, list[int]]]  # seed -> class set (:func:`class_sets`) -> 1/0 per scoring episode
+    eval_episodes: int  # scoring episodes per class set
+
+
 @dataclass(frozen=True)
 class Config:
-    # what a stored run must hold (RunStore.load)
-    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("curve", "test_classes", "n_classes", "eval_correct")
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = record_keys(OmniglotRecord)  # what a stored run must hold
 
     task: OmniglotTask = field(default_factory=OmniglotTask)
     updates: int = 5_000_000  # optimiser steps; episodes = updates * batch
@@ -354,7 +377,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
         check_split(record, config, len(images))
     episodes = p.options["eval_episodes"]
     scores = {r["seed"]: score(r, store.params(r["seed"], config), images, episodes, dev) for r in records}
-    return Result("omniglot", profile, {"plastic": records}, str(dev), {"scores": scores, "eval_episodes": episodes})
+    return Result("omniglot", profile, {"plastic": records}, str(dev), Evaluations(scores=scores, eval_episodes=episodes))
 
 
 # Sweeps (plasticity_utils.sweep): what a sweep trains, how it names runs, what it tabulates.

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TypedDict
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -38,6 +39,15 @@ from .contract import (DIFFERENT_PRESENTATION, DIFFERENT_RULE, Claim, Options, P
                        episodes_to_threshold, missed, select_profile, sensitive, variant, verdict)
 from ..baselines import (TASK, BaselineConfig, baseline_episode, baseline_step, baseline_trainer,
                           build_baseline, make_optimizer, readout_loss, train_baseline_seeds)
+
+
+
+class Extra(TypedDict):
+    """``Result.extra`` of :func:`run`."""
+
+    window: int  # episodes in the trailing mean of a curve (the profile's option)
+    not_run: list[str]  # the models left out of this run (the notebook's ``models``): their claims say so
+
 
 PLASTIC = bp.Config(task=TASK, episodes=2000, input_scale=20.0, lr=3e-4, eta=0.01, learn_eta=True)
 # The 1000-bit task's slower presentation (6 steps on, 4 off, 2 cycles, test 6) for the same 50-bit,
@@ -184,7 +194,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
         jobs.append(Job(default_seeds if seeds is None else seeds, config, train, f"{name}-"))
     records = store.train(jobs, group=None if batched else 1, force=force)
     return Result("plastic_vs_lstm", profile, dict(zip(models, records)), str(pick_device(device)),
-                  {"window": PROFILES[profile].options["window"], "not_run": [m for m in MODELS if m not in models]})
+                  Extra(window=PROFILES[profile].options["window"], not_run=[m for m in MODELS if m not in models]))
 
 
 def curves(records: list[dict], window: int, points: int = 400) -> tuple[np.ndarray, np.ndarray]:

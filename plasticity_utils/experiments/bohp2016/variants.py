@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from ...tasks.bohp2016 import ONE_SHOT, REVERSAL, CompletionTask, LabelTask
 from ...validation import check, label
-from ..contract import Profile
+from ..contract import Profile, Record, record_keys
 
 TASKS: dict[str, CompletionTask | LabelTask] = {
     "completion": CompletionTask(),
@@ -30,10 +30,22 @@ OPTIMIZERS = ("adam", "rmsprop2016", "released2016")  # see optim.py
 N_HIDDEN = 2  # one-shot / reversal: 2 plastic hidden units
 
 
+class _BohpTiming(Record, total=False):
+    cpu_seconds_per_episode: float  # this run's share of the CPU time per update (the runs of a call train together)
+
+
+class BohpRecord(_BohpTiming):
+    """A run of one 2016 variant: its whole curve and its scoring on the frozen episodes."""
+
+    curve: list[float]  # per episode (trained, then frozen): mean error over the scored steps
+    frozen_step_error: list[float]  # per step of the frozen episodes: mean error
+    frozen_step_miss: list[float]  # per step of the frozen episodes: fraction of misses
+    scored: list[bool]  # per step: whether the step is scored
+
+
 @dataclass(frozen=True)
 class Config:
-    # what a stored run must hold (RunStore.load)
-    RECORD_KEYS: ClassVar[tuple[str, ...]] = ("curve", "frozen_step_error", "frozen_step_miss", "scored")
+    RECORD_KEYS: ClassVar[tuple[str, ...]] = record_keys(BohpRecord)  # what a stored run must hold
 
     task: str = "one_shot"  # completion | one_shot | reversal
     episodes: int = 10_000  # in all, including the frozen ones (paper: 5,000 completion, 10,000 others)
