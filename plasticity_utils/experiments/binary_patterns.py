@@ -83,33 +83,35 @@ SCHEDULES = {"released": "released code: 6 / 4 / 2 cycles, Adam 3e-4",
 
 
 def _profile(released: int, text: int, seeds: int, note: str, batched: bool = False,
-             fewer: int | None = None, baselines: tuple[int, int] = (0, 0)) -> Profile:
+             fewer: int | None = None, baselines: dict[str, tuple[int, int]] | None = None) -> Profile:
     """Episodes of the released and text schedules (text_eta: as text; the non-plastic RNN: as released), seeds
     of each (``fewer``: the count of the fixed-eta and non-plastic variants, where given); (episodes, seeds) of
-    the 2000-neuron baselines (none where 0)."""
+    each 2000-unit baseline trained (none by default)."""
     text_config = Config(task=TEXT_TASK, lr=1e-3, episodes=text)
     configs = {"released": Config(episodes=released), "text": text_config,
                "text_eta": replace(text_config, eta=TEXT_ETA, learn_eta=False),
                NONPLASTIC: Config(episodes=released, alpha="none")}
     counts = {name: seeds for name in configs} | ({"text_eta": fewer, NONPLASTIC: fewer} if fewer else {})
-    if baselines[0]:
-        configs |= {name: replace(c, episodes=baselines[0]) for name, c in BASELINES.items()}
-        counts |= {name: baselines[1] for name in BASELINES}
+    for name, (episodes, n) in (baselines or {}).items():
+        configs[name], counts[name] = replace(BASELINES[name], episodes=episodes), n
     return Profile(configs, counts, note, Options(batched=batched))
 
 
+CPU_BASELINES = {"released_rnn2000": (1000, 3), "released_lstm": (500, 3)}
 # Scale is the only thing a profile changes: episodes per seed and the number of seeds. The text
 # schedule's episodes are 205 steps against 106, so the cpu profile gives it half the episodes: the
 # same number of network steps per seed.
 PROFILES = {
-    "smoke": _profile(12, 6, 2, "pipeline check only", baselines=(2, 1)),
+    "smoke": _profile(12, 6, 2, "pipeline check only", baselines={"released_rnn2000": (2, 1), "released_lstm": (2, 1)}),
     "cpu": _profile(400, 200, 10, "10 seeds x (400 released / 200 text) episodes, 5 seeds of the text schedule "
                                   "with η fixed: ~42,000 network steps per seed and schedule (the paper's claim is "
                                   "about its first ~200 episodes); 5 seeds of the non-plastic RNN; 3 seeds x 1,000 "
-                                  "episodes of the 2000-neuron RNN and the LSTM", fewer=5, baselines=(1000, 3)),
+                                  "episodes of the 2000-neuron RNN, 3 x 500 of the LSTM (~2 s per episode here)",
+                  fewer=5, baselines=CPU_BASELINES),
     "paper": _profile(1000, 1000, 10, "10 seeds x 1,000 episodes per schedule, the 10 seeds of a schedule "
                                       "trained as one batched model; 3 seeds x 1,000 episodes of the 2000-neuron "
-                                      "RNN and the LSTM", batched=True, baselines=(1000, 3)),
+                                      "RNN and the LSTM", batched=True,
+                    baselines={"released_rnn2000": (1000, 3), "released_lstm": (1000, 3)}),
 }
 
 # What others report (see :mod:`.contract`).
