@@ -54,6 +54,7 @@ from torch import Tensor, nn
 
 from .batched import BatchStep, Generators, Runs, finish_runs, stack, train_runs
 from .plastic import recurrent_episode
+from .plastic_lstm import PlasticLSTM
 from .tasks.patterns import PatternTask, pattern_episode, sign_error
 from .training import Record, record_keys, trainer_of
 from .validation import check, label
@@ -179,6 +180,25 @@ class LSTMBaseline(nn.Module):
         return f"clamp={self.clamp}"
 
 
+class PlasticLSTMBaseline(nn.Module):
+    """:class:`~plasticity_utils.plastic_lstm.PlasticLSTM` read out from its first ``n_inputs`` hidden units, as
+    :class:`LSTMBaseline` is (no clamp): an LSTM with a plastic hidden-to-candidate connection (per-connection
+    alpha, the decaying Hebbian rule, eta learned from 0.01). Its episode is plain tensor operations, so one
+    implementation serves one run and, under ``vmap``, several."""
+
+    def __init__(self, n_inputs: int, hidden: int) -> None:
+        super().__init__()
+        if n_inputs < 1 or hidden < n_inputs:
+            raise ValueError(f"need 1 <= n_inputs <= hidden, got n_inputs={n_inputs}, hidden={hidden}")
+        self.n_inputs, self.hidden = n_inputs, hidden
+        self.lstm = PlasticLSTM(n_inputs, hidden)
+
+    def forward(self, inputs: Tensor, impl: Literal["fused", "reference"] = "fused") -> Tensor:
+        """``inputs``: (B, T, n_inputs). Returns h(1..T), (B, T, hidden); ``impl`` is accepted for the
+        other baselines' sake (both names run the same step loop)."""
+        return self.lstm(inputs)[0]
+
+
 def n_trainable(module: nn.Module) -> int:
     """Trainable parameters, not counting the entries the clamp pins."""
     total = sum(p.numel() for p in module.parameters() if p.requires_grad)
@@ -198,25 +218,29 @@ class BaselineRecord(Record):
     loss: list[float]  # summed squared error of the pattern units at the last step (mean over the episodes)
 
 
+MODELS = ("rnn", "lstm", "plastic_lstm")
+LSTMS = ("lstm", "plastic_lstm")  # read out from their first n_bits hidden units; no bias-neuron input
+
+
 @dataclass(frozen=True)
 class BaselineConfig:
     RECORD_KEYS: ClassVar[tuple[str, ...]] = record_keys(BaselineRecord)  # what a stored run must hold
 
-    model: str = "rnn"  # "rnn" | "lstm"
-    clamp: bool = False  # LSTM only: pin the first 50 units to their inputs
+    model: str = "rnn"  # "rnn" | "lstm" | "plastic_lstm" (PlasticLSTMBaseline)
+    clamp: bool = False  # "lstm" only: pin the first n_bits units to their inputs
     task: PatternTask = field(default_factory=lambda: TASK)
-    extra: int = 2000  # rnn: neurons beside the 50 + 1 input neurons; lstm: hidden units
+    extra: int = 2000  # rnn: neurons beside the n_bits + 1 input neurons; the LSTMs: hidden units
     input_scale: float = 20.0
     lr: float = 3e-5
     episodes: int = 1000  # episodes seen (updates = episodes / batch)
     batch: int = 1  # episodes per update
 
     def __post_init__(self) -> None:
-        check(self, types={"task": PatternTask}, choices={"model": ("rnn", "lstm")}, flags=("clamp",),
+        check(self, types={"task": PatternTask}, choices={"model": MODELS}, flags=("clamp",),
               counts=("episodes", "batch"), non_negative=("extra",), positive=("input_scale", "lr"))
         if self.clamp and self.model != "lstm":
             raise ValueError(f"{label(self)}: clamp applies to the LSTM only")
-        if self.model == "lstm" and self.extra < self.task.n_bits:
+        if self.model in LSTMS and self.extra < self.task.n_bits:
             raise ValueError(f"{label(self)}: extra (the LSTM's hidden units) must be >= n_bits={self.task.n_bits} "
                              f"(read out from its first n_bits units), got {self.extra}")
         if self.episodes % self.batch:
@@ -226,6 +250,8 @@ class BaselineConfig:
 def build_baseline(config: BaselineConfig) -> nn.Module:
     if config.model == "rnn":
         return RecurrentBaseline(config.task.n_bits + 1 + config.extra)
+    if config.model == "plastic_lstm":
+        return PlasticLSTMBaseline(config.task.n_bits, config.extra)
     return LSTMBaseline(config.task.n_bits, config.extra, clamp=config.clamp)
 
 
@@ -240,9 +266,9 @@ def make_optimizer(config: BaselineConfig, model: nn.Module) -> torch.optim.Adam
 
 def baseline_episode(config: BaselineConfig, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """``config.batch`` episodes drawn from ``generator``: the scaled inputs (batch, steps, k) and the
-    targets (batch, n_bits). The LSTM gets no bias-neuron column (it has its own biases)."""
+    targets (batch, n_bits). The LSTMs get no bias-neuron column (they have their own biases)."""
     inputs, target = pattern_episode(config.task, config.batch, generator)
-    if config.model == "lstm":
+    if config.model in LSTMS:
         inputs = inputs[..., :config.task.n_bits]
     return inputs * config.input_scale, target
 

@@ -219,15 +219,18 @@ def test_run_store_trains_in_groups(float64, images, tmp_path):
         store.train([training.Job([0], CONFIG, train_seeds)], group=0)
 
 
-@pytest.mark.parametrize("name", ["rnn", "lstm_clamp", "lstm"])
+@pytest.mark.parametrize("name", ["rnn", "lstm_clamp", "lstm", "plastic_lstm"])
 def test_batched_baseline_runs_equal_separate_runs(float64, name):
-    """The 50-bit baselines (notebook 02): R runs of the one update (under vmap, the modules' reference
-    implementations) equal R single runs (the RNN's hand-written backward, nn.LSTM with its gradient hooks)."""
+    """The 50-bit baselines (notebooks 02 and 06): R runs of the one update (under vmap, the modules' reference
+    implementations) equal R single runs (the RNN's hand-written backward, nn.LSTM with its gradient hooks,
+    the plastic LSTM's step loop)."""
     import dataclasses
 
+    from plasticity_utils.experiments import critiques
     from plasticity_utils.experiments import plastic_vs_lstm as pvl
 
-    config = dataclasses.replace(pvl.BASELINES[name], extra=60, episodes=12, batch=4, lr=1e-2)
+    base = critiques.CONFIGS[name] if name == "plastic_lstm" else pvl.BASELINES[name]
+    config = dataclasses.replace(base, extra=60, episodes=12, batch=4, lr=1e-2)
     seeds = [0, 3]
     batched = pvl.train_baseline_seeds(config, seeds, None, torch.device("cpu"), progress=False)
     for s, (record, params) in zip(seeds, batched):
@@ -238,7 +241,7 @@ def test_batched_baseline_runs_equal_separate_runs(float64, name):
         assert record["error"] == alone["error"] and len(record["error"]) == 3
         np.testing.assert_allclose(record["loss"], alone["loss"], rtol=1e-9)
         assert record["batched"]["seeds"] == seeds and "batched" not in alone
-    first = "w" if name == "rnn" else "lstm.weight_hh_l0"
+    first = {"rnn": "w", "plastic_lstm": "lstm.connection.alpha"}.get(name, "lstm.weight_hh_l0")
     assert not torch.equal(batched[0][1][first], batched[1][1][first])
     if name == "lstm_clamp":  # the pinned entries did not move in either run
         for _, params in batched:

@@ -59,6 +59,7 @@ REGISTRY: dict[str, Experiment] = dict([
     _entry("natural_images", "03_natural_images"),
     _entry("omniglot", "04_omniglot", "batched", "sweep"),
     _entry("maze", "05_maze", "batched"),
+    _entry("critiques", "06_critiques"),
 ])
 
 

@@ -1,0 +1,65 @@
+"""Notebook 06's experiment: the critique's questions as claims (verdicts on hand-made results), its networks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from plasticity_utils.baselines import PlasticLSTMBaseline, build_baseline, n_trainable
+from plasticity_utils.experiments import critiques
+from plasticity_utils.experiments.contract import Result, parts
+
+
+def records(finals: list[float], episodes: int = 2000, start: int = 0) -> list[dict]:
+    """One run per seed whose error is 0.5 for the first half and ``final`` for the second."""
+    return [{"seed": start + s, "error": [0.5] * (episodes // 2) + [f] * (episodes // 2), "n_params": 1,
+             "seconds": 1.0} for s, f in enumerate(finals)]
+
+
+def test_final_errors_and_their_pairing_by_seed():
+    a = records([0.10, 0.20, 0.30])
+    b = records([0.15, 0.22, 0.40, 0.9])  # seed 3 has no partner: left out
+    assert critiques.final_errors(a) == pytest.approx({0: 0.10, 1: 0.20, 2: 0.30})
+    diff, half, pairs = critiques.comparison(a, b)
+    assert pairs == 3 and diff == pytest.approx(np.mean([-0.05, -0.02, -0.10]))
+    assert half == pytest.approx(1.96 * np.std([-0.05, -0.02, -0.10], ddof=1) / np.sqrt(3))
+    # the window: over the last 2,000 episodes half of each run is at 0.5
+    assert critiques.final_errors(a, last=2000)[0] == pytest.approx(0.3)
+
+
+def test_better_verdict_reads_each_outcome():
+    assert parts(critiques.better_verdict((-0.05, 0.01, 10), "x", 10_000))[0] == "reproduced"
+    assert parts(critiques.better_verdict((0.05, 0.01, 10), "x", 10_000))[0] == "not reproduced"
+    tie = critiques.better_verdict((-0.005, 0.01, 10), "x", 10_000)
+    assert parts(tie)[0] == "not reproduced" and "no significant difference" in tie and "no budget" in tie
+    # the level moves the interval: a difference 1.5 half-widths below 0 passes at 0.1 but not at 0.01
+    assert parts(critiques.better_verdict((-0.012, 0.01, 10), "x", 10_000, level=0.1))[0] == "reproduced"
+    assert parts(critiques.better_verdict((-0.012, 0.01, 10), "x", 10_000, level=0.01))[0] == "not reproduced"
+
+
+def test_claims_from_hand_made_runs_and_the_questions_not_run():
+    runs = {"plastic_lstm": records([0.05, 0.06, 0.04, 0.05]), "lstm": records([0.20, 0.21, 0.19, 0.22]),
+            "plastic_rnn": records([0.05, 0.07, 0.03, 0.06])}
+    rows = critiques.claims(Result("critiques", "smoke", runs, "cpu"))
+    assert len(rows) == 2 + len(critiques.NOT_RUN)
+    assert parts(rows[0].verdict)[0] == "reproduced"  # plastic LSTM far below the LSTM
+    assert parts(rows[1].verdict)[0] == "not reproduced"  # no difference from the plastic RNN
+    assert all(r.ours == "not run yet" and parts(r.verdict)[0] == "not reproduced" for r in rows[2:])
+
+
+def test_plastic_lstm_baseline_reads_its_first_units_and_learns_plasticity():
+    torch.manual_seed(0)
+    net = PlasticLSTMBaseline(5, 8)
+    out = net(torch.randn(3, 4, 5))
+    assert out.shape == (3, 4, 8)
+    out[:, -1, :5].pow(2).sum().backward()
+    assert net.lstm.connection.alpha.grad.abs().sum() > 0 and net.lstm.connection.eta.grad is not None
+    with pytest.raises(ValueError, match="need 1 <= n_inputs <= hidden"):
+        PlasticLSTMBaseline(5, 4)
+    config = critiques.CONFIGS["plastic_lstm"]
+    lstm = n_trainable(build_baseline(critiques.CONFIGS["lstm"]))
+    h = critiques.HIDDEN
+    assert lstm == 4 * h * (50 + h) + 8 * h  # nn.LSTM's two biases
+    # one bias per gate, plus alpha (h x h) and eta
+    assert n_trainable(build_baseline(config)) == 4 * h * (50 + h) + 4 * h + h * h + 1
