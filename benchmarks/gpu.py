@@ -49,6 +49,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from plasticity_utils import training  # noqa: E402
+from plasticity_utils.baselines import BaselineConfig, train_baseline_seeds  # noqa: E402
 from plasticity_utils.environment import data_dir, pick_device  # noqa: E402
 from plasticity_utils.experiments import binary_patterns as bp  # noqa: E402
 from plasticity_utils.experiments import maze as mz  # noqa: E402
@@ -217,10 +218,18 @@ def probes(device: torch.device, updates: int, only: set[str] | None, runs: int 
     paper = bp.PROFILES["paper"]
     for name, cfg in paper.configs.items():
         seeds = paper.seeds_for(name)[:runs]
-        short = lambda k, cfg=cfg, seeds=seeds: bp.train_seeds(dataclasses.replace(cfg, episodes=k), seeds, None,
-                                                               device, progress=False)
-        b, f = plastic_cost(cfg.task.n_bits + 1, cfg.task.steps, cfg.batch)
-        add(f"binary_patterns {name} (N=1001, T={cfg.task.steps}), {len(seeds)} seeds batched", bp, short,
+        train = train_baseline_seeds if isinstance(cfg, BaselineConfig) else bp.train_seeds
+        short = lambda k, cfg=cfg, seeds=seeds, train=train: train(dataclasses.replace(cfg, episodes=k), seeds, None,
+                                                                   device, progress=False)
+        n, steps = cfg.task.n_bits + 1, cfg.task.steps
+        if isinstance(cfg, BaselineConfig):  # the 1000-bit baselines: a dense RNN or an LSTM
+            h = cfg.extra
+            b, f = dense_cost((n + h) ** 2 if cfg.model == "rnn" else 4 * h * (n - 1 + h), steps, cfg.batch)
+        elif cfg.alpha == "none":  # the same network without plasticity: w only
+            b, f = dense_cost(n * n, steps, cfg.batch)
+        else:
+            b, f = plastic_cost(n, steps, cfg.batch)
+        add(f"binary_patterns {name} (T={steps}), {len(seeds)} seeds batched", bp, short,
             (len(seeds) * b, len(seeds) * f), cfg.episodes, batched_runs=len(seeds),
             full_runs=len(paper.seeds_for(name)))
     # 50-bit: plastic variants 10 seeds x 5,000 (batched); baselines 3 seeds x 1,000,000 episodes in updates
