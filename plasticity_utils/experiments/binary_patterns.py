@@ -348,7 +348,8 @@ def figures(result: Result, window: int = 10) -> dict[str, Path]:
         ax.axhline(0.01, color="k", lw=0.8, ls="--", label="1% error")
         ax.set(xlabel=xlabel, yscale="log")
     axes[0].set(ylabel=f"error (fraction of wrong bits,\ntrailing {window}-episode mean; band: min-max)")
-    axes[0].legend(frameon=False, fontsize=8)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2,
+               frameon=False, fontsize=8)  # below the panels: the curves fill both
     fig.suptitle("Five 1000-bit patterns: learning curves of the schedules")
     return {"curves": save(fig, "binary_patterns_1000bit", figures_dir(result.profile))}
 
