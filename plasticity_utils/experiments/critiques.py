@@ -149,7 +149,7 @@ def claims(result: Result) -> list[Claim]:
                                    {_LEVEL: LEVEL})))
     for what, quote in NOT_RUN.items():
         out.append(Claim(f"critique: {what}", f"not claimed: a question from the critique ({quote})", "",
-                         "not run yet", "none", missed("not run yet", 0, None)))
+                         "not run yet", "none", verdict("not reached within our budget", "not run yet: no runs")))
     return out
 
 
@@ -164,7 +164,7 @@ def table(result: Result) -> pd.DataFrame:
                               "min": round(float(final.min()), 4), "max": round(float(final.max()), 4),
                               "ms per episode": round(1000 * np.mean([r["seconds"] for r in records])
                                                       / len(records[0]["error"]), 2)}
-    return pd.DataFrame(rows).T
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def figures(result: Result, window: int = 100) -> dict[str, Path]:
