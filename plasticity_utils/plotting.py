@@ -64,3 +64,8 @@ def save(fig: plt.Figure, name: str, figures: Path, *, vector: bool = True, dpi:
         atomic_write(path.with_suffix(".pdf"), lambda f: fig.savefig(f, format="pdf", bbox_inches="tight",
                                                                     metadata={"CreationDate": None}))
     return path
+
+
+def save_table(frame: pd.DataFrame, name: str, figures: Path) -> Path:
+    """Save a figure's table as ``figures/<name>.csv`` (written whole, by a rename, as :func:`save`)."""
+    return atomic_write(figures / f"{name}.csv", lambda f: frame.to_csv(f), mode="w")

@@ -262,9 +262,10 @@ class _Optional(TypedDict, total=False):
 
 class Record(_Optional):
     """One trained run (one seed of one variant) as the run store keeps it (``<tag>seed<k>-<hash>.json``, beside
-    its parameters) and :class:`~plasticity_utils.experiments.contract.Result` holds it. These fields every record has; an experiment declares its own
-    (the curves its notebook reads) in a subclass, and its config's ``RECORD_KEYS`` are that subclass's own
-    fields (:func:`record_keys`): a stored record lacking one is moved aside and retrained."""
+    its parameters) and :class:`~plasticity_utils.experiments.contract.Result` holds it. These fields every record
+    has; an experiment declares its own (the curves its notebook reads) in a subclass, and its config's
+    ``RECORD_KEYS`` are that subclass's own fields (:func:`record_keys`): a stored record lacking one is moved
+    aside and retrained."""
 
     config: dict[str, Any]  # the config's fields (nested dataclasses as dicts): what the file name's hash is of
     seed: int  # seeds the parameters' initialisation and the run's episode sampler

@@ -66,7 +66,7 @@ TEXT_ETA = 0.01
 ROW_NAMES = {"released": "released schedule", "text": "text schedule", "text_eta": "text schedule, η fixed at 0.01"}
 # The non-plastic networks of the text's "we were unable to succeed in solving the original task with a non-plastic
 # RNN or LSTM", each on the released schedule: the same 1,001 neurons with alpha = 0, and the two baselines the
-# text then ran on its reduced 50-bit task (:mod:`~plasticity_utils.baselines`: 2000 extra neurons; a 2000-unit LSTM with
+# text then ran on its reduced 50-bit task (plasticity_utils.baselines: 2000 extra neurons; a 2000-unit LSTM with
 # the authors' clamp, inputs x100), with the released 50-bit code's optimiser (Adam 3e-5, one episode per update,
 # the released simple/lstm.py): the papers give no setup for their 1000-bit attempts.
 NONPLASTIC = "released_rnn"

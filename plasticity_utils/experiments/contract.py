@@ -26,13 +26,15 @@ Adding a seventh experiment means a task (``tasks/``), one experiment module reg
 notebook; nothing else needs editing: the command line (``python -m plasticity_utils``), chunks, sweeps
 and the conformance test read the registry. Copy ``binary_patterns.py`` (the smallest complete example)
 and keep its shape: a :class:`Record` subclass that documents each field a run stores (the config's
-``RECORD_KEYS = record_keys(...)``); a frozen ``Config`` validated field by field (:func:`plasticity_utils.validation.check`);
+``RECORD_KEYS = record_keys(...)``); a frozen ``Config`` validated field by field
+(:func:`plasticity_utils.validation.check`);
 one trainer ``train_seeds(config, seeds, checkpoint, device, progress)`` written once over a leading run
 axis (:func:`plasticity_utils.batched.train_runs`: one seed is the network itself, several are one batched
 model), returning (record, parameters) per seed; ``trainer(config, device)`` wrapping it picklably for
 :meth:`plasticity_utils.training.RunStore.train`; ``PROFILES``; ``run``; the ``Reported`` constants; one
 verdict function per claim; ``claims`` and ``figures``; where ``run`` evaluates after training, a ``TypedDict``
-for ``Result.extra`` (``Evaluations`` in :mod:`.omniglot`, :mod:`.maze`, :mod:`.natural_images`). Copy its test ``tests/test_binary_patterns.py``
+for ``Result.extra`` (``Evaluations`` in :mod:`.omniglot`, :mod:`.maze`, :mod:`.natural_images`). Copy its test
+``tests/test_binary_patterns.py``
 (with R runs equal to R single runs in float64, as ``tests/test_batched.py`` does) and
 ``notebooks/01_binary_patterns.ipynb`` (change the module it imports and the name it records under).
 """

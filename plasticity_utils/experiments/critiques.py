@@ -17,7 +17,6 @@ test images) are not run yet: :data:`NOT_RUN` gives each a row that says so.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,9 +24,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..baselines import TASK, BaselineConfig, baseline_trainer
+from ..baselines import TASK, BaselineConfig
 from ..environment import check_seeds, figures_dir, pick_device, results_dir
-from ..plotting import band, save, smooth
+from ..plotting import band, save, save_table, smooth
 from ..stats import SIGNIFICANCE, compare, paired_difference
 from ..training import Job, RunStore, fixed_threads
 from . import binary_patterns as bp
@@ -79,17 +78,12 @@ def profile_config(profile: str) -> dict[str, tuple[BaselineConfig | bp.Config, 
     return {name: (config, p.seeds_for(name)) for name, config in p.configs.items()}
 
 
-def trainer(config: BaselineConfig | bp.Config, device: str | None = None) -> functools.partial:
-    """The plastic RNN's trainer (:func:`.binary_patterns.trainer`) or a baseline's."""
-    return bp.trainer(config, device) if isinstance(config, bp.Config) else baseline_trainer(config, device)
-
-
 @fixed_threads()  # stored and scored numbers independent of the machine's core count
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None) -> Result:
     """Train (or load) every seed of every network of ``profile`` (see the contract), one run per process."""
     table = profile_config(profile)
     seeds = None if seeds is None else check_seeds(seeds)
-    jobs = [Job(default if seeds is None else seeds, config, trainer(config, device), f"{name}-")
+    jobs = [Job(default if seeds is None else seeds, config, bp.trainer(config, device), f"{name}-")
             for name, (config, default) in table.items()]
     records = RunStore(results_dir(EXPERIMENT, profile)).train(jobs, group=1, force=force)
     return Result(EXPERIMENT, profile, dict(zip(table, records)), str(pick_device(device)))
@@ -140,7 +134,8 @@ def claims(result: Result) -> list[Claim]:
         episodes = len(runs[a][0]["error"])
         diff = comparison(runs[a], runs[b])
         fa, fb = final_errors(runs[a]), final_errors(runs[b])
-        ours = (f"final error (last {FINAL:,} episodes) {np.mean(list(fa.values())):.4f} vs {np.mean(list(fb.values())):.4f}; "
+        ours = (f"final error (last {FINAL:,} episodes) {np.mean(list(fa.values())):.4f} vs "
+                f"{np.mean(list(fb.values())):.4f}; "
                 f"{a} - {b} {diff[0]:+.4f} ± {diff[1]:.4f} (95%, {diff[2]} seeds paired)")
         out.append(Claim(f"50-bit task, {what}: {LABELS[a]} vs {LABELS[b]}, final error at equal episodes",
                          str(QUESTION), "not in the released code", ours,
@@ -178,12 +173,9 @@ def figures(result: Result, window: int = 100) -> dict[str, Path]:
            ylabel=f"error (wrong bits, trailing {window}-episode mean;\nband: min-max over seeds)",
            title="Two 50-bit patterns: a plastic component in an LSTM")
     ax.legend(frameon=False, fontsize=8)
-    out = {"curves": save(fig, "critiques_plastic_lstm", folder)}
-    folder.mkdir(parents=True, exist_ok=True)
-    table(result).to_csv(folder / "critiques_plastic_lstm.csv")
-    out["table"] = folder / "critiques_plastic_lstm.csv"
-    return out
+    name = "critiques_plastic_lstm"
+    return {"curves": save(fig, name, folder), "table": save_table(table(result), name, folder)}
 
 
-__all__ = ["PROFILES", "MODELS", "LABELS", "CONFIGS", "HIDDEN", "LSTM_LR", "FINAL", "profile_config", "trainer",
-           "run", "claims", "figures", "table", "final_errors", "comparison", "better_verdict"]
+__all__ = ["PROFILES", "MODELS", "LABELS", "CONFIGS", "HIDDEN", "LSTM_LR", "FINAL", "profile_config", "run",
+           "claims", "figures", "table", "final_errors", "comparison", "better_verdict"]

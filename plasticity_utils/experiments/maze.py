@@ -47,7 +47,8 @@ from ..stats import SIGNIFICANCE
 from ..tasks.maze import N_ACTIONS, MazeBatch, MazeTask, maze_grid
 from ..training import Job, RunStore, fixed_threads, trainer_of
 from ..validation import check
-from .contract import Claim, Options, Record, record_keys, Profile, Reported, Result, missed, select_profile, sensitive, verdict
+from .contract import (Claim, Options, Profile, Record, Reported, Result, missed, record_keys, select_profile,
+                       sensitive, verdict)
 
 CONDITIONS = {"plastic": "per_connection", "nonplastic": "none", "homogeneous": "shared"}
 PENALTIES = ("sum_sq", "entropy")

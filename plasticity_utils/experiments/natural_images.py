@@ -33,7 +33,8 @@ from ..tasks.images import (Episode, ImagePools, ImageTask, erased_correlation, 
 from ..stats import SIGNIFICANCE, compare, paired_difference
 from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr, trainer_of
 from ..validation import IMPLS, check, label
-from .contract import Claim, Record, record_keys, Profile, Reported, Result, missed, select_profile, sensitive, verdict
+from .contract import (Claim, Profile, Record, Reported, Result, missed, record_keys, select_profile, sensitive,
+                       verdict)
 
 EXPERIMENT = "natural_images"
 VARIANTS = ("per_connection", "shared")  # the ablation: alpha per connection vs one alpha shared by all

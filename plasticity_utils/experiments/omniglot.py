@@ -42,7 +42,8 @@ from ..stats import SIGNIFICANCE, compare, paired_difference, wilson_interval, z
 from ..tasks.omniglot import Episode, OmniglotTask, class_split, omniglot_episode
 from ..training import Job, RunStore, fixed_threads, trainer_of
 from ..validation import check
-from .contract import Claim, Options, Record, record_keys, Profile, Reported, Result, missed, select_profile, sensitive, verdict
+from .contract import (Claim, Options, Profile, Record, Reported, Result, missed, record_keys, select_profile,
+                       sensitive, verdict)
 
 # What others report (see :mod:`.contract`). The seed text is a course summary of the ICML 2018 paper (not the paper
 # itself): its text gives 98.3% and its table, beside the other methods, 98.03 ± 0.80.
@@ -104,7 +105,7 @@ class OmniglotRecord(_OmniglotTraining):
     """A run on Omniglot: its class split, its held-out curve and its final scoring."""
 
     curve: dict[str, list]  # "episodes" seen and the held-out accuracy there ("heldout"), the last after training
-    test_classes: list[int]  # the held-out classes (drawn from the seed: :func:`~plasticity_utils.tasks.omniglot.class_split`)
+    test_classes: list[int]  # the held-out classes, drawn from the seed (tasks.omniglot.class_split)
     n_classes: int  # classes in the images it trained on
     eval_correct: list[int]  # 1/0 per held-out scoring episode after training
 

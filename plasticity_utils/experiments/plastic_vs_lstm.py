@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..environment import check_flag, check_seeds, figures_dir, pick_device, results_dir
-from ..plotting import band, save, smooth
+from ..plotting import band, save, save_table, smooth
 from ..stats import paired_difference
 from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr
 from . import binary_patterns as bp
@@ -190,8 +190,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     jobs = []
     for name in models:
         config, default_seeds = table[name]
-        train = bp.trainer(config, device) if name in PLASTICS else baseline_trainer(config, device)
-        jobs.append(Job(default_seeds if seeds is None else seeds, config, train, f"{name}-"))
+        jobs.append(Job(default_seeds if seeds is None else seeds, config, bp.trainer(config, device), f"{name}-"))
     records = store.train(jobs, group=None if batched else 1, force=force)
     return Result("plastic_vs_lstm", profile, dict(zip(models, records)), str(pick_device(device)),
                   Extra(window=PROFILES[profile].options["window"], not_run=[m for m in MODELS if m not in models]))
@@ -479,11 +478,8 @@ def figures(result: Result) -> dict[str, Path]:
            ylabel=f"error (wrong bits, mean of {window} episodes)",
            title="Two 50-bit patterns: plastic vs non-plastic networks")
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    out = {"curves": save(fig, "plastic_vs_lstm", folder)}
-    folder.mkdir(parents=True, exist_ok=True)
-    table(result).to_csv(folder / "plastic_vs_lstm.csv")
-    out["table"] = folder / "plastic_vs_lstm.csv"
-    return out
+    name = "plastic_vs_lstm"
+    return {"curves": save(fig, name, folder), "table": save_table(table(result), name, folder)}
 
 
 __all__ = ["TASK", "SLOW_TASK", "MODELS", "LABELS", "BaselineConfig", "PLASTIC", "PLASTICS", "BASELINES", "PROFILES",
