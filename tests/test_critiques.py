@@ -9,6 +9,7 @@ import torch
 from plasticity_utils.baselines import PlasticLSTMBaseline, build_baseline, n_trainable
 from plasticity_utils.experiments import critiques
 from plasticity_utils.experiments.contract import Result, parts
+from plasticity_utils.stats import paired_difference
 
 
 def records(finals: list[float], episodes: int = 2000, start: int = 0) -> list[dict]:
@@ -63,3 +64,48 @@ def test_plastic_lstm_baseline_reads_its_first_units_and_learns_plasticity():
     assert lstm == 4 * h * (50 + h) + 8 * h  # nn.LSTM's two biases
     # one bias per gate, plus alpha (h x h) and eta
     assert n_trainable(build_baseline(config)) == 4 * h * (50 + h) + 4 * h + h * h + 1
+
+
+@pytest.mark.parametrize("memory_free, control, word", [
+    (["lower"] * 3, "lower", "reproduced"),
+    (["lower"] * 3, "not different", "partly reproduced"),
+    (["lower", "lower", "not different"], "lower", "not reproduced"),  # the inpainting does as well
+    (["lower", "higher", "lower"], "lower", "not reproduced"),
+])
+def test_recall_verdict(memory_free, control, word):
+    assert parts(critiques.recall_verdict(memory_free, control, "x", 1500))[0] == word
+
+
+def image_result(network: float, control: float, inpainting: float, episodes: int = 50) -> Result:
+    """Hand-made scores of every image condition: zeros 100, mean image 90, the rest as given (+- noise)."""
+    rng = np.random.default_rng(0)
+
+    def scores(mean):
+        return {"loss": mean + rng.normal(0, 1, episodes), "corr": np.full(episodes, 0.5)}
+
+    images = {}
+    for condition in critiques.CONDITIONS:
+        s = {critiques.NETWORK: scores(network), critiques.CONTROL: scores(control),
+             critiques.MEMORY_FREE[0]: scores(100), critiques.MEMORY_FREE[1]: scores(90),
+             critiques.MEMORY_FREE[2]: scores(inpainting)}
+        images[condition] = {"scores": s, "differences": {
+            k: paired_difference(s[critiques.NETWORK]["loss"], v["loss"]) for k, v in s.items()
+            if k != critiques.NETWORK}}
+    runs = {name: [{"seed": 0, "seconds_per_episode": 1.0}] for name in critiques.IMAGE_MODELS}
+    return Result("critiques", "smoke", runs, "cpu", {"images": images})
+
+
+def test_image_claims_from_hand_made_scores():
+    rows = critiques.image_claims(image_result(network=40, control=80, inpainting=85))
+    assert [r.claim.split(": ", 1)[1] for r in rows] == [critiques.CONDITIONS[c][3] for c in critiques.QUESTIONS]
+    assert all(parts(r.verdict)[0] == "reproduced" for r in rows)
+    assert all(r.paper.startswith("not claimed: a question from the critique") for r in rows)
+    assert "0.40 of predicting zeros" in rows[0].ours and "half -> half erasure" in rows[0].ours
+    # the memory is not used: the unstored probe is completed as well
+    assert {parts(r.verdict)[0] for r in critiques.image_claims(image_result(40, 40, 85))} == {"partly reproduced"}
+    # the inpainting beats the network: not reproduced (no paper budget to blame ours)
+    rows = critiques.image_claims(image_result(40, 80, 30))
+    assert {parts(r.verdict)[0] for r in rows} == {"not reproduced"}
+    table = critiques.image_table(image_result(40, 80, 85))
+    assert list(table.index) == list(critiques.CONDITIONS) and table.loc["animals -> vehicles", "network"] == \
+        pytest.approx(0.40, abs=0.01)

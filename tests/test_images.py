@@ -9,8 +9,8 @@ import torch
 
 from plasticity_utils import stats
 from plasticity_utils.plastic import PlasticRecurrent
-from plasticity_utils.tasks.images import (ZERO_NUDGE, ImageTask, erased_correlation, grayscale, image_episode,
-                                           reconstruction_loss)
+from plasticity_utils.tasks.images import (ZERO_NUDGE, ImageTask, RandomErasureTask, erased_correlation, grayscale,
+                                           image_episode, normalise, reconstruction_loss)
 
 SMALL = ImageTask(side=6, n_images=3, cycles=2, show=3, gap=2, test_show=2)
 
@@ -92,6 +92,50 @@ def test_episodes_use_both_halves_and_all_positions():
     assert 0.4 < bottom < 0.6
     which = [next(i for i in range(3) if torch.equal(ep.target[b], ep.stored[b, i])) for b in range(400)]
     assert set(np.bincount(which, minlength=3) > 90) == {True}
+
+
+def test_half_erasure_draws_one_half_per_episode_from_the_generator():
+    # the draw that chose the half before ImageTask.erase held it: one uniform per episode, < 0.5 -> the bottom
+    g = torch.Generator().manual_seed(5)
+    erased = SMALL.erase(200, g)
+    bottom = torch.rand(200, generator=torch.Generator().manual_seed(5)) < 0.5
+    n = SMALL.n_pixels
+    assert torch.equal(erased[:, n // 2:], bottom[:, None].expand(-1, n // 2))
+    assert torch.equal(erased[:, :n // 2], ~bottom[:, None].expand(-1, n // 2))
+
+
+def test_random_erasure_erases_the_fraction_anywhere_and_keeps_the_rest_of_the_episode():
+    pool, n = small_pool(), SMALL.n_pixels
+    task = RandomErasureTask(**vars(SMALL))
+    a = image_episode(SMALL, pool, 300, torch.Generator().manual_seed(6))
+    b = image_episode(task, pool, 300, torch.Generator().manual_seed(6))
+    # the same images, presentations and probed image: only the erased pixels differ (drawn last)
+    assert torch.equal(a.stored, b.stored) and torch.equal(a.target, b.target)
+    assert torch.equal(a.inputs[:, :-SMALL.test_show], b.inputs[:, :-SMALL.test_show])
+    assert torch.all(b.erased.sum(-1) == n // 2)  # as many pixels as the half erasure
+    assert torch.all(b.probe[b.erased] == 0) and torch.equal(b.probe[~b.erased], b.target[~b.erased])
+    # every pixel is erased about half the time, and a probe's erased pixels are not one of the two halves
+    rate = b.erased.float().mean(0)
+    assert rate.min() > 0.38 and rate.max() < 0.62
+    halves = (b.erased[:, : n // 2].all(-1) | b.erased[:, n // 2:].all(-1)).float().mean()
+    assert halves < 0.05
+    # neighbours are erased independently of each other (about half the time given one is), unlike the halves
+    pair = (b.erased[:, :-1] & b.erased[:, 1:]).float().mean() / b.erased[:, :-1].float().mean()
+    assert 0.4 < pair < 0.6
+    assert torch.all(RandomErasureTask(**vars(SMALL), fraction=0.25).erase(4, torch.Generator()).sum(-1) == 9)
+    with pytest.raises(ValueError, match="fraction"):
+        RandomErasureTask(fraction=1.0)
+
+
+def test_normalise_is_grayscale_without_the_channel_sum():
+    images = random_images(4, 6)
+    gray = images.astype(np.float64).sum(-1).reshape(4, -1)
+    assert torch.equal(normalise(gray), grayscale(images))
+    ink = np.zeros((2, 36))
+    ink[:, :6] = 1.0  # a stroke on a blank background
+    out = normalise(ink)
+    assert torch.allclose(out.mean(1), torch.zeros(2), atol=1e-6) and torch.allclose(out.abs().max(1).values,
+                                                                                    torch.ones(2))
 
 
 def test_novel_probe_control_shows_the_same_episode_with_an_unstored_probe():

@@ -11,8 +11,9 @@ import torch
 from plasticity_utils import environment
 from plasticity_utils.experiments import natural_images as ni
 from plasticity_utils.plastic import PlasticRecurrent
-from plasticity_utils.tasks.images import ImageTask, image_episode, reconstruction_loss
-from test_images import SMALL, small_pool  # the task's small test episodes
+from plasticity_utils.tasks.images import Episode, ImageTask, RandomErasureTask, image_episode, reconstruction_loss
+from test_data import write_cifar_batch
+from test_images import SMALL, random_images, small_pool  # the task's small test episodes
 
 
 def test_clamped_network_reproduces_the_kept_half_exactly():
@@ -352,3 +353,39 @@ def test_real_pools_keep_train_and_test_apart():
     assert (pools.train != 0).all() and (pools.test != 0).all()
     train_rows = {r.tobytes() for r in pools.train[:2000].numpy()}
     assert not any(r.tobytes() in train_rows for r in pools.test[:1000].numpy())
+
+
+def test_image_pools_keep_only_the_classes_asked_for(tmp_path):
+    images = random_images(6, 32)
+    write_cifar_batch(tmp_path / "cifar-10-batches-py" / "data_batch_1", images, [2, 0, 3, 8, 2, 9])
+    write_cifar_batch(tmp_path / "cifar-10-batches-py" / "test_batch", images[:4], [1, 5, 6, 0])
+    every, some = ni.image_pools(tmp_path), ni.image_pools(tmp_path, classes=(2, 3, 5))
+    assert (len(every.train), len(every.test)) == (6, 4)
+    assert torch.equal(some.train, every.train[[0, 2, 4]]) and torch.equal(some.test, every.test[[1]])
+    assert ni.pools_ref(tmp_path, (2, 3, 5)).load().train.shape == (3, 1024)
+
+
+def test_inpainting_fills_erased_pixels_from_shown_neighbours_only():
+    side = 6
+    ramp = torch.arange(side, dtype=torch.float32).repeat(side, 1).reshape(1, -1)  # a linear ramp along x
+    task = RandomErasureTask(**vars(SMALL))
+    ep = image_episode(task, torch.cat([ramp] * 5), 3, torch.Generator().manual_seed(0))
+    out = ni.neighbour_predictor(side, sweeps=500)(ep)
+    assert torch.equal(out[~ep.erased], ep.probe[~ep.erased])  # shown pixels untouched
+    # a linear ramp is harmonic inside the image; erased border pixels see fewer neighbours, so compare inside
+    inside = torch.zeros(side, side, dtype=torch.bool)
+    inside[1:-1, 1:-1] = True
+    cut = ep.erased & inside.reshape(-1)
+    assert torch.allclose(out[cut], ep.target[cut], atol=0.35)
+    # one sweep: an erased pixel whose four neighbours are shown becomes their mean; in a half erasure only the
+    # row next to the shown half gets anything, the rows beyond it stay 0
+    image = torch.randn(1, side * side)
+    erased = torch.zeros(1, side * side, dtype=torch.bool)
+    erased[0, 2 * side + 3] = True
+    lone = Episode(None, image, erased, None, image.masked_fill(erased, 0.0))
+    expected = image[0, [1 * side + 3, 3 * side + 3, 2 * side + 2, 2 * side + 4]].mean()
+    assert torch.allclose(ni.neighbour_predictor(side, sweeps=1)(lone)[0, 2 * side + 3], expected)
+    top = torch.arange(side * side)[None] < side * side // 2
+    half = Episode(None, image, top, None, image.masked_fill(top, 0.0))
+    out = ni.neighbour_predictor(side, sweeps=1)(half).reshape(side, side)
+    assert torch.all(out[2] != 0) and torch.all(out[:2] == 0)

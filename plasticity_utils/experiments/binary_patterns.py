@@ -102,7 +102,7 @@ CPU_BASELINES = {"released_rnn2000": (1000, 3), "released_lstm": (500, 3)}
 # schedule's episodes are 205 steps against 106, so the cpu profile gives it half the episodes: the
 # same number of network steps per seed.
 PROFILES = {
-    "smoke": _profile(12, 6, 2, "pipeline check only", baselines={"released_rnn2000": (2, 1), "released_lstm": (2, 1)}),
+    "smoke": _profile(4, 2, 2, "pipeline check only", baselines={"released_rnn2000": (2, 1), "released_lstm": (2, 1)}),
     "cpu": _profile(400, 200, 10, "10 seeds x (400 released / 200 text) episodes, 5 seeds of the text schedule "
                                   "with η fixed: ~42,000 network steps per seed and schedule (the paper's claim is "
                                   "about its first ~200 episodes); 5 seeds of the non-plastic RNN; 3 seeds x 1,000 "

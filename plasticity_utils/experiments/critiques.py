@@ -11,8 +11,24 @@ runs can confirm or refute, with the outcome that answers it either way fixed be
   Both LSTMs: inputs as they are (x1, no bias column), read out from their first 50 hidden units, Adam
   :data:`LSTM_LR`, one episode per update; the plastic RNN as in notebook 02 (inputs x20, Adam 3e-4).
 
-The other two questions of the critique (test sets unlike the training set; random-pixel erasure of the
-test images) are not run yet: :data:`NOT_RUN` gives each a row that says so.
+* **A harder erasure** ("The removed pixels of test images could have been made more random"): notebook 03's
+  image memory (per-connection alpha, its profile's schedule) trained on random-pixel erasure
+  (:class:`~plasticity_utils.tasks.images.RandomErasureTask`, half of the pixels, drawn per probe) beside 03's
+  own half-erased network (its stored seed), each tested on both erasures.
+* **Test sets unlike the training set** ("how plastic networks will behave if the test sets are completely
+  different from the training dataset"), on images: the same memory trained on CIFAR-10's animal classes only,
+  tested on held-out animals, on vehicles (classes never seen) and on Omniglot characters (a different kind of
+  picture, 31x31 padded to 32x32); 03's all-class network on Omniglot characters too.
+
+Each image condition scores the network on :data:`EVAL_SEED`'s held-out episodes beside three memory-free
+predictors (zeros, the mean training image, and an inpainting from the visible pixels,
+:func:`~plasticity_utils.experiments.natural_images.neighbour_predictor`, which random erasure favours) and
+beside the same network given a probe it never stored (a non-plastic memory's situation: only the probe itself
+to go on). The question is answered *yes* (reproduced) when the network beats all three and the unstored probe,
+paired over episodes; *partly* when it beats the three but an unstored probe is completed as well.
+
+The Omniglot half of the first question (training on the background alphabets and testing on the evaluation
+alphabets) is not run yet: :data:`NOT_RUN` gives it a row that says so.
 """
 
 from __future__ import annotations
@@ -24,12 +40,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+import torch
+from torch import Tensor
+
 from ..baselines import TASK, BaselineConfig
-from ..environment import check_seeds, figures_dir, pick_device, results_dir
+from ..data import load_omniglot
+from ..environment import check_seeds, data_dir, figures_dir, pick_device, results_dir
 from ..plotting import band, save, save_table, smooth
 from ..stats import SIGNIFICANCE, compare, paired_difference
-from ..training import Job, RunStore, fixed_threads
+from ..tasks.images import RandomErasureTask, normalise
+from ..training import Job, RunStore, fixed_threads, trainer_of
 from . import binary_patterns as bp
+from . import natural_images as ni
 from .contract import Claim, Profile, Reported, Result, missed, select_profile, sensitive, verdict
 
 EXPERIMENT = "critiques"
@@ -45,26 +67,45 @@ CONFIGS = {
 }
 
 
-def _profile(episodes: int, seeds: int, note: str) -> Profile:
-    return Profile({name: replace(c, episodes=episodes) for name, c in CONFIGS.items()}, seeds, note)
+# The image questions: notebook 03's per-connection network and schedule at the same profile, trained on other data.
+ANIMALS = (2, 3, 4, 5, 6, 7)  # CIFAR-10 labels: bird, cat, deer, dog, frog, horse
+VEHICLES = (0, 1, 8, 9)  # airplane, automobile, ship, truck
+IMAGE_MODELS = ("random_erasure", "animals")
+IMAGE_LABELS = {"half": "trained on half erasure, all classes (notebook 03)",
+                "random_erasure": "trained on random erasure, all classes", "animals": "trained on animals only"}
+TRAIN_CLASSES = {"half": None, "random_erasure": None, "animals": ANIMALS}
+
+
+def _image_configs(profile: str) -> dict[str, ni.Config]:
+    half = ni.PROFILES[profile].configs["per_connection"]
+    return {"random_erasure": replace(half, task=RandomErasureTask(**vars(half.task))), "animals": half}
+
+
+def _profile(profile: str, episodes: int, seeds: int, note: str) -> Profile:
+    configs = {name: replace(c, episodes=episodes) for name, c in CONFIGS.items()}
+    return Profile({**configs, **_image_configs(profile)}, {**dict.fromkeys(configs, seeds),
+                                                            **dict.fromkeys(IMAGE_MODELS, 1)},
+                   f"{note}; the image networks: 1 seed each at notebook 03's schedule",
+                   {"eval_episodes": ni.PROFILES[profile].options["eval_episodes"]})
 
 
 # Scale is the only thing a profile changes: episodes per seed and seeds (no paper budget: these are questions).
 PROFILES = {
-    "smoke": _profile(20, 2, "pipeline check only"),
-    "cpu": _profile(10_000, 10, "10 seeds x 10,000 episodes of each network, one episode per update"),
-    "paper": _profile(10_000, 10, "as cpu: no paper gives a budget for these questions"),
+    "smoke": _profile("smoke", 20, 2, "pipeline check only"),
+    "cpu": _profile("cpu", 10_000, 10, "10 seeds x 10,000 episodes of each 50-bit network, one episode per update"),
+    "paper": _profile("paper", 10_000, 10, "as cpu for the 50-bit networks: no paper gives a budget for these "
+                                            "questions"),
 }
 
 QUESTION = Reported("not claimed: a question from the critique ('Many widely used architectures like LSTMs could "
                     "be tried along with a plastic component')", "ICML 2018 course summary, Critiques, "
                                                                  "002_211b927b97543b95.txt")
+DISTRIBUTIONS = ("'how plastic networks will behave if the test sets are completely different from the training "
+                 "dataset. Will the performance be the same as non-plastic networks?'")
+ERASURE = "'The removed pixels of test images could have been made more random, similar to experiment 1'"
 NOT_RUN = {
-    "different test distributions: a plastic network tested on data unlike its training data, against a "
-    "non-plastic one": "'how plastic networks will behave if the test sets are completely different from the "
-                       "training dataset. Will the performance be the same as non-plastic networks?'",
-    "random-pixel erasure of the test images (instead of a contiguous half)": "'The removed pixels of test images "
-                                                                              "could have been made more random'",
+    "different test distributions on Omniglot: trained on the background alphabets, tested 5-way 1-shot on the "
+    "evaluation alphabets, against a non-plastic baseline with the same embedding": DISTRIBUTIONS,
 }
 # Cut-offs, fixed before the runs they judge; each verdict is also computed at half and twice them.
 FINAL = 1000  # the final error of a run: its mean sign error over its last FINAL episodes
@@ -72,21 +113,130 @@ LEVEL = SIGNIFICANCE  # two-sided level of the paired comparison over seeds (0.0
 _LEVEL = "significance level"
 
 
-def profile_config(profile: str) -> dict[str, tuple[BaselineConfig | bp.Config, list[int]]]:
-    """Model name -> (config, seeds) for ``profile``."""
+# The image conditions, fixed before the runs: name -> (network, erasure of the test probes, test images). The
+# networks are IMAGE_LABELS'; "half" is notebook 03's stored per-connection network (its first seed). The first
+# of each pair of questions is the reference (the network on its own kind of data), the rest are the rows.
+CONDITIONS = {
+    "half -> half erasure": ("half", "half", "test", "the half-erasure memory on its own task (reference)"),
+    "half -> random erasure": ("half", "random", "test", "a memory trained on half-image erasure completes probes "
+                                                         "with half of their pixels erased at random"),
+    "random -> random erasure": ("random_erasure", "random", "test", "a memory trained on random erasure completes "
+                                                                     "randomly erased probes"),
+    "random -> half erasure": ("random_erasure", "half", "test", "a memory trained on random erasure completes "
+                                                                 "half-erased probes"),
+    "animals -> animals": ("animals", "half", "test animals", "the animal-trained memory on held-out animals "
+                                                              "(reference)"),
+    "animals -> vehicles": ("animals", "half", "test vehicles", "a memory trained on animal images (6 CIFAR-10 "
+                                                                "classes) completes vehicles (the other 4, never seen)"),
+    "animals -> Omniglot": ("animals", "half", "Omniglot", "a memory trained on animal images completes Omniglot "
+                                                           "characters"),
+    "all classes -> Omniglot": ("half", "half", "Omniglot", "a memory trained on all CIFAR-10 classes completes "
+                                                            "Omniglot characters"),
+}
+REFERENCES = ("half -> half erasure", "animals -> animals")
+QUESTIONS = {"half -> random erasure": ERASURE, "random -> random erasure": ERASURE, "random -> half erasure": ERASURE,
+             "animals -> vehicles": DISTRIBUTIONS, "animals -> Omniglot": DISTRIBUTIONS,
+             "all classes -> Omniglot": DISTRIBUTIONS}
+NETWORK, CONTROL = "network", "network, probe not stored (control)"
+MEMORY_FREE = ("zeros (no memory)", "mean training image (no memory)", "inpainting from the shown pixels (no memory)")
+
+
+def profile_config(profile: str) -> dict[str, tuple[BaselineConfig | bp.Config | ni.Config, list[int]]]:
+    """Model name -> (config, seeds) for ``profile``: the 50-bit networks (:data:`MODELS`), then the image
+    networks (:data:`IMAGE_MODELS`; their ``train_images`` is set by :func:`run` from the images found)."""
     p = select_profile(PROFILES, profile)
     return {name: (config, p.seeds_for(name)) for name, config in p.configs.items()}
 
 
 @fixed_threads()  # stored and scored numbers independent of the machine's core count
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None) -> Result:
-    """Train (or load) every seed of every network of ``profile`` (see the contract), one run per process."""
+    """Train (or load) every seed of every network of ``profile`` (see the contract), one run per process, and
+    notebook 03's per-connection network at the same profile; then score every image condition
+    (:data:`CONDITIONS`) on held-out episodes. ``result.extra["images"]``: condition -> ``scores`` (predictor
+    -> per-episode loss and correlation) and ``differences`` (the network minus each other predictor)."""
     table = profile_config(profile)
     seeds = None if seeds is None else check_seeds(seeds)
-    jobs = [Job(default if seeds is None else seeds, config, bp.trainer(config, device), f"{name}-")
-            for name, (config, default) in table.items()]
+    jobs = []
+    for name, (config, default) in table.items():
+        if name in IMAGE_MODELS:
+            config = image_config(profile, name)
+            train = trainer_of(ni.train_seeds, config, device, pools=ni.pools_ref(classes=TRAIN_CLASSES[name]))
+        else:
+            train = bp.trainer(config, device)
+        jobs.append(Job(default if seeds is None else seeds, config, train, f"{name}-"))
+    first = (seeds or [0])[0]
+    ni.train_variants(profile, ("per_connection",), [first], device=device)  # notebook 03's, or trained here
     records = RunStore(results_dir(EXPERIMENT, profile)).train(jobs, group=1, force=force)
-    return Result(EXPERIMENT, profile, dict(zip(table, records)), str(pick_device(device)))
+    result = Result(EXPERIMENT, profile, dict(zip(table, records)), str(pick_device(device)))
+    result.extra["images"] = image_scores(result, first, device)
+    return result
+
+
+def image_networks(result: Result, seed: int, device: str | None = None) -> dict[str, torch.nn.Module]:
+    """The image networks of :data:`IMAGE_LABELS` for ``seed``: notebook 03's half-erasure network and this
+    experiment's stored ones."""
+    nets = {"half": ni.trained(result.profile, "per_connection", seed, device)}
+    store = RunStore(results_dir(EXPERIMENT, result.profile))
+    for name in IMAGE_MODELS:
+        nets[name] = ni.stored_network(store, image_config(result.profile, name), seed, f"{name}-", device)
+    return nets
+
+
+def image_config(profile: str, name: str) -> ni.Config:
+    """The config an image network (:data:`IMAGE_MODELS`) is stored under: the profile's, with the number of
+    training images of its classes (:data:`TRAIN_CLASSES`) found in the data folder."""
+    config = profile_config(profile)[name][0]
+    return replace(config, train_images=len(ni.pools_ref(classes=TRAIN_CLASSES[name]).load().train))
+
+
+def omniglot_pictures(root: Path | None = None, side: int = 32) -> Tensor:
+    """Omniglot's evaluation-set characters as pictures for the image memory: each character's first drawing
+    (ink 1 on 0, 31 x 31), padded with background to ``side`` x ``side``, normalised as the CIFAR-10 images are
+    (:func:`~plasticity_utils.tasks.images.normalise`): (characters, side^2)."""
+    images, names = load_omniglot(Path(root or data_dir()))
+    first = images[[i for i, name in enumerate(names) if name.startswith("images_evaluation/")], 0]
+    pad = side - first.shape[-1]
+    if pad < 0:
+        raise ValueError(f"Omniglot characters are {first.shape[-1]} pixels wide, more than side={side}")
+    return normalise(np.pad(first, ((0, 0), (0, pad), (0, pad))))
+
+
+def image_scores(result: Result, seed: int, device: str | None = None) -> dict[str, dict]:
+    """Every condition of :data:`CONDITIONS`: its network, the three memory-free predictors (the mean image is
+    that of the network's own training images) and the network with an unstored probe, on the same held-out
+    episodes (:func:`~plasticity_utils.experiments.natural_images.memory_scores`)."""
+    episodes = select_profile(PROFILES, result.profile).options["eval_episodes"]
+    nets = image_networks(result, seed, device)
+    pools = {name: ni.pools_ref(classes=classes).load() for name, classes in TRAIN_CLASSES.items()}
+    tests = {"test": pools["half"].test, "test animals": pools["animals"].test,
+             "test vehicles": ni.pools_ref(classes=VEHICLES).load().test, "Omniglot": omniglot_pictures()}
+    task = ni.profile_config(result.profile)[0].task
+    erasures = {"half": task, "random": RandomErasureTask(**vars(task))}
+    out = {}
+    for condition, (net, erasure, test, _) in CONDITIONS.items():
+        predict = {NETWORK: ni.network_predictor(nets[net]),
+                   MEMORY_FREE[0]: ni.constant_predictor(torch.zeros(task.n_pixels)),
+                   MEMORY_FREE[1]: ni.constant_predictor(pools[net].train.mean(0)),
+                   MEMORY_FREE[2]: ni.neighbour_predictor(task.side)}
+        scores, differences = ni.memory_scores(predict, NETWORK, erasures[erasure], tests[test], episodes)
+        scores[CONTROL] = scores.pop(ni.CONTROL)
+        differences[CONTROL] = differences.pop(ni.CONTROL)
+        out[condition] = {"scores": scores, "differences": differences}
+    return out
+
+
+def recall_verdict(vs_memory_free: list[str], vs_control: str, what: str, episodes: int) -> str:
+    """Verdict on "``what``": the network completes the probe better than every memory-free predictor and
+    better than it completes an unstored probe (:func:`compare` words of the network minus each). Better than
+    all and than the control: reproduced; than all but not the control: partly (nothing shows the memory is
+    used); otherwise not better than a memory-free predictor, through the budget rule with no budget given."""
+    if all(v == "lower" for v in vs_memory_free) and vs_control == "lower":
+        return verdict("reproduced", f"{what}: better than every memory-free predictor, and an unstored probe is "
+                                     "completed worse (the memory is used)")
+    if all(v == "lower" for v in vs_memory_free):
+        return verdict("partly reproduced", f"{what}: better than every memory-free predictor, but an unstored "
+                                            "probe is completed as well: no evidence that the memory is used")
+    return missed(f"{what}: not better than every memory-free predictor", episodes, None)
 
 
 def final_errors(records: list[dict], last: int = FINAL) -> dict[int, float]:
@@ -142,16 +292,75 @@ def claims(result: Result) -> list[Claim]:
                          f"{budget(runs[a])}; {b}: {budget(runs[b])}",
                          sensitive(lambda level, d=diff, w=what, e=episodes: better_verdict(d, w, e, level),
                                    {_LEVEL: LEVEL})))
+    out += image_claims(result) if "images" in result.extra else []
     for what, quote in NOT_RUN.items():
         out.append(Claim(f"critique: {what}", f"not claimed: a question from the critique ({quote})", "",
                          "not run yet", "none", verdict("not reached within our budget", "not run yet: no runs")))
     return out
 
 
-def table(result: Result) -> pd.DataFrame:
-    """One row per network: parameters, seeds, episodes, final error (mean and range over seeds), speed."""
+def image_budget(result: Result) -> str:
+    """The image networks' training and the held-out scoring, in words."""
+    config = profile_config(result.profile)[IMAGE_MODELS[0]][0]
+    episodes = select_profile(PROFILES, result.profile).options["eval_episodes"]
+    seconds = ", ".join(f"{name} {result.runs[name][0]['seconds_per_episode']:.2f} s" for name in IMAGE_MODELS)
+    return (f"1 seed per network x {config.episodes:,} episodes, batch {config.batch} at lr {config.lr:g} (notebook "
+            f"03's {result.profile} schedule; the released code: {ni.AUTHORS_EPISODES:,}); {episodes:,} held-out "
+            f"episodes per condition; {seconds} per update")
+
+
+def image_claims(result: Result) -> list[Claim]:
+    """One row per image question of :data:`QUESTIONS`: :func:`recall_verdict` from the network minus each
+    memory-free predictor and minus its unstored-probe control, paired over held-out episodes, at half and
+    twice the significance level; the numbers beside those of the network's reference condition."""
+    out, scores = [], result.extra["images"]
+    episodes = profile_config(result.profile)[IMAGE_MODELS[0]][0].episodes
+    for condition, quote in QUESTIONS.items():
+        net, _, _, what = CONDITIONS[condition]
+        d = scores[condition]["differences"]
+        reference = next(r for r in REFERENCES if CONDITIONS[r][0] == net) if net != "random_erasure" else (
+            "random -> random erasure")
+        ours = f"{condition}: {loss_numbers(scores[condition]['scores'])}"
+        if reference != condition:
+            ours += f"; the same network in '{reference}': {relative_loss(scores[reference]['scores'])}"
+        out.append(Claim(f"critique, images: {what}", f"not claimed: a question from the critique ({quote})",
+                         "not in the released code", ours, image_budget(result),
+                         sensitive(lambda level, d=d, w=what: recall_verdict(
+                             [compare(d[m], level) for m in MEMORY_FREE], compare(d[CONTROL], level), w, episodes),
+                             {_LEVEL: LEVEL})))
+    return out
+
+
+def relative_loss(scores: dict[str, dict[str, np.ndarray]]) -> str:
+    """The network's mean held-out loss as a fraction of predicting zeros."""
+    return f"loss {scores[NETWORK]['loss'].mean() / scores[MEMORY_FREE[0]]['loss'].mean():.2f} of predicting zeros"
+
+
+def loss_numbers(scores: dict[str, dict[str, np.ndarray]]) -> str:
+    """The network's mean held-out loss beside its control's and each memory-free predictor's."""
+    others = ", ".join(f"{scores[m]['loss'].mean():.1f} ({m.split(' (')[0]})" for m in MEMORY_FREE)
+    return (f"network loss {scores[NETWORK]['loss'].mean():.1f} ({relative_loss(scores)}), unstored probe "
+            f"{scores[CONTROL]['loss'].mean():.1f}; memory-free: {others}")
+
+
+def image_table(result: Result) -> pd.DataFrame:
+    """One row per image condition: each predictor's mean held-out loss as a fraction of predicting zeros, and the
+    network's correlation with the erased pixels."""
     rows = {}
-    for name, records in result.runs.items():
+    for condition, entry in result.extra["images"].items():
+        s = entry["scores"]
+        zeros = s[MEMORY_FREE[0]]["loss"].mean()
+        rows[condition] = {name.split(" (")[0] if name != CONTROL else "unstored probe":
+                           round(float(s[name]["loss"].mean() / zeros), 3) for name in (NETWORK, CONTROL, *MEMORY_FREE)}
+        rows[condition]["network correlation"] = round(float(np.nanmean(s[NETWORK]["corr"])), 3)
+        rows[condition]["zeros loss"] = round(float(zeros), 1)
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def table(result: Result) -> pd.DataFrame:
+    """One row per 50-bit network: parameters, seeds, episodes, final error (mean and range over seeds), speed."""
+    rows = {}
+    for name, records in [(n, r) for n, r in result.runs.items() if n in MODELS]:
         final = np.array(list(final_errors(records).values()))
         rows[LABELS[name]] = {"trainable parameters": records[0]["n_params"], "seeds": len(records),
                               "episodes": len(records[0]["error"]),
@@ -166,7 +375,7 @@ def figures(result: Result, window: int = 100) -> dict[str, Path]:
     """The three networks' learning curves (trailing ``window``-episode error, band over seeds), and the table."""
     folder = figures_dir(result.profile)
     fig, ax = plt.subplots(figsize=(7, 4))
-    for name, records in result.runs.items():
+    for name, records in [(n, r) for n, r in result.runs.items() if n in MODELS]:
         errors = smooth(np.array([r["error"] for r in records]), window)
         band(ax, np.arange(1, errors.shape[1] + 1), errors, label=f"{LABELS[name]} ({len(records)} seeds)")
     ax.set(xscale="log", yscale="log", xlabel="training episode",
@@ -174,8 +383,33 @@ def figures(result: Result, window: int = 100) -> dict[str, Path]:
            title="Two 50-bit patterns: a plastic component in an LSTM")
     ax.legend(frameon=False, fontsize=8)
     name = "critiques_plastic_lstm"
-    return {"curves": save(fig, name, folder), "table": save_table(table(result), name, folder)}
+    out = {"curves": save(fig, name, folder), "table": save_table(table(result), name, folder)}
+    if "images" in result.extra:
+        out["images"] = save(plot_image_conditions(image_table(result)), "critiques_images", folder)
+        out["images table"] = save_table(image_table(result), "critiques_images", folder)
+    return out
+
+
+def plot_image_conditions(t: pd.DataFrame) -> plt.Figure:
+    """Each condition's held-out loss as a fraction of predicting zeros: the network, its unstored-probe control
+    and the memory-free predictors (bars), references marked."""
+    columns = [c for c in t.columns if c not in ("network correlation", "zeros loss", "zeros")]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(t) * len(columns) / 2 + 1))
+    height = 0.8 / len(columns)
+    y = np.arange(len(t))
+    for k, column in enumerate(columns):
+        ax.barh(y + k * height, t[column], height, label=column)
+    ax.axvline(1.0, color="k", lw=0.8, ls="--")
+    ax.set_yticks(y + 0.4 - height / 2, [f"{c} (reference)" if c in REFERENCES else c for c in t.index])
+    ax.invert_yaxis()
+    ax.set(xlabel="held-out loss / loss of predicting zeros (lower is better)",
+           title="Image memory on erasures and images unlike its training")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
 
 
 __all__ = ["PROFILES", "MODELS", "LABELS", "CONFIGS", "HIDDEN", "LSTM_LR", "FINAL", "profile_config", "run",
-           "claims", "figures", "table", "final_errors", "comparison", "better_verdict"]
+           "claims", "figures", "table", "final_errors", "comparison", "better_verdict", "IMAGE_MODELS", "CONDITIONS",
+           "QUESTIONS", "REFERENCES", "image_config", "image_networks", "image_scores", "omniglot_pictures",
+           "recall_verdict", "image_claims", "image_table", "plot_image_conditions"]

@@ -140,7 +140,7 @@ def _profile(updates: int, runs: int, note: str, batched: bool = False) -> Profi
 # cpu: about 60 minutes for the 3 conditions on 2 cores, derived from measured seconds per update
 # (see benchmarks/maze.py and the notebook); paper: about 200,000 episodes and 15 runs per condition.
 PROFILES = {
-    "smoke": _profile(2, 2, "pipeline check only"),
+    "smoke": _profile(1, 2, "pipeline check only"),
     "cpu": _profile(120, 4, "4 runs x 120 updates of 30 episodes = 3,600 episodes per run and condition"),
     "paper": _profile(6700, 15, "15 runs x 6,700 updates of 30 episodes = 201,000 episodes per run and condition; "
                                 "the runs of a condition trained as one batched model, as many at a time as the "

@@ -477,18 +477,23 @@ def plot_ablation(runs: dict[str, list[dict]], scores: dict[str, dict[str, np.nd
     return fig
 
 
-def image_pools(root: Path | str) -> ImagePools:
+def image_pools(root: Path | str, classes: tuple[int, ...] | None = None) -> ImagePools:
     """Preprocessed CIFAR-10 train and test images from ``root`` (whatever subset is present;
-    :func:`~plasticity_utils.tasks.images.grayscale`)."""
-    train, _ = load_cifar10(Path(root), "train")
-    test, _ = load_cifar10(Path(root), "test")
-    return ImagePools(grayscale(train), grayscale(test))
+    :func:`~plasticity_utils.tasks.images.grayscale`); with ``classes`` (CIFAR-10 label numbers), only
+    the images of those classes."""
+    pools = []
+    for split in ("train", "test"):
+        images, labels = load_cifar10(Path(root), split)
+        if classes is not None:
+            images = images[np.isin(labels, classes)]
+        pools.append(grayscale(images))
+    return ImagePools(*pools)
 
 
-def pools_ref(root: Path | None = None) -> DataRef:
-    """The preprocessed CIFAR-10 pools of ``root`` (default ``data_dir()``) as a training task carries
-    them: loaded (:func:`image_pools`) once per process where it runs."""
-    return DataRef(image_pools, (folder_key(root or data_dir()),))
+def pools_ref(root: Path | None = None, classes: tuple[int, ...] | None = None) -> DataRef:
+    """The preprocessed CIFAR-10 pools of ``root`` (default ``data_dir()``; only ``classes``, if given) as a
+    training task carries them: loaded (:func:`image_pools`) once per process where it runs."""
+    return DataRef(image_pools, (folder_key(root or data_dir()), classes))
 
 
 def stored_config(profile: str, variant: str, pools: ImagePools) -> tuple[Config, list[int]]:
@@ -501,8 +506,14 @@ def trained(profile: str, variant: str, seed: int = 0, device: str | None = None
             pools: ImagePools | None = None) -> PlasticRecurrent:
     """The stored network of one variant (:data:`TRAINED`) and seed (train it first with :func:`run`)."""
     config, _ = stored_config(profile, variant, pools if pools is not None else pools_ref().load())
+    return stored_network(RunStore(results_dir(EXPERIMENT, profile)), config, seed, f"{variant}-", device)
+
+
+def stored_network(store: RunStore, config: Config, seed: int, tag: str, device: str | None = None
+                   ) -> PlasticRecurrent:
+    """The network of a run of ``store`` (its ``config``, ``seed`` and ``tag``), in evaluation mode."""
     net = build(config)
-    net.load_state_dict(RunStore(results_dir(EXPERIMENT, profile)).params(seed, config, tag=f"{variant}-"))
+    net.load_state_dict(store.params(seed, config, tag=tag))
     return net.to(pick_device(device)).eval()
 
 
@@ -543,6 +554,27 @@ def evaluate(predict: Predictor, task: ImageTask, test_pool: Tensor, episodes: i
         losses.append(reconstruction_loss(out, ep.target, ep.erased))
         corrs.append(erased_correlation(out, ep.target, ep.erased))
     return {"loss": torch.cat(losses).double().numpy(), "corr": torch.cat(corrs).double().numpy()}
+
+
+def neighbour_predictor(side: int, sweeps: int | None = None) -> Predictor:
+    """A memory-free inpainting: every erased pixel becomes the mean of its 4 neighbours, the shown pixels
+    held at their values, repeated ``sweeps`` times (default ``side``) from zeros (Jacobi sweeps of Laplace's
+    equation). It completes an image from its visible pixels alone, which suits scattered erasures far better
+    than a contiguous half."""
+    sweeps = side if sweeps is None else sweeps
+
+    def predict(ep: Episode) -> Tensor:
+        shown = ~ep.erased.reshape(-1, 1, side, side)
+        image = ep.probe.reshape(-1, 1, side, side).double()
+        ones = torch.ones_like(image)
+        kernel = image.new_tensor([[0, 1, 0], [1, 0, 1], [0, 1, 0]]).reshape(1, 1, 3, 3)
+        count = torch.nn.functional.conv2d(ones, kernel, padding=1)  # neighbours inside the image: 2, 3 or 4
+        estimate = image
+        for _ in range(sweeps):
+            mean = torch.nn.functional.conv2d(estimate, kernel, padding=1) / count
+            estimate = torch.where(shown, image, mean)
+        return estimate.reshape(ep.probe.shape).to(ep.probe.dtype)
+    return predict
 
 
 def predictors(nets: dict[str, PlasticRecurrent], pools: ImagePools) -> dict[str, Predictor]:
@@ -651,7 +683,7 @@ def structure_verdict(ratio: float, excess: float, what: str, episodes: int) -> 
 # --------------------------------------------------------------------------- figures
 def plot_reconstructions(outputs: dict[str, Predictor], task: ImageTask, test_pool: Tensor, rows: int = 4,
                          seed: int = EVAL_SEED) -> plt.Figure:
-    """Fig. 3 left on held-out episodes: the stored images (the probed one framed), the half-erased
+    """Fig. 3 left on held-out episodes: the stored images (the probed one framed), the erased
     probe, and each predictor's output at the last step (clamped half = probe)."""
     ep = next(held_out_episodes(task, test_pool, rows, seed, batch=rows))
     names = list(outputs)
@@ -730,8 +762,8 @@ __all__ = [
     "text_schedule_scores", "EVAL_SEED", "episodes_of", "profile_config", "build", "final_output", "stored_config",
     "train_seeds", "train_variants", "run", "claims", "figures", "memory_verdict", "ablation_verdict",
     "ablation_comparison", "structure_claims", "structure_verdict", "pixel_block", "pixel_offsets", "neighbour_pairs",
-    "midline_pixels", "magnitude_ratio", "line_ratio", "band_ratio", "trained", "held_out_episodes",
-    "network_predictor", "constant_predictor", "evaluate",
+    "midline_pixels", "magnitude_ratio", "line_ratio", "band_ratio", "trained", "stored_network", "held_out_episodes",
+    "network_predictor", "constant_predictor", "neighbour_predictor", "evaluate", "image_pools", "pools_ref",
     "predictors", "held_out_table", "plot_reconstructions", "displacement_profile",
     "plot_matrices", "plot_ablation",
 ]

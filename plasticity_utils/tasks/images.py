@@ -5,7 +5,7 @@ largest absolute value, so every pixel lies in [-1, 1]. An episode shows ``n_ima
 ``cycles`` times, each time in a fresh random order, each image for ``show`` steps followed by
 ``gap`` steps of zero input; then one of the images with one contiguous half (top or bottom, at
 random) zeroed is shown for ``test_show`` steps (3 x 3 x (20 + 2) + 3 = 201 steps). The network must
-output the erased half at the last step.
+output the erased half at the last step. :class:`RandomErasureTask` erases pixels drawn at random instead.
 
 Inputs *clamp* the neurons they touch: a neuron whose input is non-zero outputs that input (see
 :class:`~plasticity_utils.plastic.PlasticRecurrent`, ``input_mode="clamp"``). The last input column is
@@ -53,6 +53,31 @@ class ImageTask:
     def steps(self) -> int:
         return self.cycles * self.n_images * (self.show + self.gap) + self.test_show
 
+    def erase(self, batch: int, generator: torch.Generator) -> Tensor:
+        """The pixels zeroed in each probe, (B, n_pixels) bool: one contiguous half, the top or the bottom
+        (one draw per episode)."""
+        bottom = torch.rand(batch, generator=generator) < 0.5  # erase the bottom half, else the top half
+        lower = torch.arange(self.n_pixels) >= self.n_pixels // 2  # row-major: the second half is the bottom
+        return torch.where(bottom.unsqueeze(1), lower, ~lower)
+
+
+@dataclass(frozen=True)
+class RandomErasureTask(ImageTask):
+    """The same episodes with a harder erasure (a question of the ICML 2018 course summary's critique): a
+    ``fraction`` of the pixels drawn at random in each probe, independently of where they lie in the image."""
+
+    fraction: float = 0.5  # of the pixels erased: 0.5 erases as many as the half-image erasure
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.fraction < 1:
+            raise ValueError(f"{label(self)}: fraction must lie in (0, 1), got {self.fraction}")
+
+    def erase(self, batch: int, generator: torch.Generator) -> Tensor:
+        """round(fraction x n_pixels) pixels per probe, uniformly at random: the ranks of i.i.d. uniforms."""
+        ranks = torch.rand(batch, self.n_pixels, generator=generator).argsort(-1).argsort(-1)
+        return ranks < round(self.fraction * self.n_pixels)
+
 
 class Episode(NamedTuple):
     inputs: Tensor  # (B, steps, n_pixels + 1); the last column is the bias input, always 1
@@ -73,7 +98,13 @@ def grayscale(images: np.ndarray) -> Tensor:
     replaced by ``ZERO_NUDGE`` so that every pixel of a shown image clamps its neuron."""
     if images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"expected images (N, H, W, 3), got shape {images.shape}")
-    gray = images.astype(np.float64).sum(-1).reshape(len(images), -1)
+    return normalise(images.astype(np.float64).sum(-1).reshape(len(images), -1))
+
+
+def normalise(gray: np.ndarray) -> Tensor:
+    """Gray levels (N, n_pixels) -> float32 (N, n_pixels) as the episodes show them: minus each image's mean,
+    divided by its largest absolute value, exact zeros moved to ``ZERO_NUDGE`` (see :func:`grayscale`)."""
+    gray = np.array(gray, dtype=np.float64).reshape(len(gray), -1)
     gray -= gray.mean(1, keepdims=True)
     peak = np.abs(gray).max(1, keepdims=True)
     gray = np.divide(gray, peak, out=np.zeros_like(gray), where=peak > 0)
@@ -96,16 +127,13 @@ def image_episode(task: ImageTask, pool: Tensor, batch: int, generator: torch.Ge
         raise ValueError(f"pool must be (N, {task.n_pixels}), got {tuple(pool.shape)}")
     if len(pool) < task.n_images + 1:
         raise ValueError(f"pool holds {len(pool)} images, an episode needs {task.n_images} + 1")
-    n = task.n_pixels
     index = torch.stack([torch.randperm(len(pool), generator=generator)[: task.n_images + 1] for _ in range(batch)])
-    stored, unseen = pool[index[:, :-1]], pool[index[:, -1]]  # (B, n_images, n), (B, n)
+    stored, unseen = pool[index[:, :-1]], pool[index[:, -1]]  # (B, n_images, n_pixels), (B, n_pixels)
     rows = torch.arange(batch)
     inputs, t = presentation_inputs(stored, task.cycles, task.show, task.gap, task.test_show, generator)
     which = torch.randint(task.n_images, (batch,), generator=generator)
     target = stored[rows, which] if probe == "stored" else unseen
-    bottom = torch.rand(batch, generator=generator) < 0.5  # erase the bottom half, else the top half
-    lower = torch.arange(n) >= n // 2  # pixels are row-major: the second half of the vector is the bottom
-    erased = torch.where(bottom.unsqueeze(1), lower, ~lower)
+    erased = task.erase(batch, generator)
     probe = target.masked_fill(erased, 0.0)
     inputs[:, t:, :-1] = probe.unsqueeze(1)
     return Episode(inputs, target, erased, stored, probe)
