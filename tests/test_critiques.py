@@ -109,3 +109,60 @@ def test_image_claims_from_hand_made_scores():
     table = critiques.image_table(image_result(40, 80, 85))
     assert list(table.index) == list(critiques.CONDITIONS) and table.loc["animals -> vehicles", "network"] == \
         pytest.approx(0.40, abs=0.01)
+
+
+def test_nearest_neighbour_picks_the_label_of_the_closest_labelled_step():
+    labels = torch.zeros(2, 4, 3)
+    labels[:, :3] = torch.eye(3)[[2, 0, 1]]  # steps 0, 1, 2 carry labels 2, 0, 1; step 3 is the test step
+    features = torch.tensor([[[1., 0], [0, 1], [-1, 0], [0.1, 1]],  # closest to step 1 -> label 0
+                             [[1., 0], [0, 1], [-1, 0], [2, 0.1]]])  # closest to step 0 -> label 2
+    assert critiques.nearest_neighbour(features, labels, torch.tensor([0, 1])).tolist() == [True, False]
+
+
+@pytest.mark.parametrize("words, word", [
+    (["higher"] * 3, "reproduced"),
+    (["higher", "not different", "higher"], "not reproduced"),  # no budget: not put down to ours
+    (["higher", "lower", "higher"], "not reproduced"),
+])
+def test_plastic_verdict(words, word):
+    assert parts(critiques.plastic_verdict(words, 1000))[0] == word
+
+
+@pytest.mark.parametrize("difference, word", [
+    ((-0.01, 0.02), "reproduced"),  # within 5 points, whole interval
+    ((-0.12, 0.02), "not reproduced"),  # drops by more than 5 points
+    ((-0.05, 0.03), "not reproduced"),  # straddles the margin: undecided, and no budget to blame
+])
+def test_same_verdict(difference, word):
+    out = critiques.same_verdict(difference, 1000)
+    assert parts(out)[0] == word
+    assert ("undecided" in out) == (difference == (-0.05, 0.03))
+    # the margin matters: a 7-point drop is "the same" within 10 points, not within 5
+    assert parts(critiques.same_verdict((-0.07, 0.01), 1000, margin=0.10))[0] == "reproduced"
+
+
+def test_accuracy_difference_of_independent_samples():
+    a, b = np.r_[np.ones(80), np.zeros(20)], np.r_[np.ones(60), np.zeros(140)]
+    mean, half = critiques.accuracy_difference(a, b)
+    assert mean == pytest.approx(0.5) and half == pytest.approx(1.96 * np.sqrt(0.8 * 0.2 / 100 + 0.3 * 0.7 / 200))
+
+
+def test_omniglot_claims_from_hand_made_scores():
+    rng = np.random.default_rng(0)
+
+    def correct(p, n=4000):
+        return (rng.random(n) < p).astype(int)
+
+    scores = {critiques.OMNIGLOT_SETS[0]: {critiques.PLASTIC: correct(0.90)},
+              critiques.OMNIGLOT_SETS[1]: {critiques.PLASTIC: correct(0.90)}}
+    for s in critiques.OMNIGLOT_SETS:
+        scores[s].update({name: correct(p) for name, p in zip(critiques.NON_PLASTIC, (0.6, 0.2, 0.4))})
+    runs = {critiques.OMNIGLOT: [{"seed": 0, "n_classes": 964, "test_classes": list(range(100)), "seconds": 600}]}
+    rows = critiques.omniglot_claims(Result("critiques", "smoke", runs, "cpu", {"omniglot": scores}))
+    assert [parts(r.verdict)[0] for r in rows] == ["reproduced", "reproduced"]
+    assert "864 training characters" in rows[0].budget
+    scores[critiques.OMNIGLOT_SETS[1]][critiques.PLASTIC] = correct(0.55)  # unseen alphabets: worse than the NN
+    rows = critiques.omniglot_claims(Result("critiques", "smoke", runs, "cpu", {"omniglot": scores}))
+    assert [parts(r.verdict)[0] for r in rows] == ["not reproduced", "not reproduced"]
+    table = critiques.omniglot_table(Result("critiques", "smoke", runs, "cpu", {"omniglot": scores}))
+    assert len(table) == 2 * (1 + len(critiques.NON_PLASTIC)) and (table["95% low"] <= table["accuracy %"]).all()
