@@ -217,7 +217,9 @@ def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, devic
         return losses, {"zero_loss": zero_loss.tolist(), "eta": eta.tolist()}
 
     gap = "" if config.task.gap == ImageTask().gap else f", {config.task.gap} zero steps"
-    desc = f"{config.alpha} alpha{gap}, seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}"
+    erasure = "" if type(config.task) is ImageTask else f", {type(config.task).__name__}"
+    desc = (f"{config.alpha} alpha{gap}{erasure}, {len(pools.train)} images, seed{'s' * (len(seeds) > 1)} "
+            f"{', '.join(map(str, seeds))}")
     net, histories, (seconds, _) = train_runs(
         seeds, lambda: build(config), lambda net: torch.optim.Adam(net.parameters(), lr=config.lr), step,
         config.episodes // config.batch, device=device, checkpoint=checkpoint, desc=desc, progress=progress)
