@@ -124,9 +124,8 @@ LEVEL = SIGNIFICANCE  # two-sided level of the paired comparison over seeds (0.0
 _LEVEL = "significance level"
 
 
-# The image conditions, fixed before the runs: name -> (network, erasure of the test probes, test images). The
-# networks are IMAGE_LABELS'; "half" is notebook 03's stored per-connection network (its first seed). The first
-# of each pair of questions is the reference (the network on its own kind of data), the rest are the rows.
+# The image conditions, fixed before the runs: name -> (network, erasure of the test probes, test images, what it
+# asks). The networks are IMAGE_LABELS'; "half" is notebook 03's stored per-connection network (its first seed).
 CONDITIONS = {
     "half -> half erasure": ("half", "half", "test", "the half-erasure memory on its own task (reference)"),
     "half -> random erasure": ("half", "random", "test", "a memory trained on half-image erasure completes probes "
@@ -144,7 +143,9 @@ CONDITIONS = {
     "all classes -> Omniglot": ("half", "half", "Omniglot", "a memory trained on all CIFAR-10 classes completes "
                                                             "Omniglot characters"),
 }
-REFERENCES = ("half -> half erasure", "animals -> animals")
+OWN_TASK = {"half": "half -> half erasure", "random_erasure": "random -> random erasure",
+            "animals": "animals -> animals"}  # each network on the kind of data it trained on
+REFERENCES = ("half -> half erasure", "animals -> animals")  # the conditions that are not questions
 QUESTIONS = {"half -> random erasure": ERASURE, "random -> random erasure": ERASURE, "random -> half erasure": ERASURE,
              "animals -> vehicles": DISTRIBUTIONS, "animals -> Omniglot": DISTRIBUTIONS,
              "all classes -> Omniglot": DISTRIBUTIONS}
@@ -481,8 +482,7 @@ def image_claims(result: Result) -> list[Claim]:
     for condition, quote in QUESTIONS.items():
         net, _, _, what = CONDITIONS[condition]
         d = scores[condition]["differences"]
-        reference = next(r for r in REFERENCES if CONDITIONS[r][0] == net) if net != "random_erasure" else (
-            "random -> random erasure")
+        reference = OWN_TASK[net]
         ours = f"{condition}: {loss_numbers(scores[condition]['scores'])}"
         if reference != condition:
             ours += f"; the same network in '{reference}': {relative_loss(scores[reference]['scores'])}"
