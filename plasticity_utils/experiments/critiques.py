@@ -558,7 +558,7 @@ def figures(result: Result, window: int = 100) -> dict[str, Path]:
 
 def plot_omniglot(t: pd.DataFrame) -> plt.Figure:
     """Accuracy of the plastic network and the non-plastic baselines on both class sets, with 95% intervals."""
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = plt.subplots(figsize=(10, 3.4))
     predictors = list(dict.fromkeys(p for _, p in t.index))
     width = 0.8 / len(predictors)
     for k, name in enumerate(predictors):
@@ -570,7 +570,7 @@ def plot_omniglot(t: pd.DataFrame) -> plt.Figure:
     ax.set_xticks(np.arange(len(OMNIGLOT_SETS)) + 0.4 - width / 2, OMNIGLOT_SETS)
     ax.set(ylabel="5-way 1-shot accuracy (%)", ylim=(0, 100),
            title="Omniglot: trained on the background alphabets only")
-    ax.legend(frameon=False, fontsize=8, loc="upper right")
+    ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
 
@@ -589,7 +589,7 @@ def plot_image_conditions(t: pd.DataFrame) -> plt.Figure:
     ax.invert_yaxis()
     ax.set(xlabel="held-out loss / loss of predicting zeros (lower is better)",
            title="Image memory on erasures and images unlike its training")
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
     fig.tight_layout()
     return fig
 
