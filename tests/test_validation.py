@@ -90,7 +90,7 @@ def test_message_names_class_field_value_and_what_is_allowed():
 # --------------------------------------------------------------------------- every config and task dataclass
 # One valid instance of every config/task dataclass of the package.
 BASES = [bp.Config(), ni.Config(), pvl.BaselineConfig(), om.Config(), mz.Config(), bohp.Config(),
-         patterns.PatternTask(), images.ImageTask(), omniglot.OmniglotTask(), maze.MazeTask(),
+         patterns.PatternTask(), images.ImageTask(), images.RandomErasureTask(), omniglot.OmniglotTask(), maze.MazeTask(),
          bohp_tasks.CompletionTask(), bohp_tasks.LabelTask(), bohp_tasks.REVERSAL]
 NOT_CONFIGS = {bohp.Result, mz.Episode}  # dataclasses that hold results, not settings
 

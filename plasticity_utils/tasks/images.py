@@ -70,8 +70,7 @@ class RandomErasureTask(ImageTask):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0 < self.fraction < 1:
-            raise ValueError(f"{label(self)}: fraction must lie in (0, 1), got {self.fraction}")
+        check(self, open_unit=("fraction",))
 
     def erase(self, batch: int, generator: torch.Generator) -> Tensor:
         """round(fraction x n_pixels) pixels per probe, uniformly at random: the ranks of i.i.d. uniforms."""
