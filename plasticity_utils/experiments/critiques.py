@@ -85,7 +85,9 @@ TRAIN_CLASSES = {"half": None, "random_erasure": None, "animals": ANIMALS}
 # 964 characters only (its seed holds out 100 of them, as 04 holds out 100 of all 1,623), tested on the evaluation
 # set's 659 characters: alphabets never seen.
 OMNIGLOT = "omniglot_background"
-OMNIGLOT_SCORED = 2000  # scored episodes per class set at cpu and paper (smoke: 50): a difference of two accuracies
+SMOKE_SCORING = {"eval_episodes": 2, "omniglot_episodes": 50}  # smoke: image and Omniglot episodes scored (a pipeline
+# check: each image network evaluation costs ~0.25 s per episode here)
+OMNIGLOT_SCORED = 2000  # scored episodes per class set at cpu and paper: a difference of two accuracies
 # near 90% then has a 95% half-width of ~1.9 points, below half the margin SAME
 
 
@@ -99,8 +101,8 @@ def _profile(profile: str, episodes: int, seeds: int, note: str) -> Profile:
     others = {**_image_configs(profile), OMNIGLOT: og.PROFILES[profile].configs["plastic"]}
     return Profile({**configs, **others}, {**dict.fromkeys(configs, seeds), **dict.fromkeys(others, 1)},
                    f"{note}; the image networks and the Omniglot network: 1 seed each at notebook 03's and 04's "
-                   "schedules", {"eval_episodes": ni.PROFILES[profile].options["eval_episodes"],
-                                 "omniglot_episodes": OMNIGLOT_SCORED if profile != "smoke" else 50})
+                   "schedules", SMOKE_SCORING if profile == "smoke" else
+                   {"eval_episodes": ni.PROFILES[profile].options["eval_episodes"], "omniglot_episodes": OMNIGLOT_SCORED})
 
 
 # Scale is the only thing a profile changes: episodes per seed and seeds (no paper budget: these are questions).
