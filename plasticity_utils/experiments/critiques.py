@@ -48,7 +48,7 @@ import torch
 from torch import Tensor
 
 from ..baselines import TASK, BaselineConfig
-from ..data import DataRef, folder_key, load_omniglot
+from ..data import DataRef, folder_key
 from ..environment import check_seeds, data_dir, figures_dir, pick_device, results_dir
 from ..plotting import band, save, save_table, smooth
 from ..stats import SIGNIFICANCE, compare, paired_difference, wilson_interval, z_of
@@ -102,7 +102,8 @@ def _profile(profile: str, episodes: int, seeds: int, note: str) -> Profile:
     return Profile({**configs, **others}, {**dict.fromkeys(configs, seeds), **dict.fromkeys(others, 1)},
                    f"{note}; the image networks and the Omniglot network: 1 seed each at notebook 03's and 04's "
                    "schedules", SMOKE_SCORING if profile == "smoke" else
-                   {"eval_episodes": ni.PROFILES[profile].options["eval_episodes"], "omniglot_episodes": OMNIGLOT_SCORED})
+                   {"eval_episodes": ni.PROFILES[profile].options["eval_episodes"],
+                    "omniglot_episodes": OMNIGLOT_SCORED})
 
 
 # Scale is the only thing a profile changes: episodes per seed and seeds (no paper budget: these are questions).
@@ -139,7 +140,7 @@ CONDITIONS = {
     "animals -> animals": ("animals", "half", "test animals", "the animal-trained memory on held-out animals "
                                                               "(reference)"),
     "animals -> vehicles": ("animals", "half", "test vehicles", "a memory trained on animal images (6 CIFAR-10 "
-                                                                "classes) completes vehicles (the other 4, never seen)"),
+                            "classes) completes vehicles (the other 4, never seen)"),
     "animals -> Omniglot": ("animals", "half", "Omniglot", "a memory trained on animal images completes Omniglot "
                                                            "characters"),
     "all classes -> Omniglot": ("half", "half", "Omniglot", "a memory trained on all CIFAR-10 classes completes "
@@ -152,7 +153,7 @@ QUESTIONS = {"half -> random erasure": ERASURE, "random -> random erasure": ERAS
              "animals -> vehicles": DISTRIBUTIONS, "animals -> Omniglot": DISTRIBUTIONS,
              "all classes -> Omniglot": DISTRIBUTIONS}
 NETWORK, CONTROL = "network", "network, probe not stored (control)"
-MEMORY_FREE = ("zeros (no memory)", "mean training image (no memory)", "inpainting from the shown pixels (no memory)")
+MEMORY_FREE = (*ni.BASELINES, "inpainting from the shown pixels (no memory)")  # zeros, the mean training image
 
 
 def profile_config(profile: str) -> dict[str, tuple[BaselineConfig | bp.Config | ni.Config, list[int]]]:
@@ -189,16 +190,21 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     return result
 
 
-def background_images(root: str) -> Tensor:
-    """Omniglot's background-set characters (964, 20, 31, 31) of the folder ``root`` (notebook 04's images)."""
+def omniglot_set(root: str, which: str) -> Tensor:
+    """The characters of one Omniglot set (``"images_background"`` or ``"images_evaluation"``) of the folder
+    ``root``, (characters, 20, 31, 31): notebook 04's images (read once per process)."""
     images, names = og.load_images(Path(root))
-    return images[[i for i, name in enumerate(names) if name.startswith("images_background/")]]
+    return images[[i for i, name in enumerate(names) if name.startswith(f"{which}/")]]
+
+
+def background_images(root: str) -> Tensor:
+    """Omniglot's background-set characters (964, 20, 31, 31)."""
+    return omniglot_set(root, "images_background")
 
 
 def evaluation_images(root: str) -> Tensor:
     """Omniglot's evaluation-set characters (659, 20, 31, 31): the alphabets the background set leaves out."""
-    images, names = og.load_images(Path(root))
-    return images[[i for i, name in enumerate(names) if name.startswith("images_evaluation/")]]
+    return omniglot_set(root, "images_evaluation")
 
 
 def background_ref(root: Path | None = None) -> DataRef:
@@ -358,8 +364,7 @@ def omniglot_pictures(root: Path | None = None, side: int = 32) -> Tensor:
     """Omniglot's evaluation-set characters as pictures for the image memory: each character's first drawing
     (ink 1 on 0, 31 x 31), padded with background to ``side`` x ``side``, normalised as the CIFAR-10 images are
     (:func:`~plasticity_utils.tasks.images.normalise`): (characters, side^2)."""
-    images, names = load_omniglot(Path(root or data_dir()))
-    first = images[[i for i, name in enumerate(names) if name.startswith("images_evaluation/")], 0]
+    first = evaluation_images(folder_key(root or data_dir()))[:, 0].numpy()
     pad = side - first.shape[-1]
     if pad < 0:
         raise ValueError(f"Omniglot characters are {first.shape[-1]} pixels wide, more than side={side}")
@@ -379,10 +384,7 @@ def image_scores(result: Result, seed: int, device: str | None = None) -> dict[s
     erasures = {"half": task, "random": RandomErasureTask(**vars(task))}
     out = {}
     for condition, (net, erasure, test, _) in CONDITIONS.items():
-        predict = {NETWORK: ni.network_predictor(nets[net]),
-                   MEMORY_FREE[0]: ni.constant_predictor(torch.zeros(task.n_pixels)),
-                   MEMORY_FREE[1]: ni.constant_predictor(pools[net].train.mean(0)),
-                   MEMORY_FREE[2]: ni.neighbour_predictor(task.side)}
+        predict = {**ni.predictors({NETWORK: nets[net]}, pools[net]), MEMORY_FREE[2]: ni.neighbour_predictor(task.side)}
         scores, differences = ni.memory_scores(predict, NETWORK, erasures[erasure], tests[test], episodes)
         scores[CONTROL] = scores.pop(ni.CONTROL)
         differences[CONTROL] = differences.pop(ni.CONTROL)
@@ -600,6 +602,7 @@ __all__ = ["PROFILES", "MODELS", "LABELS", "CONFIGS", "HIDDEN", "LSTM_LR", "FINA
            "claims", "figures", "table", "final_errors", "comparison", "better_verdict", "IMAGE_MODELS", "CONDITIONS",
            "QUESTIONS", "REFERENCES", "image_config", "image_networks", "image_scores", "omniglot_pictures",
            "recall_verdict", "image_claims", "image_table", "plot_image_conditions", "OMNIGLOT", "OMNIGLOT_SETS",
-           "NON_PLASTIC", "SAME", "background_images", "evaluation_images", "background_ref", "nearest_neighbour",
+           "NON_PLASTIC", "SAME", "omniglot_set", "background_images", "evaluation_images", "background_ref",
+           "nearest_neighbour",
            "omniglot_correct", "omniglot_scores", "plastic_verdict", "same_verdict", "accuracy_difference",
            "omniglot_claims", "omniglot_table", "plot_omniglot"]
