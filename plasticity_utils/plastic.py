@@ -501,7 +501,9 @@ def _trace_step(hebb: Tensor, x: Tensor, y: Tensor, eta: float | Tensor, rule: s
     """Eq. 2 / Eq. 3 from ``hebb`` into ``out`` (which may be ``hebb`` itself); ``eta`` a number, or one
     value per row (B, 1) when the rows belong to runs with their own eta."""
     if isinstance(eta, float):
-        if rule == "hebb":
+        if rule == "hebb" and out is hebb:  # in place: baddbmm(out=) would first copy the trace onto itself
+            hebb.baddbmm_(x.unsqueeze(2), y.unsqueeze(1), beta=1 - eta, alpha=eta)
+        elif rule == "hebb":
             torch.baddbmm(hebb, x.unsqueeze(2), y.unsqueeze(1), beta=1 - eta, alpha=eta, out=out)
         else:
             torch.mul(hebb, (1 - eta * y * y).unsqueeze(1), out=out)
@@ -554,11 +556,11 @@ def _per_connection_adjoint(g_x_prev: Tensor | None, g_pre: Tensor, x: Tensor, h
         _effective_weight(w, alpha, hebb, out=buf)
         g_x_prev = torch.baddbmm(g_x_prev.unsqueeze(2), buf, g_pre.unsqueeze(2)).squeeze(2)
     torch.bmm(x.unsqueeze(2), g_pre.unsqueeze(1), out=buf)  # x(t-1)^T g
+    g_hebb.view(runs, batch, n, n).addcmul_(alpha.unsqueeze(1), buf.view(runs, batch, n, n))
     if batch == 1:
         g_alpha.addcmul_(buf, hebb)
-    else:
-        g_alpha += (buf * hebb).view(runs, batch, n, n).sum(1)
-    g_hebb.view(runs, batch, n, n).addcmul_(alpha.unsqueeze(1), buf.view(runs, batch, n, n))
+    else:  # the products into the scratch itself: a fresh (R * B, n, n) tensor per step costs more than the product
+        g_alpha += buf.mul_(hebb).view(runs, batch, n, n).sum(1)
     return g_x_prev
 
 
