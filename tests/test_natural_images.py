@@ -128,8 +128,13 @@ def _claims_result(seed_losses=None, seeds=1, net=None):
 
 
 def test_the_text_schedule_is_judged_by_the_memory_rule_on_its_own_episodes():
-    result = _claims_result()
-    result.runs[ni.TEXT_VARIANT] = result.runs["per_connection"]
+    result = _claims_result(seeds=3)
+    # the ablation on its own schedule (313 updates of 16), the text's network on another (1,500 of 1)
+    ablation = {**result.runs["per_connection"][0], "loss": [1.0] * 313,
+                "config": {"batch": 16, "lr": 4e-4, "train_images": 2000}}
+    result.runs.update({a: [ablation] * 3 for a in ni.VARIANTS})
+    result.runs[ni.TEXT_VARIANT] = [{**ablation, "loss": [1.0] * 1500, "seconds_per_episode": 0.9,
+                                     "config": {"batch": 1, "lr": 1e-4, "train_images": 2000}}]
     rng = np.random.default_rng(1)
     scores = {name: {"loss": loss + rng.normal(0, 1, 50), "corr": np.full(50, 0.5)} for name, loss in
               [("network", 70, ), ("zeros (no memory)", 80), ("mean training image (no memory)", 76), (ni.CONTROL, 69)]}
@@ -141,6 +146,14 @@ def test_the_text_schedule_is_judged_by_the_memory_rule_on_its_own_episodes():
     assert "interpresdelay 2" in row.released and "3 time steps of zero input" in row.paper
     # beats both baselines, but an unstored probe (69) is completed as well as a stored one (70): partly
     assert row.verdict.startswith("partly reproduced") and row.ours.startswith("loss 70.")
+    # each row states the budget it was trained at
+    assert row.budget.startswith("1 seed x 1,500 episodes of the text's schedule (the released code: 100,000), batch 1;")
+    assert "per_connection_text_gap 0.90 s per episode" in row.budget and "ablation rests" not in row.budget
+    assert "after 1,500 episodes" in row.verdict
+    memory = ni.claims(result)[0]
+    assert memory.budget.startswith("3 seeds x 5,008 episodes per variant (the released code: 100,000), 16 episodes "
+                                    "per update at lr 0.0004") and "the ablation rests on 3 seeds" in memory.budget
+    assert "per_connection 0.60 s, shared 0.60 s per update" in memory.budget and "text" not in memory.budget
     assert not [c for c in ni.claims(_claims_result()) if "the text's schedule" in c.claim]  # not trained: no row
 
 
@@ -291,13 +304,16 @@ def test_structure_rows_are_checked_at_half_and_twice_their_cut_offs():
     assert "mid-line rows per side 4: not reached within our budget" in bands.verdict
 
 
-def test_profiles_train_every_variant_at_the_same_budget():
+def test_profiles_train_both_variants_of_the_ablation_at_the_same_budget():
     for p in ni.PROFILES.values():
-        assert set(p.configs) == set(ni.TRAINED) and len({c.episodes for c in p.configs.values()}) == 1
+        assert set(p.configs) == set(ni.TRAINED)
+        assert p.configs["per_connection"] == replace(p.configs["shared"], alpha="per_connection")
         assert p.options["eval_episodes"] >= 1
         text, released = p.configs[ni.TEXT_VARIANT], p.configs["per_connection"]
         assert (text.task.gap, released.task.gap) == (3, 2)  # the text's 3 zero steps; images.py's interpresdelay 2
-        assert replace(text, task=released.task) == released  # nothing else differs
+        # nothing else differs but the schedule (cpu keeps the text's network at its stored 1,500 updates of 1)
+        schedule = {"episodes": released.episodes, "batch": released.batch, "lr": released.lr}
+        assert replace(text, task=released.task, **schedule) == released
         assert text.task.steps == 3 * 3 * (20 + 3) + 3
 
 
@@ -340,8 +356,12 @@ def test_paper_profile_plan_for_one_gpu():
         paper, batch1 = ni.PROFILES["paper"].configs[alpha], ni.PAPER_BATCH1.configs[alpha]
         assert (paper.episodes, paper.batch) == (100_000, 16) and paper.lr == pytest.approx(4e-4)
         assert (batch1.episodes, batch1.batch, batch1.lr) == (100_000, 1, 1e-4)  # the authors' schedule
-        # the cpu profile is the authors' schedule cut short: its stored runs keep their names
-        assert ni.PROFILES["cpu"].configs[alpha] == ni.Config(episodes=1500, alpha=alpha)
+        # cpu: the paper profile's schedule cut to >= 5,000 episodes, over MIN_SEEDS seeds per variant
+        cpu = ni.PROFILES["cpu"]
+        assert cpu.configs[alpha] == ni.Config(episodes=ni.CPU_EPISODES, alpha=alpha, batch=16, lr=paper.lr)
+        assert ni.CPU_EPISODES >= 5000 and ni.CPU_EPISODES % 16 == 0 and cpu.seeds_for(alpha) == [0, 1, 2]
+    # the text's schedule keeps its stored 1,500 one-episode updates (its run keeps its name)
+    assert ni.PROFILES["cpu"].configs[ni.TEXT_VARIANT] == ni.Config(episodes=1500, task=ImageTask(gap=3))
 
 
 @pytest.mark.skipif(not (environment.data_dir() / "cifar-10-batches-py" / "test_batch").exists(),

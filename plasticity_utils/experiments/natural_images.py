@@ -100,12 +100,19 @@ class Config:
             raise ValueError(f"{label(self)}: episodes ({self.episodes}) must be a multiple of batch ({self.batch})")
 
 
-def _profile(episodes: int, seeds: int | dict[str, int], eval_episodes: int, note: str, batch: int = 1) -> Profile:
-    """Both variants at ``episodes`` seen, ``batch`` per update at the square-root-scaled rate;
-    ``eval_episodes`` held-out test episodes scored per predictor."""
-    lr = sqrt_scaled_lr(Config.lr, batch)
-    configs = {alpha: Config(episodes=episodes, alpha=alpha, batch=batch, lr=lr) for alpha in VARIANTS}
-    configs[TEXT_VARIANT] = replace(configs["per_connection"], task=ImageTask(gap=TEXT_GAP))
+def _schedule(episodes: int, batch: int, **fields) -> Config:
+    """``episodes`` seen in updates of ``batch`` at the square-root-scaled rate."""
+    return Config(episodes=episodes, batch=batch, lr=sqrt_scaled_lr(Config.lr, batch), **fields)
+
+
+def _profile(episodes: int, seeds: int | dict[str, int], eval_episodes: int, note: str, batch: int = 1,
+             text: tuple[int, int] | None = None) -> Profile:
+    """Both variants at ``episodes`` seen, ``batch`` per update at the square-root-scaled rate, and the
+    per-connection network on the text's schedule (:data:`TEXT_VARIANT`) the same way or at ``text`` =
+    (episodes, batch); ``eval_episodes`` held-out test episodes scored per predictor."""
+    configs = {alpha: _schedule(episodes, batch, alpha=alpha) for alpha in VARIANTS}
+    configs[TEXT_VARIANT] = _schedule(*(text or (episodes, batch)), alpha="per_connection",
+                                      task=ImageTask(gap=TEXT_GAP))
     return Profile(configs, seeds, note, {"eval_episodes": eval_episodes})
 
 
@@ -115,15 +122,20 @@ def _profile(episodes: int, seeds: int | dict[str, int], eval_episodes: int, not
 # (with 2, its interval rests on one degree of freedom).
 MIN_SEEDS = 3
 
+# cpu: the ablation's variants at >= 5,000 episodes each (313 updates of 16), over MIN_SEEDS seeds; at ~1-1.5 s per
+# episode on two cores (benchmarks/README.md) that is ~5 h of training with two workers, stored and resumable.
+CPU_EPISODES = 5008
+
 # Scale is the only thing a profile changes. paper: the authors' 100,000 episodes per variant in updates of 16
 # episodes at 4 x the authors' rate (sqrt(16)); tools/cifar_batch_check.py compares the two schedules' learning
 # per episode seen, and benchmarks/README.md holds the costs per update both profiles are sized from. The
 # authors' schedule stays available as PAPER_BATCH1.
 PROFILES = {
     "smoke": _profile(3, 1, 4, "pipeline check only"),
-    "cpu": _profile(1500, {"per_connection": MIN_SEEDS, "shared": MIN_SEEDS, TEXT_VARIANT: 1}, 200,
-                    f"{MIN_SEEDS} seeds x 1,500 episodes per variant of the ablation, 1 seed of the text's schedule "
-                    "(the released code: 100,000 episodes)"),
+    "cpu": _profile(CPU_EPISODES, {"per_connection": MIN_SEEDS, "shared": MIN_SEEDS, TEXT_VARIANT: 1}, 200,
+                    f"{MIN_SEEDS} seeds x {CPU_EPISODES:,} episodes per variant of the ablation in updates of 16 at "
+                    "4e-4, 1 seed x 1,500 one-episode updates at 1e-4 of the text's schedule (the released code: "
+                    "100,000 one-episode updates)", batch=16, text=(1500, 1)),
     "paper": _profile(100_000, 1, 1000, "1 seed x 100,000 episodes per variant (the authors' budget) in updates of "
                                         "16 at 4e-4 (the authors: 1 at 1e-4; sqrt-scaled rate)", batch=16),
 }
@@ -338,22 +350,26 @@ def episodes_of(record: dict) -> int:
     return len(record["loss"]) * record["config"]["batch"]
 
 
-def budget(result: Result) -> str:
-    rec = result.runs["per_connection"][0]
+def budget(result: Result, variant: str = "per_connection") -> str:
+    """The training budget behind a row: the ablation's variants (``per_connection``, ``shared``) or the
+    text's schedule (:data:`TEXT_VARIANT`), each from its stored records."""
+    rec = result.runs[variant][0]
     batch = rec["config"]["batch"]
-    speed = ", ".join(f"{a} {rs[0]['seconds_per_episode']:.2f} s" for a, rs in result.runs.items())
-    memory = max(r["peak_memory_mb"] for rs in result.runs.values() for r in rs)
+    text = variant == TEXT_VARIANT
+    shown = (TEXT_VARIANT,) if text else tuple(v for v in VARIANTS if v in result.runs)
+    speed = ", ".join(f"{v} {result.runs[v][0]['seconds_per_episode']:.2f} s" for v in shown)
+    memory = max(r["peak_memory_mb"] for v in shown for r in result.runs[v])
     per = ("batch 1", "per episode") if batch == 1 else (
         f"{batch} episodes per update at lr {rec['config']['lr']:g} (the released code: 1 at 1e-4)", "per update")
-    seeds = len(result.runs["per_connection"])
+    seeds = len(result.runs[variant])
     pools = result.extra.get("pools")
     test = f", scored on {len(pools.test):,} test images" if pools is not None else ""
-    text = len(result.runs.get(TEXT_VARIANT, []))
-    seeds_text = f" ({text} of the text's schedule)" if text and text != seeds else ""
-    return (f"{seeds} seed{'s' * (seeds > 1)}{seeds_text} x {episodes_of(rec):,} episodes per variant (the released "
-            f"code: {AUTHORS_EPISODES:,}), {per[0]}; training episodes drawn from {rec['config']['train_images']:,} CIFAR-10 "
-            f"training images (the released code: {RELEASED_TRAIN_IMAGES:,}){test}; the ablation rests on {seeds} "
-            f"seed{'s' * (seeds > 1)} per variant; {speed} {per[1]}; peak memory {memory:.0f} MB; {result.device}")
+    what = "of the text's schedule" if text else "per variant"
+    rests = "" if text else f"; the ablation rests on {seeds} seed{'s' * (seeds > 1)} per variant"
+    return (f"{seeds} seed{'s' * (seeds > 1)} x {episodes_of(rec):,} episodes {what} (the released code: "
+            f"{AUTHORS_EPISODES:,}), {per[0]}; training episodes drawn from {rec['config']['train_images']:,} "
+            f"CIFAR-10 training images (the released code: {RELEASED_TRAIN_IMAGES:,}){test}{rests}; {speed} {per[1]}; "
+            f"peak memory {memory:.0f} MB; {result.device}")
 
 
 def ablation_comparison(result: Result, level: float = SIGNIFICANCE) -> tuple[str, str, int]:
@@ -379,7 +395,7 @@ def claims(result: Result) -> list[Claim]:
     _, paired, seeds = ablation_comparison(result)
     level = {"significance level": SIGNIFICANCE}
 
-    def memory(d: dict) -> str:
+    def memory(d: dict, episodes: int = episodes) -> str:
         return sensitive(lambda a: memory_verdict([compare(d[b], a) for b in BASELINES], compare(d[CONTROL], a),
                                                   episodes), level)
 
@@ -389,8 +405,9 @@ def claims(result: Result) -> list[Claim]:
               str(PAPER_MEMORY), str(RELEASED_MEMORY), memory_numbers(t, pc), budget(result), memory(d)),
         *([Claim(f"natural images, the text's schedule ({TEXT_GAP} zero steps between presentations, not the released "
                  "code's 2): erased half reconstructed from the plastic memory", str(PAPER_TEXT_GAP),
-                 str(RELEASED_GAP), memory_numbers(held_out_table(text["scores"]), "network"), budget(result),
-                 memory(text["differences"]))] if text else []),
+                 str(RELEASED_GAP), memory_numbers(held_out_table(text["scores"]), "network"),
+                 budget(result, TEXT_VARIANT),
+                 memory(text["differences"], episodes_of(result.runs[TEXT_VARIANT][0])))] if text else []),
         Claim("natural images: per-connection alpha vs one shared alpha (ICML 2018 ablation)",
               str(PAPER_ABLATION), str(RELEASED_ABLATION),
               (f"held-out loss {t.loc[pc, 'loss']:.1f} vs {t.loc['shared alpha', 'loss']:.1f} (seed 0; difference "
