@@ -27,7 +27,7 @@ import itertools
 import os
 import textwrap
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from . import executors, experiments
 from .environment import check_seeds, results_dir
 from .experiments.contract import Profile, select_profile
 from .training import Job, RunStore
+
+if TYPE_CHECKING:  # pandas is imported where a table is built
+    import pandas as pd
 
 
 @dataclass
@@ -166,7 +169,7 @@ def run_sweep(experiment: str, profile: str, grid: Mapping[str, Sequence[Any]], 
     return Sweep(experiment, profile, variant, module.METRIC, list(seeds), points, configs, records)
 
 
-def table(sweep: Sweep) -> "pd.DataFrame":
+def table(sweep: Sweep) -> pd.DataFrame:
     """One row per point: its field values, the metric's mean, standard deviation, min and max over seeds."""
     import pandas as pd
 

@@ -27,7 +27,9 @@ def test_budget_rule_on_both_sides_of_the_boundary(ours, theirs, word):
     if word == "not reached within our budget":
         assert f"of the paper's {theirs:,} episodes" in v
     if theirs is None:
-        assert "gives no budget" in v
+        assert "the paper gives no budget, so the miss is not put down to ours" in v
+        asked = c.missed("not below the threshold", ours, theirs, no_budget="no paper asks this")
+        assert c.word_of(asked) == word and "no paper asks this, so the miss" in asked and "paper gives" not in asked
 
 
 def test_budget_rule_states_the_fraction_and_whose_budget():

@@ -33,7 +33,7 @@ def test_better_verdict_reads_each_outcome():
     assert parts(critiques.better_verdict((-0.05, 0.01, 10), "x", 10_000))[0] == "reproduced"
     assert parts(critiques.better_verdict((0.05, 0.01, 10), "x", 10_000))[0] == "not reproduced"
     tie = critiques.better_verdict((-0.005, 0.01, 10), "x", 10_000)
-    assert parts(tie)[0] == "not reproduced" and "no significant difference" in tie and "no budget" in tie
+    assert parts(tie)[0] == "not reproduced" and "no significant difference" in tie and critiques.NO_BUDGET in tie
     # the level moves the interval: a difference 1.5 half-widths below 0 passes at 0.1 but not at 0.01
     assert parts(critiques.better_verdict((-0.012, 0.01, 10), "x", 10_000, level=0.1))[0] == "reproduced"
     assert parts(critiques.better_verdict((-0.012, 0.01, 10), "x", 10_000, level=0.01))[0] == "not reproduced"
@@ -125,7 +125,10 @@ def test_nearest_neighbour_picks_the_label_of_the_closest_labelled_step():
     (["higher", "lower", "higher"], "not reproduced"),
 ])
 def test_plastic_verdict(words, word):
-    assert parts(critiques.plastic_verdict(words, 1000))[0] == word
+    out = critiques.plastic_verdict(words, 1000)
+    assert parts(out)[0] == word
+    # a miss says why no budget excuses it: no paper asks the question (not "the paper gives no budget")
+    assert (critiques.NO_BUDGET in out) == ("not different" in words) and "the paper gives" not in out
 
 
 @pytest.mark.parametrize("difference, word", [

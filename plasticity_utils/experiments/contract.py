@@ -333,15 +333,15 @@ def share(ours: float, theirs: float) -> str:
 
 
 def missed(what: str, ours: int, theirs: int | None, *, unit: str = "episodes", of: str = "the paper's",
-           released: str = "") -> str:
+           released: str = "", no_budget: str = "the paper gives no budget") -> str:
     """The one verdict for a claim our runs miss, from our budget and the budget the claim was made at.
 
     * ``ours >= theirs``: *not reproduced*, we trained at least as long as the claim needs;
     * ``ours < theirs``: *not reached within our budget*, with the fraction ("after 5,000 of the paper's
       2,000,000 episodes (0.25%)");
-    * ``theirs is None`` (the paper gives no budget): *not reproduced*, and the reason says the paper
-      gives none. This is the conservative reading: a miss is blamed on our budget only when the paper
-      shows that it trained longer.
+    * ``theirs is None`` (the paper gives no budget): *not reproduced*, and the reason says why there is
+      none (``no_budget``: the paper gives none; a question no paper asks has none). This is the
+      conservative reading: a miss is blamed on our budget only when the paper shows that it trained longer.
 
     ``what`` says what was missed ("not below the threshold"); ``unit`` what is counted (episodes, seeds,
     updates); ``of`` whose budget ``theirs`` is ("the paper's", "the released code's"); ``released``
@@ -349,7 +349,7 @@ def missed(what: str, ours: int, theirs: int | None, *, unit: str = "episodes", 
     """
     also = f"; {released}" if released else ""
     if theirs is None:
-        return verdict("not reproduced", f"{what} after {ours:,} {unit}; the paper gives no budget, so the miss is "
+        return verdict("not reproduced", f"{what} after {ours:,} {unit}; {no_budget}, so the miss is "
                                          f"not put down to ours{also}")
     if ours >= theirs:
         return verdict("not reproduced", f"{what} after {ours:,} {unit}, at least {of} {theirs:,}{also}")

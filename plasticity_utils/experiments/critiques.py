@@ -122,6 +122,8 @@ DISTRIBUTIONS = ("'how plastic networks will behave if the test sets are complet
 ERASURE = "'The removed pixels of test images could have been made more random, similar to experiment 1'"
 NOT_RUN: dict[str, str] = {}  # question -> the critique's words, for a question without runs (a row says so)
 # Cut-offs, fixed before the runs they judge; each verdict is also computed at half and twice them.
+NO_BUDGET = "no paper asks this question or gives its budget"  # the reason a missed critique row is "not
+# reproduced" (contract.missed): no published training length puts the miss down to ours
 FINAL = 1000  # the final error of a run: its mean sign error over its last FINAL episodes
 LEVEL = SIGNIFICANCE  # two-sided level of the paired comparison over seeds (0.05)
 _LEVEL = "significance level"
@@ -276,7 +278,7 @@ def plastic_verdict(vs_non_plastic: list[str], episodes: int) -> str:
         return verdict("reproduced", "more accurate than every non-plastic baseline on the same episodes")
     if "lower" in vs_non_plastic:
         return verdict("not reproduced", "a non-plastic baseline is more accurate on the same episodes")
-    return missed("not more accurate than every non-plastic baseline", episodes, None)
+    return missed("not more accurate than every non-plastic baseline", episodes, None, no_budget=NO_BUDGET)
 
 
 def same_verdict(difference: tuple[float, float], episodes: int, margin: float = SAME, level: float = LEVEL) -> str:
@@ -291,7 +293,7 @@ def same_verdict(difference: tuple[float, float], episodes: int, margin: float =
         return verdict("reproduced", f"the same within the margin: {how}")
     if mean + half < -margin:
         return verdict("not reproduced", f"the accuracy drops by more than the margin: {how}")
-    return missed(f"undecided ({how})", episodes, None)
+    return missed(f"undecided ({how})", episodes, None, no_budget=NO_BUDGET)
 
 
 def accuracy_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -403,7 +405,7 @@ def recall_verdict(vs_memory_free: list[str], vs_control: str, what: str, episod
     if all(v == "lower" for v in vs_memory_free):
         return verdict("partly reproduced", f"{what}: better than every memory-free predictor, but an unstored "
                                             "probe is completed as well: no evidence that the memory is used")
-    return missed(f"{what}: not better than every memory-free predictor", episodes, None)
+    return missed(f"{what}: not better than every memory-free predictor", episodes, None, no_budget=NO_BUDGET)
 
 
 def final_errors(records: list[dict], last: int = FINAL) -> dict[int, float]:
@@ -432,7 +434,7 @@ def better_verdict(diff: tuple[float, float, int], what: str, episodes: int, lev
         return verdict("reproduced", f"{what}: {how}")
     if word == "higher":
         return verdict("not reproduced", f"the opposite holds: {how}")
-    return missed(f"no significant difference ({how})", episodes, None)
+    return missed(f"no significant difference ({how})", episodes, None, no_budget=NO_BUDGET)
 
 
 def budget(records: list[dict]) -> str:
