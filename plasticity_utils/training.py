@@ -448,7 +448,8 @@ class RunStore:
                 for t in tasks:
                     self._train_task(t, force)
             else:
-                with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=get_context("spawn")) as pool:
+                with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=get_context("spawn"),
+                                         initializer=_end_with_parent, initargs=(os.getpid(),)) as pool:
                     futures = [pool.submit(_train_task, self.root, force, t) for t in tasks]
                     for f in tqdm(futures, desc=f"{len(tasks)} trainings ({workers} workers)"):
                         f.result()
@@ -484,6 +485,19 @@ class RunStore:
             for s, (record, params) in zip(seeds, results):
                 self.save(s, task.config, record, params, task.tag)
             checkpoint.unlink(missing_ok=True)
+
+
+def _end_with_parent(parent: int) -> None:
+    """Worker initializer: the worker ends when the process that started it does (Linux's parent-death
+    signal), so a killed notebook or script leaves no worker training on; what the worker last
+    checkpointed stays, and the next call resumes from it. Elsewhere a worker finishes its run."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent ended before the signal was armed
+            os._exit(1)
 
 
 class Job(NamedTuple):

@@ -430,3 +430,50 @@ def test_record_keys_are_a_typed_records_own_required_fields():
     assert set(Record.__required_keys__) == {"config", "seed", "n_params"}
     assert Record.__optional_keys__ == {"batched", "seconds"}
     assert record_keys(TypedDict("Empty", {})) == ()
+
+
+def sleeping_train_seed(seed, checkpoint):
+    """A run that records its worker's pid in $PIDS_DIR, then trains for a minute (here: sleeps)."""
+    (Path(os.environ["PIDS_DIR"]) / str(os.getpid())).touch()
+    time.sleep(60)
+    return tiny_train_seed(seed, checkpoint)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "\nState:\tZ" not in f.read()  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="the parent-death signal is Linux's")
+def test_killing_the_parent_ends_its_workers(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path\n"
+              "from test_training import Cfg, RunStore, one, sleeping_train_seed\n"
+              "one(RunStore(Path(sys.argv[2])), [0, 1], Cfg(), sleeping_train_seed, workers=2)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script, str(Path(__file__).parent), str(tmp_path / "store")],
+                              env={**os.environ, "PIDS_DIR": str(pids)})
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(pids.iterdir())) < 2:  # both workers are training
+            assert time.monotonic() < deadline and parent.poll() is None, "the workers did not start"
+            time.sleep(0.2)
+        workers = [int(p.name) for p in pids.iterdir()]
+        parent.send_signal(signal.SIGKILL)  # no cleanup of any kind in the parent
+        parent.wait()
+        deadline = time.monotonic() + 20
+        while any(map(_running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(_running, workers)), "a worker kept training after its parent was killed"
+    finally:
+        parent.kill()
+        for p in pids.iterdir():
+            if _running(int(p.name)):
+                os.kill(int(p.name), signal.SIGKILL)
