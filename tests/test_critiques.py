@@ -169,3 +169,21 @@ def test_omniglot_claims_from_hand_made_scores():
     assert [parts(r.verdict)[0] for r in rows] == ["not reproduced", "not reproduced"]
     table = critiques.omniglot_table(Result("critiques", "smoke", runs, "cpu", {"omniglot": scores}))
     assert len(table) == 2 * (1 + len(critiques.NON_PLASTIC)) and (table["95% low"] <= table["accuracy %"]).all()
+
+
+def test_image_networks_share_the_schedule_of_notebook_03s_one_seed_networks():
+    from dataclasses import replace
+
+    from plasticity_utils.experiments import natural_images as ni
+    from plasticity_utils.tasks.images import ImageTask, RandomErasureTask
+
+    for profile in ni.PROFILES:
+        configs = critiques._image_configs(profile)
+        text = ni.profile_config(profile, ni.TEXT_VARIANT)[0]
+        assert configs["half"] == configs["animals"] == replace(text, task=ImageTask())  # the released gap
+        assert configs["random_erasure"] == replace(configs["half"], task=RandomErasureTask())
+        assert {n: critiques.PROFILES[profile].configs[n] for n in critiques.IMAGE_MODELS} == {
+            n: configs[n] for n in critiques.IMAGE_MODELS}
+    # at cpu: 1,500 one-episode updates (their stored runs), not the ablation's 5,008 in updates of 16
+    cpu = critiques._image_configs("cpu")["half"]
+    assert (cpu.episodes, cpu.batch, cpu.lr) == (1500, 1, 1e-4) != (ni.CPU_EPISODES, 16, 4e-4)

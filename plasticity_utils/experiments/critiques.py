@@ -12,13 +12,14 @@ runs can confirm or refute, with the outcome that answers it either way fixed be
   :data:`LSTM_LR`, one episode per update; the plastic RNN as in notebook 02 (inputs x20, Adam 3e-4).
 
 * **A harder erasure** ("The removed pixels of test images could have been made more random"): notebook 03's
-  image memory (per-connection alpha, its profile's schedule) trained on random-pixel erasure
-  (:class:`~plasticity_utils.tasks.images.RandomErasureTask`, half of the pixels, drawn per probe) beside 03's
-  own half-erased network (its stored seed), each tested on both erasures.
+  image memory (per-connection alpha, on the schedule of 03's one-seed networks,
+  :func:`~plasticity_utils.experiments.natural_images.one_seed_config`) trained on random-pixel erasure
+  (:class:`~plasticity_utils.tasks.images.RandomErasureTask`, half of the pixels, drawn per probe) beside the
+  half-erased network on the same schedule (seed 0, stored with 03's runs), each tested on both erasures.
 * **Test sets unlike the training set** ("how plastic networks will behave if the test sets are completely
   different from the training dataset"), on images: the same memory trained on CIFAR-10's animal classes only,
   tested on held-out animals, on vehicles (classes never seen) and on Omniglot characters (a different kind of
-  picture, 31x31 padded to 32x32); 03's all-class network on Omniglot characters too.
+  picture, 31x31 padded to 32x32); the all-class half-erased network on Omniglot characters too.
 
 Each image condition scores the network on :data:`EVAL_SEED`'s held-out episodes beside three memory-free
 predictors (zeros, the mean training image, and an inpainting from the visible pixels,
@@ -72,7 +73,8 @@ CONFIGS = {
 }
 
 
-# The image questions: notebook 03's per-connection network and schedule at the same profile, trained on other data.
+# The image questions: notebook 03's per-connection network on the schedule of its one-seed networks at the same
+# profile (ni.one_seed_config), trained on other data.
 ANIMALS = (2, 3, 4, 5, 6, 7)  # CIFAR-10 labels: bird, cat, deer, dog, frog, horse
 VEHICLES = (0, 1, 8, 9)  # airplane, automobile, ship, truck
 IMAGE_MODELS = ("random_erasure", "animals")
@@ -92,16 +94,18 @@ OMNIGLOT_SCORED = 2000  # scored episodes per class set at cpu and paper: a diff
 
 
 def _image_configs(profile: str) -> dict[str, ni.Config]:
-    half = ni.PROFILES[profile].configs["per_connection"]
-    return {"random_erasure": replace(half, task=RandomErasureTask(**vars(half.task))), "animals": half}
+    """The image networks of :data:`IMAGE_LABELS` before their ``train_images`` is known, one schedule for all."""
+    half = ni.one_seed_config(profile)
+    return {"half": half, "random_erasure": replace(half, task=RandomErasureTask(**vars(half.task))), "animals": half}
 
 
 def _profile(profile: str, episodes: int, seeds: int, note: str) -> Profile:
     configs = {name: replace(c, episodes=episodes) for name, c in CONFIGS.items()}
-    others = {**_image_configs(profile), OMNIGLOT: og.PROFILES[profile].configs["plastic"]}
+    images = {name: c for name, c in _image_configs(profile).items() if name in IMAGE_MODELS}
+    others = {**images, OMNIGLOT: og.PROFILES[profile].configs["plastic"]}
     return Profile({**configs, **others}, {**dict.fromkeys(configs, seeds), **dict.fromkeys(others, 1)},
-                   f"{note}; the image networks and the Omniglot network: 1 seed each at notebook 03's and 04's "
-                   "schedules", SMOKE_SCORING if profile == "smoke" else
+                   f"{note}; the image networks and the Omniglot network: 1 seed each, on the schedules of "
+                   "notebook 03's one-seed networks and of 04", SMOKE_SCORING if profile == "smoke" else
                    {"eval_episodes": ni.PROFILES[profile].options["eval_episodes"],
                     "omniglot_episodes": OMNIGLOT_SCORED})
 
@@ -130,7 +134,8 @@ _LEVEL = "significance level"
 
 
 # The image conditions, fixed before the runs: name -> (network, erasure of the test probes, test images, what it
-# asks). The networks are IMAGE_LABELS'; "half" is notebook 03's stored per-connection network (its first seed).
+# asks). The networks are IMAGE_LABELS'; "half" is the per-connection network on the same
+# schedule, stored with notebook 03's runs (its first seed).
 CONDITIONS = {
     "half -> half erasure": ("half", "half", "test", "the half-erasure memory on its own task (reference)"),
     "half -> random erasure": ("half", "random", "test", "a memory trained on half-image erasure completes probes "
@@ -168,8 +173,8 @@ def profile_config(profile: str) -> dict[str, tuple[BaselineConfig | bp.Config |
 @fixed_threads()  # stored and scored numbers independent of the machine's core count
 def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, device: str | None = None) -> Result:
     """Train (or load) every seed of every network of ``profile`` (see the contract), one run per process, and
-    notebook 03's per-connection network at the same profile; then score every image condition
-    (:data:`CONDITIONS`) on held-out episodes. ``result.extra["images"]``: condition -> ``scores`` (predictor
+    the half-erasure network on the same schedule (stored with notebook 03's runs); then score every image
+    condition (:data:`CONDITIONS`) on held-out episodes. ``result.extra["images"]``: condition -> ``scores`` (predictor
     -> per-episode loss and correlation) and ``differences`` (the network minus each other predictor)."""
     table = profile_config(profile)
     seeds = None if seeds is None else check_seeds(seeds)
@@ -184,7 +189,9 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
             train = bp.trainer(config, device)
         jobs.append(Job(default if seeds is None else seeds, config, train, f"{name}-"))
     first = (seeds or [0])[0]
-    ni.train_variants(profile, ("per_connection",), [first], device=device)  # notebook 03's, or trained here
+    half = image_config(profile, "half")  # stored with notebook 03's runs (the same network, the same store)
+    RunStore(results_dir(ni.EXPERIMENT, profile)).train(
+        [Job([first], half, trainer_of(ni.train_seeds, half, device, pools=ni.pools_ref()), "per_connection-")])
     records = RunStore(results_dir(EXPERIMENT, profile)).train(jobs, group=1, force=force)
     result = Result(EXPERIMENT, profile, dict(zip(table, records)), str(pick_device(device)))
     result.extra["images"] = image_scores(result, first, device)
@@ -346,20 +353,20 @@ def omniglot_table(result: Result) -> pd.DataFrame:
 
 
 def image_networks(result: Result, seed: int, device: str | None = None) -> dict[str, torch.nn.Module]:
-    """The image networks of :data:`IMAGE_LABELS` for ``seed``: notebook 03's half-erasure network and this
-    experiment's stored ones."""
-    nets = {"half": ni.trained(result.profile, "per_connection", seed, device)}
-    store = RunStore(results_dir(EXPERIMENT, result.profile))
-    for name in IMAGE_MODELS:
-        nets[name] = ni.stored_network(store, image_config(result.profile, name), seed, f"{name}-", device)
-    return nets
+    """The image networks of :data:`IMAGE_LABELS` for ``seed``: the half-erasure network (stored with notebook
+    03's runs) and this experiment's stored ones."""
+    stores = {"half": (RunStore(results_dir(ni.EXPERIMENT, result.profile)), "per_connection-")}
+    stores.update({name: (RunStore(results_dir(EXPERIMENT, result.profile)), f"{name}-") for name in IMAGE_MODELS})
+    return {name: ni.stored_network(store, image_config(result.profile, name), seed, tag, device)
+            for name, (store, tag) in stores.items()}
 
 
 def image_config(profile: str, name: str) -> ni.Config:
-    """The config an image network (:data:`IMAGE_MODELS`) is stored under: the profile's, with the number of
+    """The config an image network (:data:`IMAGE_LABELS`) is stored under: the profile's, with the number of
     training images of its classes (:data:`TRAIN_CLASSES`) found in the data folder."""
-    config = profile_config(profile)[name][0]
-    return replace(config, train_images=len(ni.pools_ref(classes=TRAIN_CLASSES[name]).load().train))
+    select_profile(PROFILES, profile)  # a clear error for an unknown profile
+    return replace(_image_configs(profile)[name],
+                   train_images=len(ni.pools_ref(classes=TRAIN_CLASSES[name]).load().train))
 
 
 def omniglot_pictures(root: Path | None = None, side: int = 32) -> Tensor:
@@ -474,8 +481,8 @@ def image_budget(result: Result) -> str:
     config = profile_config(result.profile)[IMAGE_MODELS[0]][0]
     episodes = select_profile(PROFILES, result.profile).options["eval_episodes"]
     seconds = ", ".join(f"{name} {result.runs[name][0]['seconds_per_episode']:.2f} s" for name in IMAGE_MODELS)
-    return (f"1 seed per network x {config.episodes:,} episodes, batch {config.batch} at lr {config.lr:g} (notebook "
-            f"03's {result.profile} schedule; the released code: {ni.AUTHORS_EPISODES:,}); {episodes:,} held-out "
+    return (f"1 seed per network x {config.episodes:,} episodes, batch {config.batch} at lr {config.lr:g} (the "
+            f"schedule of notebook 03's one-seed networks at {result.profile}; the released code: {ni.AUTHORS_EPISODES:,}); {episodes:,} held-out "
             f"episodes per condition; {seconds} per update")
 
 

@@ -196,6 +196,12 @@ def profile_config(profile: str, variant: str = "per_connection") -> tuple[Confi
     return p.configs[variant], p.seeds_for(variant), p.options["eval_episodes"]
 
 
+def one_seed_config(profile: str, task: ImageTask | None = None) -> Config:
+    """The per-connection network on the schedule of ``profile``'s one-seed networks (:data:`TEXT_VARIANT`'s: at
+    cpu 1,500 one-episode updates, elsewhere the ablation's), on ``task`` (default: the released code's episodes)."""
+    return replace(profile_config(profile, TEXT_VARIANT)[0], task=task or ImageTask())
+
+
 def build(config: Config) -> PlasticRecurrent:
     """N = pixels + 1 bias neuron, clamped inputs; w and alpha 0.01 N(0,1), eta learned from 0.01."""
     return PlasticRecurrent(
@@ -778,7 +784,7 @@ def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: 
 
 __all__ = [
     "Config", "PROFILES", "PAPER_BATCH1", "VARIANTS", "TRAINED", "TEXT_GAP", "TEXT_VARIANT", "memory_scores",
-    "text_schedule_scores", "EVAL_SEED", "episodes_of", "profile_config", "build", "final_output", "stored_config",
+    "text_schedule_scores", "EVAL_SEED", "episodes_of", "profile_config", "one_seed_config", "build", "final_output", "stored_config",
     "train_seeds", "train_variants", "run", "claims", "figures", "memory_verdict", "ablation_verdict",
     "ablation_comparison", "structure_claims", "structure_verdict", "pixel_block", "pixel_offsets", "neighbour_pairs",
     "midline_pixels", "magnitude_ratio", "line_ratio", "band_ratio", "trained", "stored_network", "held_out_episodes",
