@@ -34,7 +34,7 @@ from ..stats import SIGNIFICANCE, compare, paired_difference
 from ..training import Job, RunStore, fixed_threads, sqrt_scaled_lr, trainer_of
 from ..validation import IMPLS, check, label
 from .contract import (Claim, Profile, Record, Reported, Result, missed, record_keys, select_profile, sensitive,
-                       verdict)
+                       share, verdict)
 
 EXPERIMENT = "natural_images"
 VARIANTS = ("per_connection", "shared")  # the ablation: alpha per connection vs one alpha shared by all
@@ -372,8 +372,8 @@ def budget(result: Result, variant: str = "per_connection") -> str:
     test = f", scored on {len(pools.test):,} test images" if pools is not None else ""
     what = "of the text's schedule" if text else "per variant"
     rests = "" if text else f"; the ablation rests on {seeds} seed{'s' * (seeds > 1)} per variant"
-    return (f"{seeds} seed{'s' * (seeds > 1)} x {episodes_of(rec):,} episodes {what} (the released code: "
-            f"{AUTHORS_EPISODES:,}), {per[0]}; training episodes drawn from {rec['config']['train_images']:,} "
+    return (f"{seeds} seed{'s' * (seeds > 1)} x {episodes_of(rec):,} episodes {what} ("
+            f"{share(episodes_of(rec), AUTHORS_EPISODES)} of the released code's {AUTHORS_EPISODES:,}), {per[0]}; training episodes drawn from {rec['config']['train_images']:,} "
             f"CIFAR-10 training images (the released code: {RELEASED_TRAIN_IMAGES:,}){test}{rests}; {speed} {per[1]}; "
             f"peak memory {memory:.0f} MB; {result.device}")
 
