@@ -178,12 +178,12 @@ def test_image_networks_share_the_schedule_of_notebook_03s_one_seed_networks():
     from plasticity_utils.tasks.images import ImageTask, RandomErasureTask
 
     for profile in ni.PROFILES:
-        configs = critiques._image_configs(profile)
+        configs = critiques.image_configs(profile)
         text = ni.profile_config(profile, ni.TEXT_VARIANT)[0]
         assert configs["half"] == configs["animals"] == replace(text, task=ImageTask())  # the released gap
         assert configs["random_erasure"] == replace(configs["half"], task=RandomErasureTask())
         assert {n: critiques.PROFILES[profile].configs[n] for n in critiques.IMAGE_MODELS} == {
             n: configs[n] for n in critiques.IMAGE_MODELS}
     # at cpu: 1,500 one-episode updates (their stored runs), not the ablation's 5,008 in updates of 16
-    cpu = critiques._image_configs("cpu")["half"]
+    cpu = critiques.image_configs("cpu")["half"]
     assert (cpu.episodes, cpu.batch, cpu.lr) == (1500, 1, 1e-4) != (ni.CPU_EPISODES, 16, 4e-4)
