@@ -147,12 +147,14 @@ def test_the_text_schedule_is_judged_by_the_memory_rule_on_its_own_episodes():
     # beats both baselines, but an unstored probe (69) is completed as well as a stored one (70): partly
     assert row.verdict.startswith("partly reproduced") and row.ours.startswith("loss 70.")
     # each row states the budget it was trained at
-    assert row.budget.startswith("1 seed x 1,500 episodes of the text's schedule (1.5% of the released code's 100,000), batch 1;")
+    assert row.budget.startswith("1 seed x 1,500 episodes of the text's schedule (1.5% of the released code's "
+                                 "100,000), batch 1;")
     assert "per_connection_text_gap 0.90 s per episode" in row.budget and "ablation rests" not in row.budget
     assert "after 1,500 episodes" in row.verdict
     memory = ni.claims(result)[0]
-    assert memory.budget.startswith("3 seeds x 5,008 episodes per variant (5% of the released code's 100,000), 16 episodes "
-                                    "per update at lr 0.0004") and "the ablation rests on 3 seeds" in memory.budget
+    assert memory.budget.startswith("3 seeds x 5,008 episodes per variant (5% of the released code's 100,000), 16 "
+                                    "episodes per update at lr 0.0004")
+    assert "the ablation rests on 3 seeds" in memory.budget
     assert "per_connection 0.60 s, shared 0.60 s per update" in memory.budget and "text" not in memory.budget
     assert not [c for c in ni.claims(_claims_result()) if "the text's schedule" in c.claim]  # not trained: no row
 

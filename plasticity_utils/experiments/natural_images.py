@@ -122,8 +122,8 @@ def _profile(episodes: int, seeds: int | dict[str, int], eval_episodes: int, not
 # (with 2, its interval rests on one degree of freedom).
 MIN_SEEDS = 3
 
-# cpu: the ablation's variants at >= 5,000 episodes each (313 updates of 16), over MIN_SEEDS seeds; at ~1-1.5 s per
-# episode on two cores (benchmarks/README.md) that is ~5 h of training with two workers, stored and resumable.
+# cpu: the ablation's variants at >= 5,000 episodes each (313 updates of 16), over MIN_SEEDS seeds; at 20-40 s per
+# update with two workers (benchmarks/README.md) that is ~6-8 h of training, stored and resumable.
 CPU_EPISODES = 5008
 
 # Scale is the only thing a profile changes. paper: the authors' 100,000 episodes per variant in updates of 16
@@ -372,10 +372,11 @@ def budget(result: Result, variant: str = "per_connection") -> str:
     test = f", scored on {len(pools.test):,} test images" if pools is not None else ""
     what = "of the text's schedule" if text else "per variant"
     rests = "" if text else f"; the ablation rests on {seeds} seed{'s' * (seeds > 1)} per variant"
-    return (f"{seeds} seed{'s' * (seeds > 1)} x {episodes_of(rec):,} episodes {what} ("
-            f"{share(episodes_of(rec), AUTHORS_EPISODES)} of the released code's {AUTHORS_EPISODES:,}), {per[0]}; training episodes drawn from {rec['config']['train_images']:,} "
-            f"CIFAR-10 training images (the released code: {RELEASED_TRAIN_IMAGES:,}){test}{rests}; {speed} {per[1]}; "
-            f"peak memory {memory:.0f} MB; {result.device}")
+    episodes = episodes_of(rec)
+    return (f"{seeds} seed{'s' * (seeds > 1)} x {episodes:,} episodes {what} ({share(episodes, AUTHORS_EPISODES)} of "
+            f"the released code's {AUTHORS_EPISODES:,}), {per[0]}; training episodes drawn from "
+            f"{rec['config']['train_images']:,} CIFAR-10 training images (the released code: "
+            f"{RELEASED_TRAIN_IMAGES:,}){test}{rests}; {speed} {per[1]}; peak memory {memory:.0f} MB; {result.device}")
 
 
 def ablation_comparison(result: Result, level: float = SIGNIFICANCE) -> tuple[str, str, int]:
@@ -784,7 +785,8 @@ def plot_matrices(net: PlasticRecurrent, side: int = 32, zoom: int = 96, reach: 
 
 __all__ = [
     "Config", "PROFILES", "PAPER_BATCH1", "VARIANTS", "TRAINED", "TEXT_GAP", "TEXT_VARIANT", "memory_scores",
-    "text_schedule_scores", "EVAL_SEED", "episodes_of", "profile_config", "one_seed_config", "build", "final_output", "stored_config",
+    "text_schedule_scores", "EVAL_SEED", "episodes_of", "profile_config", "one_seed_config", "build", "final_output",
+    "stored_config",
     "train_seeds", "train_variants", "run", "claims", "figures", "memory_verdict", "ablation_verdict",
     "ablation_comparison", "structure_claims", "structure_verdict", "pixel_block", "pixel_offsets", "neighbour_pairs",
     "midline_pixels", "magnitude_ratio", "line_ratio", "band_ratio", "trained", "stored_network", "held_out_episodes",

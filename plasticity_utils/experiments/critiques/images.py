@@ -132,8 +132,8 @@ def image_budget(result: Result) -> str:
     episodes = select_profile(PROFILES, result.profile).options["eval_episodes"]
     seconds = ", ".join(f"{name} {result.runs[name][0]['seconds_per_episode']:.2f} s" for name in IMAGE_MODELS)
     return (f"1 seed per network x {config.episodes:,} episodes, batch {config.batch} at lr {config.lr:g} (the "
-            f"schedule of notebook 03's one-seed networks at {result.profile}; the released code: {ni.AUTHORS_EPISODES:,}); {episodes:,} held-out "
-            f"episodes per condition; {seconds} per update")
+            f"schedule of notebook 03's one-seed networks at {result.profile}; the released code: "
+            f"{ni.AUTHORS_EPISODES:,}); {episodes:,} held-out episodes per condition; {seconds} per update")
 
 
 def image_claims(result: Result) -> list[Claim]:

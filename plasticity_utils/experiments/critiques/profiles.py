@@ -20,8 +20,8 @@ IMAGE_MODELS = ("random_erasure", "animals")  # the image networks trained here 
 # 964 characters only (its seed holds out 100 of them, as 04 holds out 100 of all 1,623), tested on the evaluation
 # set's 659 characters: alphabets never seen.
 OMNIGLOT = "omniglot_background"
-SMOKE_SCORING = {"eval_episodes": 2, "omniglot_episodes": 50}  # smoke: image and Omniglot episodes scored (a pipeline
-# check: each image network evaluation costs ~0.25 s per episode here)
+SMOKE_SCORING = {"eval_episodes": 2, "omniglot_episodes": 50}  # smoke: image and Omniglot episodes scored (a
+# pipeline check: each image network evaluation costs ~0.25 s per episode here)
 OMNIGLOT_SCORED = 2000  # scored episodes per class set at cpu and paper: a difference of two accuracies
 # near 90% then has a 95% half-width of ~1.9 points, below half the margin SAME
 
