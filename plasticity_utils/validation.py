@@ -16,8 +16,11 @@ IMPLS = ("fused", "reference")  # the values ``PlasticRecurrent.forward(impl=...
 
 
 def label(obj: Any) -> str:
-    """``module.Class`` of ``obj``, the prefix of every error message (e.g. ``maze.Config``)."""
-    return f"{type(obj).__module__.rsplit('.', 1)[-1]}.{type(obj).__qualname__}"
+    """``module.Class`` of ``obj``, the prefix of every error message (e.g. ``maze.Config``): the experiment or task
+    it belongs to, also where that is a package (``natural_images.Config``, not ``config.Config``)."""
+    parts = type(obj).__module__.split(".")
+    owner = next((parts[i + 1] for i, p in enumerate(parts[:-1]) if p in ("experiments", "tasks")), parts[-1])
+    return f"{owner}.{type(obj).__qualname__}"
 
 
 def _show(value: Any, typed: bool = False) -> str:

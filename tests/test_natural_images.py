@@ -11,6 +11,7 @@ import torch
 from plasticity_utils import environment
 from plasticity_utils.experiments import natural_images as ni
 from plasticity_utils.plastic import PlasticRecurrent
+from plasticity_utils.stats import paired_difference
 from plasticity_utils.tasks.images import Episode, ImageTask, RandomErasureTask, image_episode, reconstruction_loss
 from test_data import write_cifar_batch
 from test_images import SMALL, random_images, small_pool  # the task's small test episodes
@@ -116,7 +117,7 @@ def _claims_result(seed_losses=None, seeds=1, net=None):
               [("per_connection alpha", 25, 0.7), ("shared alpha", 30, 0.6), ("zeros (no memory)", 80, np.nan),
                ("mean training image (no memory)", 76, 0.1), (ni.CONTROL, 68, 0.3)]}
     pc = scores["per_connection alpha"]["loss"]
-    differences = {k: ni.paired_difference(pc, v["loss"]) for k, v in scores.items() if k != "per_connection alpha"}
+    differences = {k: paired_difference(pc, v["loss"]) for k, v in scores.items() if k != "per_connection alpha"}
     record = {"loss": [1.0] * 1500, "seconds_per_episode": 0.6, "peak_memory_mb": 600.0,
               "config": {"batch": 1, "lr": 1e-4, "train_images": 2000}}
     extra = {"scores": scores, "differences": differences, "pools": SimpleNamespace(test=np.zeros((1000, 4))),
@@ -139,7 +140,7 @@ def test_the_text_schedule_is_judged_by_the_memory_rule_on_its_own_episodes():
     scores = {name: {"loss": loss + rng.normal(0, 1, 50), "corr": np.full(50, 0.5)} for name, loss in
               [("network", 70, ), ("zeros (no memory)", 80), ("mean training image (no memory)", 76), (ni.CONTROL, 69)]}
     net = scores["network"]["loss"]
-    result.extra["text_gap"] = {"scores": scores, "differences": {k: ni.paired_difference(net, v["loss"])
+    result.extra["text_gap"] = {"scores": scores, "differences": {k: paired_difference(net, v["loss"])
                                                                   for k, v in scores.items() if k != "network"}}
     (row,) = [c for c in ni.claims(result) if "the text's schedule" in c.claim]
     assert row.claim.startswith("natural images, the text's schedule (3 zero steps between presentations")
