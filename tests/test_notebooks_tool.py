@@ -171,3 +171,18 @@ def test_ctrl_c_is_one_line(project):
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("FAILED tiny.ipynb (interrupted); partial output: "), err
     assert "Traceback" not in out + err and "nothing was published" in lines[0]
+
+
+def test_an_interrupted_kernel_reads_as_an_interrupt_whichever_comes_first(project, monkeypatch, capsys):
+    """Ctrl-C interrupts this process and the kernel alike; when papermill reports the kernel's KeyboardInterrupt
+    (a cell error) before its own, the run still ends as interrupted (130), in one line."""
+    from papermill.exceptions import PapermillExecutionError
+
+    def kernel_interrupted(*args, **kwargs):
+        raise PapermillExecutionError(3, 1, "time.sleep(120)", "KeyboardInterrupt", "", [])
+
+    monkeypatch.setattr(nbtool.papermill, "execute_notebook", kernel_interrupted)
+    tiny_notebook(project / "notebooks" / "tiny.ipynb")
+    assert run(project, "smoke") == 130
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("FAILED tiny.ipynb (interrupted); partial output: ")

@@ -174,7 +174,8 @@ def execute(notebooks: list[Path], profile: str, force: bool = False, workers: i
                                        coalesce_streams=True,  # progress bars: final state only
                                        kernel_manager_class=kernel_logged_to(kernel_log))
         except (Exception, KeyboardInterrupt) as e:
-            interrupted = isinstance(e, KeyboardInterrupt)
+            # Ctrl-C reaches the kernel too: whichever of the two interrupts papermill sees first, it is one
+            interrupted = isinstance(e, KeyboardInterrupt) or getattr(e, "ename", None) == "KeyboardInterrupt"
             if interrupted:  # the kernel stopped mid-cell: its cell task's error is expected, not news
                 logging.getLogger("asyncio").setLevel(logging.CRITICAL)
             kept = "nothing was published" if profile == "smoke" else \
