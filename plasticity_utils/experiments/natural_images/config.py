@@ -82,8 +82,8 @@ def _profile(episodes: int, seeds: int | dict[str, int], eval_episodes: int, not
 # (with 2, its interval rests on one degree of freedom).
 MIN_SEEDS = 3
 
-# cpu: the ablation's variants at >= 5,000 episodes each (313 updates of 16), over MIN_SEEDS seeds; at 20-40 s per
-# update with two workers (benchmarks/README.md) that is ~6-8 h of training, stored and resumable.
+# cpu: the ablation's variants at >= 5,000 episodes each (313 updates of 16), over MIN_SEEDS seeds; at 17-24 s per
+# update with two workers (benchmarks/README.md) that is ~5.5 h of training, stored and resumable.
 CPU_EPISODES = 5008
 
 # Scale is the only thing a profile changes. paper: the authors' 100,000 episodes per variant in updates of 16
