@@ -28,9 +28,9 @@ def measure(impl: str, n: int, steps: int, batch: int, episodes: int, threads: i
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     net = PlasticRecurrent(n, rule=rule, alpha=alpha, input_mode="clamp" if clamp else "add")
-    inputs = 20 * torch.sign(torch.randn(batch, steps, n))
-    if clamp:  # as the image episodes: a third of the neurons clamped at each step, the rest free
-        inputs = inputs / 20 * (torch.rand(batch, steps, n) < 1 / 3)
+    inputs = torch.sign(torch.randn(batch, steps, n))
+    # clamping: as the image episodes, a third of the neurons clamped at each step, the rest free
+    inputs = inputs * (torch.rand(batch, steps, n) < 1 / 3) if clamp else 20 * inputs
     base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     def episode() -> None:

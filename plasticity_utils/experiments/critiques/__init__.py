@@ -41,7 +41,7 @@ from pathlib import Path
 
 from ...environment import check_seeds, figures_dir, pick_device, results_dir
 from ...plotting import save, save_table
-from ...training import Job, RunStore, fixed_threads, trainer_of
+from ...training import Job, RunStore, fixed_threads
 from .. import binary_patterns as bp
 from .. import natural_images as ni
 from .. import omniglot as og
@@ -70,7 +70,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     for name, (config, default) in table.items():
         if name in IMAGE_MODELS:
             config = image_config(profile, name)
-            train = trainer_of(ni.train_seeds, config, device, pools=ni.pools_ref(classes=TRAIN_CLASSES[name]))
+            train = ni.trainer(config, device, ni.pools_ref(classes=TRAIN_CLASSES[name]))
         elif name == OMNIGLOT:
             train = og.trainer(config, device, images=background_ref())
         else:
@@ -79,7 +79,7 @@ def run(profile: str, *, seeds: list[int] | None = None, force: bool = False, de
     first = (seeds or [0])[0]
     half = image_config(profile, "half")  # stored with notebook 03's runs (the same network, the same store)
     RunStore(results_dir(ni.EXPERIMENT, profile)).train(
-        [Job([first], half, trainer_of(ni.train_seeds, half, device, pools=ni.pools_ref()), "per_connection-")])
+        [Job([first], half, ni.trainer(half, device), "per_connection-")])
     records = RunStore(results_dir(EXPERIMENT, profile)).train(jobs, group=1, force=force)
     result = Result(EXPERIMENT, profile, dict(zip(table, records)), str(pick_device(device)))
     result.extra["images"] = image_scores(result, first, device)

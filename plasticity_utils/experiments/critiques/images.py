@@ -75,7 +75,6 @@ def image_networks(result: Result, seed: int, device: str | None = None) -> dict
 def image_config(profile: str, name: str) -> ni.Config:
     """The config an image network (:data:`IMAGE_LABELS`) is stored under: the profile's, with the number of
     training images of its classes (:data:`TRAIN_CLASSES`) found in the data folder."""
-    select_profile(PROFILES, profile)  # a clear error for an unknown profile
     return replace(image_configs(profile)[name],
                    train_images=len(ni.pools_ref(classes=TRAIN_CLASSES[name]).load().train))
 

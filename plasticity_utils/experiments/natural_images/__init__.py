@@ -33,7 +33,7 @@ from .evaluation import (BASELINES, CONTROL, EVAL_BATCH, EVAL_SEED, Predictor, c
                          predictors, text_schedule_scores)
 from .plots import figures, plot_ablation, plot_reconstructions
 from .runs import (build, final_output, image_pools, pools_ref, stored_config, stored_network, train_seeds,
-                   train_variants, trained)
+                   train_variants, trained, trainer)
 from .structure import (MIDLINE_ROWS, STANDS_OUT, band_ratio, displacement_profile, line_ratio, magnitude_ratio,
                         midline_pixels, neighbour_pairs, pixel_block, pixel_offsets, plot_matrices, structure_verdict)
 from .verdicts import (PAPER_ABLATION, PAPER_BANDS, PAPER_LINES, PAPER_MEMORY, PAPER_TEXT_GAP, RELEASED_ABLATION,
@@ -89,7 +89,7 @@ __all__ = [  # the experiment's interface (the contract) and every module's name
     "one_seed_config",
     # runs.py
     "build", "final_output", "train_seeds", "train_variants", "image_pools", "pools_ref", "stored_config", "trained",
-    "stored_network",
+    "stored_network", "trainer",
     # evaluation.py
     "EVAL_SEED", "EVAL_BATCH", "CONTROL", "BASELINES", "text_schedule_scores", "memory_scores", "Predictor",
     "held_out_episodes", "network_predictor", "constant_predictor", "evaluate", "neighbour_predictor", "predictors",

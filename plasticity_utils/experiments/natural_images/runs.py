@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from pathlib import Path
 
@@ -65,6 +66,13 @@ def train_seeds(config: Config, seeds: list[int], checkpoint: Path | None, devic
     return finish_runs(net, seeds, records, seconds, device)
 
 
+def trainer(config: Config, device: str | None = None,
+            pools: ImagePools | DataRef | None = None) -> functools.partial:
+    """A picklable ``train(seeds, checkpoint)`` for one config (:func:`train_seeds`): the device is picked and the
+    pools (default: every class, :func:`pools_ref`) are loaded where it runs."""
+    return trainer_of(train_seeds, config, device, pools=pools_ref() if pools is None else pools)
+
+
 def train_variants(profile: str, variants: tuple[str, ...] = TRAINED, seeds: list[int] | None = None,
                    force: bool = False, device: str | None = None,
                    pools: ImagePools | DataRef | None = None) -> dict[str, list[dict]]:
@@ -74,8 +82,8 @@ def train_variants(profile: str, variants: tuple[str, ...] = TRAINED, seeds: lis
     jobs = []
     for variant in variants:
         config, default_seeds = stored_config(profile, variant, loaded(source))
-        train = trainer_of(train_seeds, config, device, pools=source)
-        jobs.append(Job(default_seeds if seeds is None else seeds, config, train, f"{variant}-"))
+        jobs.append(Job(default_seeds if seeds is None else seeds, config, trainer(config, device, source),
+                        f"{variant}-"))
     records = RunStore(results_dir(EXPERIMENT, profile)).train(jobs, force=force)
     return dict(zip(variants, records))
 
