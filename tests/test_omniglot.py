@@ -15,9 +15,11 @@ import torch.nn.functional as F
 
 from plasticity_utils import plastic, stats
 from plasticity_utils.batched import Runs
+from plasticity_utils.environment import results_dir
 from plasticity_utils.experiments import omniglot as om
 from plasticity_utils.experiments.contract import Result
 from plasticity_utils.tasks.omniglot import OmniglotTask, class_split, omniglot_episode
+from plasticity_utils.training import RunStore
 
 N_CLASSES, DRAWERS, SIZE = 40, 20, 31
 TASK = OmniglotTask(n_way=5, n_test_classes=10)
@@ -282,7 +284,7 @@ def test_heldout_row_is_checked_at_half_and_twice_the_significance_level():
     # 96.6% pooled over 2 x 500 episodes: the Wilson interval's upper end is 97.67 / 97.56 / 97.42% at the levels
     # 0.025 / 0.05 / 0.1, so it reaches the paper's lower end (98.3 - 0.8 = 97.5) at ours but not at 0.1
     lo, hi = om.pooled_interval({"accuracy": 0.966, "n_episodes": 1000})
-    assert (lo, hi) == pytest.approx(om.wilson_interval(966, 1000))
+    assert (lo, hi) == pytest.approx(stats.wilson_interval(966, 1000))
     row = om.claims(hand_made_result([0.966, 0.966], [0.966, 0.966], episodes=500))[0]
     assert row.verdict.startswith("partly reproduced (threshold-dependent): at our cut-offs (significance level "
                                   "0.05): reproduced: our 95.0% interval")
@@ -396,14 +398,14 @@ def test_paper_column_quotes_the_seed_text(quoted_in):
 def test_trained_run_is_evaluated_on_exactly_its_held_out_classes(images, tmp_path, monkeypatch):
     monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path))
     seen: list[tuple[torch.Tensor, int]] = []
-    real = om.omniglot_episode
+    real = om.network.omniglot_episode
 
     def spy(imgs, classes, task, batch, generator):
         ep = real(imgs, classes, task, batch, generator)
         seen.append((ep.classes, batch))
         return ep
 
-    monkeypatch.setattr(om, "omniglot_episode", spy)
+    monkeypatch.setattr(om.network, "omniglot_episode", spy)
     config = om.Config(task=TASK, updates=4, batch=3, filters=8, eval_every=2, curve_episodes=7, eval_episodes=9)
     result = om.run("smoke", seeds=[2], config=config, images=images, progress=False)
     (record,) = result.runs["plastic"]
@@ -421,10 +423,10 @@ def test_trained_run_is_evaluated_on_exactly_its_held_out_classes(images, tmp_pa
     for classes, name in zip(scored, om.CLASS_SETS):
         assert set(classes.flatten().tolist()) <= set(om.class_sets(record)[name].tolist())
     # re-evaluating the stored parameters uses the record's classes, whatever the caller's seed
-    monkeypatch.setattr(om, "omniglot_episode", real)
-    params = om.RunStore(om.results_dir("omniglot", "smoke")).params(2, record["config"])
+    monkeypatch.setattr(om.network, "omniglot_episode", real)
+    params = RunStore(results_dir("omniglot", "smoke")).params(2, record["config"])
     seen.clear()
-    monkeypatch.setattr(om, "omniglot_episode", spy)
+    monkeypatch.setattr(om.network, "omniglot_episode", spy)
     correct = om.evaluate_stored(record, params, images, episodes=20, seed=99)
     assert correct.shape == (20,)
     assert {c for classes, _ in seen for c in classes.flatten().tolist()} <= set(record["test_classes"])

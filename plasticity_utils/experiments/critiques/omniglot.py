@@ -15,6 +15,7 @@ from torch import Tensor
 from ...data import DataRef, folder_key
 from ...environment import data_dir, pick_device, results_dir
 from ...stats import compare, paired_difference, wilson_interval, z_of
+from ...tasks.omniglot import OmniglotTask, omniglot_episode
 from ...training import RunStore
 from .. import omniglot as og
 from ..contract import Claim, Result, missed, select_profile, sensitive, verdict
@@ -61,7 +62,7 @@ def nearest_neighbour(features: Tensor, labels: Tensor, target: Tensor) -> Tenso
 
 
 @torch.no_grad()
-def omniglot_correct(net: og.OmniglotNet, images: Tensor, classes: Tensor, task: og.OmniglotTask, episodes: int,
+def omniglot_correct(net: og.OmniglotNet, images: Tensor, classes: Tensor, task: OmniglotTask, episodes: int,
                      generator: torch.Generator, batch: int = 500) -> dict[str, np.ndarray]:
     """Correct (1) or wrong (0) on ``episodes`` 5-way 1-shot episodes of ``classes``, the same episodes for the
     plastic network and each non-plastic baseline (:data:`NON_PLASTIC`): a nearest neighbour on the network's own
@@ -72,7 +73,7 @@ def omniglot_correct(net: og.OmniglotNet, images: Tensor, classes: Tensor, task:
     device = next(net.parameters()).device
     out: dict[str, list[Tensor]] = {name: [] for name in (PLASTIC, *NON_PLASTIC)}
     for start in range(0, episodes, batch):
-        ep = og.omniglot_episode(images, classes, task, min(batch, episodes - start), generator)
+        ep = omniglot_episode(images, classes, task, min(batch, episodes - start), generator)
         pictures, labels, target = ep.images.to(device), ep.labels.to(device), ep.target.to(device)
         out[PLASTIC].append(net.loss(pictures, labels, target)[1])
         out[NON_PLASTIC[0]].append(nearest_neighbour(net.embedding(pictures), labels, target))
