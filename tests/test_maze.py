@@ -337,7 +337,7 @@ def test_train_conditions_batched_or_not_stores_the_same_runs(monkeypatch, tmp_p
     task = MazeTask(size=5, steps=8)
     configs = {c: mz.Config(task=task, condition=c, hidden=6, batch=2, updates=2) for c in mz.CONDITIONS}
     monkeypatch.setitem(mz.PROFILES, "smoke", Profile(configs, 3, "test", {"batched": False}))
-    monkeypatch.setattr(mz, "runs_per_batch", lambda device, runs: 2)
+    monkeypatch.setattr(mz.runs, "runs_per_batch", lambda device, runs: 2)  # where train_conditions looks it up
     groups, train = [], RunStore.train
     monkeypatch.setattr(RunStore, "train", lambda self, jobs, **kw: groups.append((len(jobs), kw["group"]))
                         or train(self, jobs, **kw))
