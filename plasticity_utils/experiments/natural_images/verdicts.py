@@ -95,6 +95,12 @@ def episodes_of(record: dict) -> int:
     return len(record["loss"]) * record["config"]["batch"]
 
 
+def training_seconds(record: dict) -> float:
+    """Wall seconds a stored run trained, across resumes; the first image runs stored timed only their
+    updates (seconds per update x updates)."""
+    return record.get("seconds", record["seconds_per_episode"] * record["episodes_timed"])
+
+
 def budget(result: Result, variant: str = "per_connection") -> str:
     """The training budget behind a row: the ablation's variants (``per_connection``, ``shared``) or the
     text's schedule (:data:`TEXT_VARIANT`), each from its stored records."""
