@@ -412,3 +412,21 @@ def test_inpainting_fills_erased_pixels_from_shown_neighbours_only():
     half = Episode(None, image, top, None, image.masked_fill(top, 0.0))
     out = ni.neighbour_predictor(side, sweeps=1)(half).reshape(side, side)
     assert torch.all(out[2] != 0) and torch.all(out[:2] == 0)
+
+
+def test_ablation_plot_counts_each_runs_own_episodes():
+    """A run of 1-episode updates beside runs of 16: each curve ends at its own episodes, not at updates x 16."""
+    import matplotlib.pyplot as plt
+
+    def record(batch: int, updates: int) -> dict:
+        return {"config": {"batch": batch}, "loss": list(np.linspace(80, 20, updates)), "zero_loss": [80.0] * updates}
+    runs = {"per_connection": [record(16, 50)] * 3, "shared": [record(16, 50)] * 3,
+            ni.TEXT_VARIANT: [record(1, 300)]}
+    scores = {name: {"loss": np.array([80.0])} for name in ni.BASELINES}
+    fig = ni.plot_ablation(runs, scores)
+    ends = {line.get_label().split(" (")[0]: line.get_xdata()[-1] for line in fig.axes[1].get_lines()
+            if "alpha" in line.get_label()}
+    plt.close(fig)
+    assert ends == {"per_connection alpha": 800, "shared alpha": 800,
+                    f"per_connection alpha, the text's {ni.TEXT_GAP}-step gap": 300}
+    assert "80-episode mean" in fig.axes[0].get_title()  # 16 x 5 updates, the same span for the 1-episode run

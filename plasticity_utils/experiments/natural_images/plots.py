@@ -34,12 +34,16 @@ def figures(result: Result, rows: int = 5) -> dict[str, Path]:
 
 
 def plot_ablation(runs: dict[str, list[dict]], scores: dict[str, dict[str, np.ndarray]]) -> plt.Figure:
-    """Training loss of every variant (trailing mean), raw and as a fraction of predicting zeros."""
+    """Training loss of every variant (trailing mean), raw and as a fraction of predicting zeros.
+
+    Each run's x axis counts its own episodes (updates x its batch), and every curve is averaged over
+    the same number of episodes (the first variant's window), whatever its batch."""
     first = next(iter(runs.values()))[0]
-    batch = first["config"]["batch"]
-    window = max(1, min(100, len(first["loss"]) // 10))  # in updates
+    span = first["config"]["batch"] * max(1, min(100, len(first["loss"]) // 10))  # the window, in episodes
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 3.8))
     for variant, recs in runs.items():
+        batch = recs[0]["config"]["batch"]
+        window = max(1, round(span / batch))  # in this variant's updates
         loss = np.array([r["loss"] for r in recs])
         rel = loss / np.array([r["zero_loss"] for r in recs])
         x = batch * np.arange(1, loss.shape[1] + 1)  # episodes seen
@@ -50,7 +54,7 @@ def plot_ablation(runs: dict[str, list[dict]], scores: dict[str, dict[str, np.nd
         ax.axhline(scores[name]["loss"].mean(), color="k", lw=0.9, ls=style, label=f"{name}, held-out")
     bx.axhline(1.0, color="k", lw=0.9, ls="--", label="zeros (no memory)")
     ax.set(xlabel="training episodes seen", ylabel="summed squared error, erased half",
-           title=f"training loss ({window * batch}-episode mean)")
+           title=f"training loss ({span}-episode mean)")
     bx.set(xlabel="training episodes seen", ylabel="loss / loss of predicting zeros", title="relative training loss")
     ax.legend(frameon=False, fontsize=8), bx.legend(frameon=False, fontsize=8)
     fig.tight_layout()
