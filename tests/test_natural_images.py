@@ -265,6 +265,20 @@ def test_line_and_band_ratios_on_hand_made_matrices():
         ni.line_ratio(torch.ones(n, n), side)  # no bias neuron
 
 
+def test_half_field_ratios_separate_the_halves_from_the_lines():
+    side = 8
+    n = side * side
+    m = _hand_made(side, line=2.0)
+    top = torch.arange(n) < n // 2
+    across = (top[:, None] != top[None, :]) & ~ni.neighbour_pairs(side)
+    m[:n, :n][across] *= 3.0  # connections between the halves (not the neighbours) three times as strong
+    ratios = ni.half_field_ratios(m, side)
+    assert ratios == {"across halves": pytest.approx(3.0), "neighbour lines within a half": pytest.approx(2.0)}
+    assert ni.line_ratio(m, side) < 2.0  # against every other connection, the strong halves dilute the lines
+    assert ni.half_field_ratios(_hand_made(side), side) == {"across halves": pytest.approx(1.0),
+                                                            "neighbour lines within a half": pytest.approx(1.0)}
+
+
 @pytest.mark.parametrize("ratio, episodes, word", [(2.0, 1500, "reproduced"), (3.5, 1500, "reproduced"),
                                                    (1.9, 1500, "not reached within our budget"),
                                                    (0.8, 1500, "not reached within our budget"),

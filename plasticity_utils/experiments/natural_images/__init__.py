@@ -34,8 +34,9 @@ from .evaluation import (BASELINES, CONTROL, EVAL_BATCH, EVAL_SEED, Predictor, c
 from .plots import figures, plot_ablation, plot_reconstructions
 from .runs import (build, final_output, image_pools, pools_ref, stored_config, stored_network, train_seeds,
                    train_variants, trained, trainer)
-from .structure import (MIDLINE_ROWS, STANDS_OUT, band_ratio, displacement_profile, line_ratio, magnitude_ratio,
-                        midline_pixels, neighbour_pairs, pixel_block, pixel_offsets, plot_matrices, structure_verdict)
+from .structure import (MIDLINE_ROWS, STANDS_OUT, band_ratio, displacement_profile, half_field_ratios, line_ratio,
+                        magnitude_ratio, midline_pixels, neighbour_pairs, pixel_block, pixel_offsets, plot_matrices,
+                        structure_verdict)
 from .verdicts import (PAPER_ABLATION, PAPER_BANDS, PAPER_LINES, PAPER_MEMORY, PAPER_TEXT_GAP, RELEASED_ABLATION,
                        RELEASED_CODE, RELEASED_GAP, RELEASED_MEMORY, RELEASED_TRAIN_IMAGES, SUMMARY_STRUCTURE,
                        ablation_comparison, ablation_verdict, budget, claims, episodes_of, memory_numbers,
@@ -96,7 +97,7 @@ __all__ = [  # the experiment's interface (the contract) and every module's name
     "held_out_table",
     # structure.py
     "STANDS_OUT", "MIDLINE_ROWS", "pixel_block", "pixel_offsets", "neighbour_pairs", "midline_pixels",
-    "magnitude_ratio", "line_ratio", "band_ratio", "structure_verdict", "displacement_profile", "plot_matrices",
+    "magnitude_ratio", "line_ratio", "band_ratio", "half_field_ratios", "structure_verdict", "displacement_profile", "plot_matrices",
     # verdicts.py
     "PAPER_MEMORY", "PAPER_ABLATION", "RELEASED_CODE", "RELEASED_TRAIN_IMAGES", "RELEASED_MEMORY", "RELEASED_ABLATION",
     "PAPER_TEXT_GAP", "RELEASED_GAP", "PAPER_LINES", "PAPER_BANDS", "SUMMARY_STRUCTURE", "memory_verdict",

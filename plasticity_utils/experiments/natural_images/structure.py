@@ -85,6 +85,21 @@ def band_ratio(matrix: Tensor, side: int, rows: float = MIDLINE_ROWS) -> float:
     return magnitude_ratio(matrix, side, band & other, ~band & other)
 
 
+def half_field_ratios(matrix: Tensor, side: int) -> dict[str, float]:
+    """Descriptive, not judged (measured after the first cpu runs were seen): the half-field structure of a
+    trained matrix. ``across halves``: mean |entry| of the connections between a pixel of the top half and one
+    of the bottom half over that of the connections within a half; ``neighbour lines within a half``:
+    :func:`line_ratio` restricted to connections within a half, so that the across-half connections do not
+    weigh on the "others". Self-connections and neighbour lines are left out of every other set."""
+    n = side * side
+    near = neighbour_pairs(side)
+    other = ~near & ~torch.eye(n, dtype=torch.bool)
+    top = torch.arange(n) < n // 2
+    within = top[:, None] == top[None, :]
+    return {"across halves": magnitude_ratio(matrix, side, other & ~within, other & within),
+            "neighbour lines within a half": magnitude_ratio(matrix, side, near & within, other & within)}
+
+
 def structure_verdict(ratio: float, excess: float, what: str, episodes: int) -> str:
     """Verdict on "the trained plasticity matrix shows ``what``" (NIPS 2017 §3.3, Fig. 3 right; the ICML 2018
     course summary, Figure 5) from ``ratio``, the mean |alpha| of the connections that make it over that of
