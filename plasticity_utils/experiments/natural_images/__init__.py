@@ -97,7 +97,8 @@ __all__ = [  # the experiment's interface (the contract) and every module's name
     "held_out_table",
     # structure.py
     "STANDS_OUT", "MIDLINE_ROWS", "pixel_block", "pixel_offsets", "neighbour_pairs", "midline_pixels",
-    "magnitude_ratio", "line_ratio", "band_ratio", "half_field_ratios", "structure_verdict", "displacement_profile", "plot_matrices",
+    "magnitude_ratio", "line_ratio", "band_ratio", "half_field_ratios", "structure_verdict", "displacement_profile",
+    "plot_matrices",
     # verdicts.py
     "PAPER_MEMORY", "PAPER_ABLATION", "RELEASED_CODE", "RELEASED_TRAIN_IMAGES", "RELEASED_MEMORY", "RELEASED_ABLATION",
     "PAPER_TEXT_GAP", "RELEASED_GAP", "PAPER_LINES", "PAPER_BANDS", "SUMMARY_STRUCTURE", "memory_verdict",
