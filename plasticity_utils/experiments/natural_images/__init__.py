@@ -35,8 +35,8 @@ from .plots import figures, plot_ablation, plot_reconstructions
 from .runs import (build, final_output, image_pools, pools_ref, stored_config, stored_network, train_seeds,
                    train_variants, trained, trainer)
 from .structure import (MIDLINE_ROWS, STANDS_OUT, band_ratio, displacement_profile, half_field_ratios, line_ratio,
-                        magnitude_ratio, midline_pixels, neighbour_pairs, pixel_block, pixel_offsets, plot_matrices,
-                        structure_verdict)
+                        magnitude_ratio, midline_pixels, neighbour_pairs, other_pairs, pixel_block, pixel_offsets,
+                        plot_matrices, structure_verdict)
 from .verdicts import (PAPER_ABLATION, PAPER_BANDS, PAPER_LINES, PAPER_MEMORY, PAPER_TEXT_GAP, RELEASED_ABLATION,
                        RELEASED_CODE, RELEASED_GAP, RELEASED_MEMORY, RELEASED_TRAIN_IMAGES, SUMMARY_STRUCTURE,
                        ablation_comparison, ablation_verdict, budget, claims, episodes_of, memory_numbers,
@@ -96,7 +96,7 @@ __all__ = [  # the experiment's interface (the contract) and every module's name
     "held_out_episodes", "network_predictor", "constant_predictor", "evaluate", "neighbour_predictor", "predictors",
     "held_out_table",
     # structure.py
-    "STANDS_OUT", "MIDLINE_ROWS", "pixel_block", "pixel_offsets", "neighbour_pairs", "midline_pixels",
+    "STANDS_OUT", "MIDLINE_ROWS", "pixel_block", "pixel_offsets", "neighbour_pairs", "other_pairs", "midline_pixels",
     "magnitude_ratio", "line_ratio", "band_ratio", "half_field_ratios", "structure_verdict", "displacement_profile",
     "plot_matrices",
     # verdicts.py

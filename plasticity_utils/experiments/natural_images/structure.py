@@ -46,6 +46,12 @@ def neighbour_pairs(side: int) -> Tensor:
     return dy.abs() + dx.abs() == 1
 
 
+def other_pairs(side: int) -> Tensor:
+    """(side^2, side^2) bool: two distinct pixels that are not image neighbours (:func:`neighbour_pairs`), the
+    connections every ratio below compares against."""
+    return ~neighbour_pairs(side) & ~torch.eye(side * side, dtype=torch.bool)
+
+
 def midline_pixels(side: int, rows: float = MIDLINE_ROWS) -> Tensor:
     """(side^2,) bool: the pixels in the ``rows`` image rows on each side of the mid-line, where the shown
     half of a probe meets the erased half (:func:`~plasticity_utils.tasks.images.image_episode` erases
@@ -69,8 +75,7 @@ def magnitude_ratio(matrix: Tensor, side: int, inside: Tensor, outside: Tensor) 
 def line_ratio(matrix: Tensor, side: int) -> float:
     """The neighbour lines (NIPS 2017 §3.3, Fig. 3 right): mean |entry| of the connections between image
     neighbours (:func:`neighbour_pairs`) over that of every other connection between two distinct pixels."""
-    near = neighbour_pairs(side)
-    return magnitude_ratio(matrix, side, near, ~near & ~torch.eye(side * side, dtype=torch.bool))
+    return magnitude_ratio(matrix, side, neighbour_pairs(side), other_pairs(side))
 
 
 def band_ratio(matrix: Tensor, side: int, rows: float = MIDLINE_ROWS) -> float:
@@ -78,8 +83,7 @@ def band_ratio(matrix: Tensor, side: int, rows: float = MIDLINE_ROWS) -> float:
     connections from or to a pixel near the mid-line (:func:`midline_pixels`) over that of the other
     connections. Both sides leave out self-connections and the neighbour lines (:func:`line_ratio`
     measures those), so a band is not counted for the lines that cross it."""
-    near = neighbour_pairs(side)
-    other = ~near & ~torch.eye(side * side, dtype=torch.bool)
+    other = other_pairs(side)
     mid = midline_pixels(side, rows)
     band = mid[:, None] | mid[None, :]
     return magnitude_ratio(matrix, side, band & other, ~band & other)
@@ -91,13 +95,11 @@ def half_field_ratios(matrix: Tensor, side: int) -> dict[str, float]:
     of the bottom half over that of the connections within a half; ``neighbour lines within a half``:
     :func:`line_ratio` restricted to connections within a half, so that the across-half connections do not
     weigh on the "others". Self-connections and neighbour lines are left out of every other set."""
-    n = side * side
-    near = neighbour_pairs(side)
-    other = ~near & ~torch.eye(n, dtype=torch.bool)
-    top = torch.arange(n) < n // 2
+    other, top = other_pairs(side), torch.arange(side * side) < side * side // 2
     within = top[:, None] == top[None, :]
     return {"across halves": magnitude_ratio(matrix, side, other & ~within, other & within),
-            "neighbour lines within a half": magnitude_ratio(matrix, side, near & within, other & within)}
+            "neighbour lines within a half": magnitude_ratio(matrix, side, neighbour_pairs(side) & within,
+                                                             other & within)}
 
 
 def structure_verdict(ratio: float, excess: float, what: str, episodes: int) -> str:
